@@ -1,0 +1,296 @@
+//! The tagged union of canonical documents and their contract ids.
+
+use std::fmt;
+use std::str::FromStr;
+
+use schemars::JsonSchema;
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+use crate::{
+    Customer, CustomerList, Diagnostic, Diagnostics, Order, OrderStatusChange, PriceList, Product,
+    PunchoutSession, pointer_token,
+};
+
+macro_rules! documents {
+    ($( $variant:ident = $contract:literal, $file:literal; )*) => {
+        /// Which canonical document, by contract. The contract id (`order/v1`) names the
+        /// document and its major version.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+        pub enum DocumentKind {
+            $( $variant, )*
+        }
+
+        impl DocumentKind {
+            pub const ALL: &'static [DocumentKind] = &[$( DocumentKind::$variant, )*];
+
+            /// The versioned contract id, as it appears in a document's `contract` field.
+            pub fn contract_id(self) -> &'static str {
+                match self {
+                    $( Self::$variant => $contract, )*
+                }
+            }
+
+            /// The schema file under `schemas/` (`order.v1.json`).
+            pub fn schema_file(self) -> &'static str {
+                match self {
+                    $( Self::$variant => $file, )*
+                }
+            }
+
+            pub fn from_contract_id(id: &str) -> Result<Self, UnknownContract> {
+                match id {
+                    $( $contract => Ok(Self::$variant), )*
+                    _ => Err(UnknownContract(id.to_owned())),
+                }
+            }
+
+            /// The document's JSON Schema (draft 2020-12).
+            pub fn json_schema(self) -> serde_json::Value {
+                match self {
+                    $( Self::$variant => crate::schema::document_schema::<$variant>(self), )*
+                }
+            }
+        }
+
+        /// A canonical document, tagged with its contract id.
+        #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+        #[serde(tag = "contract")]
+        pub enum Document {
+            $( #[serde(rename = $contract)] $variant($variant), )*
+        }
+
+        impl Document {
+            pub fn kind(&self) -> DocumentKind {
+                match self {
+                    $( Self::$variant(_) => DocumentKind::$variant, )*
+                }
+            }
+
+            /// Checks what must hold for the document whatever the protocol.
+            pub fn validate(&self) -> Diagnostics {
+                match self {
+                    $( Self::$variant(doc) => doc.validate(), )*
+                }
+            }
+
+            /// Parses canonical JSON, reporting every failure with its JSON Pointer.
+            ///
+            /// The `contract` field selects the document; a document whose contract is
+            /// not `expected` (when given) is refused.
+            pub fn from_json(bytes: &[u8], expected: Option<DocumentKind>) -> Result<Self, Diagnostics> {
+                let kind = read_contract(bytes)?;
+                if let Some(expected) = expected
+                    && expected != kind
+                {
+                    return Err(Diagnostic::error(
+                        "/contract",
+                        "document.wrong_contract",
+                        format!("expected a `{}` document, got `{}`", expected.contract_id(), kind.contract_id()),
+                    )
+                    .into());
+                }
+                match kind {
+                    $( DocumentKind::$variant => from_json_with_paths(bytes).map(Self::$variant), )*
+                }
+            }
+
+            /// Serialises as canonical JSON with the `contract` tag.
+            pub fn to_json(&self) -> Vec<u8> {
+                // Serialising these types cannot fail: no maps with non-string keys, no
+                // custom serialisers that error.
+                serde_json::to_vec(self).unwrap_or_default()
+            }
+        }
+
+        $(
+            impl From<$variant> for Document {
+                fn from(doc: $variant) -> Self {
+                    Self::$variant(doc)
+                }
+            }
+        )*
+    };
+}
+
+documents! {
+    Order = "order/v1", "order.v1.json";
+    Product = "product/v1", "product.v1.json";
+    Customer = "customer/v1", "customer.v1.json";
+    CustomerList = "customer-list/v1", "customer-list.v1.json";
+    PriceList = "price-list/v1", "price-list.v1.json";
+    PunchoutSession = "punchout-session/v1", "punchout-session.v1.json";
+    OrderStatusChange = "order-status-change/v1", "order-status-change.v1.json";
+}
+
+/// A contract id this build does not know.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UnknownContract(pub String);
+
+impl fmt::Display for UnknownContract {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let known: Vec<_> = DocumentKind::ALL.iter().map(|k| k.contract_id()).collect();
+        write!(
+            f,
+            "unknown document contract `{}` (known: {})",
+            self.0,
+            known.join(", ")
+        )
+    }
+}
+
+impl std::error::Error for UnknownContract {}
+
+impl fmt::Display for DocumentKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.contract_id())
+    }
+}
+
+impl FromStr for DocumentKind {
+    type Err = UnknownContract;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Self::from_contract_id(s)
+    }
+}
+
+impl Serialize for DocumentKind {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.contract_id())
+    }
+}
+
+impl<'de> Deserialize<'de> for DocumentKind {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let id = std::borrow::Cow::<'de, str>::deserialize(deserializer)?;
+        Self::from_contract_id(&id).map_err(serde::de::Error::custom)
+    }
+}
+
+impl JsonSchema for DocumentKind {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "DocumentKind".into()
+    }
+
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        let ids: Vec<_> = DocumentKind::ALL.iter().map(|k| k.contract_id()).collect();
+        schemars::json_schema!({ "type": "string", "enum": ids })
+    }
+}
+
+fn read_contract(bytes: &[u8]) -> Result<DocumentKind, Diagnostics> {
+    #[derive(Deserialize)]
+    struct Header<'a> {
+        #[serde(borrow)]
+        contract: Option<std::borrow::Cow<'a, str>>,
+    }
+    let header: Header<'_> = serde_json::from_slice(bytes).map_err(|e| json_error("", &e))?;
+    let contract = header.contract.ok_or_else(|| {
+        Diagnostic::error(
+            "/contract",
+            "document.contract_missing",
+            "a canonical document needs a `contract` field such as \"order/v1\"",
+        )
+    })?;
+    DocumentKind::from_contract_id(&contract).map_err(|e| {
+        Diagnostic::error("/contract", "document.unknown_contract", e.to_string()).into()
+    })
+}
+
+/// Deserialises JSON into `T`, turning a failure into a diagnostic whose path is the
+/// JSON Pointer of the offending value.
+pub fn from_json_with_paths<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, Diagnostics> {
+    let mut de = serde_json::Deserializer::from_slice(bytes);
+    let value: T = serde_path_to_error::deserialize(&mut de).map_err(|e| {
+        let pointer = json_pointer(e.path());
+        json_error(&pointer, e.inner())
+    })?;
+    de.end().map_err(|e| json_error("", &e))?;
+    Ok(value)
+}
+
+fn json_pointer(path: &serde_path_to_error::Path) -> String {
+    use serde_path_to_error::Segment;
+    let mut pointer = String::new();
+    for segment in path {
+        pointer.push('/');
+        match segment {
+            Segment::Seq { index } => pointer.push_str(&index.to_string()),
+            Segment::Map { key } => pointer.push_str(&pointer_token(key)),
+            Segment::Enum { variant } => pointer.push_str(&pointer_token(variant)),
+            Segment::Unknown => pointer.push('?'),
+        }
+    }
+    pointer
+}
+
+fn json_error(path: &str, e: &serde_json::Error) -> Diagnostics {
+    use serde_json::error::Category;
+    let code = match e.classify() {
+        Category::Io | Category::Eof => "json.truncated",
+        Category::Syntax => "json.syntax",
+        Category::Data => "json.invalid_value",
+    };
+    // serde_json's message ends with "at line L column C"; keep it, it locates the error.
+    Diagnostic::error(path, code, e.to_string()).into()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn contract_ids_round_trip() {
+        for kind in DocumentKind::ALL {
+            assert_eq!(
+                DocumentKind::from_contract_id(kind.contract_id()),
+                Ok(*kind)
+            );
+        }
+    }
+
+    #[test]
+    fn a_bad_value_is_located_by_json_pointer() {
+        let json = br#"{"contract":"order/v1","currency":"EUR","lines":[{"quantity":"1"},{"quantity":"x"}]}"#;
+        let err = Document::from_json(json, None).expect_err("bad quantity");
+        let d = &err.as_slice()[0];
+        assert_eq!(d.path, "/lines/1/quantity");
+        assert_eq!(d.code, "json.invalid_value");
+    }
+
+    #[test]
+    fn contract_is_required_and_checked() {
+        let missing = Document::from_json(br#"{"currency":"EUR","lines":[]}"#, None)
+            .expect_err("no contract");
+        assert_eq!(missing.as_slice()[0].code, "document.contract_missing");
+        let unknown = Document::from_json(br#"{"contract":"order/v9"}"#, None).expect_err("v9");
+        assert_eq!(unknown.as_slice()[0].code, "document.unknown_contract");
+        let wrong = Document::from_json(
+            br#"{"contract":"product/v1","sku":"A"}"#,
+            Some(DocumentKind::Order),
+        )
+        .expect_err("wrong kind");
+        assert_eq!(wrong.as_slice()[0].code, "document.wrong_contract");
+    }
+
+    #[test]
+    fn truncated_json_is_a_diagnostic() {
+        let err = Document::from_json(br#"{"contract":"order/v1","currency":"EU"#, None)
+            .expect_err("truncated");
+        assert_eq!(err.as_slice()[0].code, "json.truncated");
+    }
+
+    #[test]
+    fn documents_round_trip_through_json() {
+        let doc = Document::Product(crate::Product {
+            sku: "ACTI0001".into(),
+            ..Default::default()
+        });
+        let json = doc.to_json();
+        assert!(json.starts_with(br#"{"contract":"product/v1""#));
+        assert_eq!(
+            Document::from_json(&json, Some(DocumentKind::Product)),
+            Ok(doc)
+        );
+    }
+}
