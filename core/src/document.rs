@@ -116,6 +116,7 @@ macro_rules! documents {
 documents! {
     Order = "order/v1", "order.v1.json";
     Product = "product/v1", "product.v1.json";
+    ProductList = "product-list/v1", "product-list.v1.json";
     Customer = "customer/v1", "customer.v1.json";
     CustomerList = "customer-list/v1", "customer-list.v1.json";
     PriceList = "price-list/v1", "price-list.v1.json";

@@ -1,6 +1,6 @@
 //! Tradewire's canonical model of commerce documents.
 //!
-//! One Rust type per business document ([`Order`], [`Product`], [`Customer`],
+//! One Rust type per business document ([`Order`], [`Product`], [`ProductList`], [`Customer`],
 //! [`PriceList`], [`PunchoutSession`], [`OrderStatusChange`]), exact money
 //! ([`Money`], [`Currency`]), ISO countries ([`Country`]), and [`Diagnostics`] for
 //! everything that can be wrong with outside input. No I/O happens here.
@@ -35,7 +35,9 @@ pub use order::{
 };
 pub use party::{Address, Party};
 pub use price_rule::{Adjustment, PriceList, PriceRule};
-pub use product::{CategoryPrice, Dimensions, Image, Product, ProductText, Variant, is_valid_gtin};
+pub use product::{
+    CategoryPrice, Dimensions, Image, Product, ProductList, ProductText, Variant, is_valid_gtin,
+};
 pub use punchout::{PunchoutFunction, PunchoutSession, Secret};
 pub use status::OrderStatusChange;
 

@@ -254,3 +254,19 @@ mod tests {
         assert_eq!(d.as_slice()[0].path, "/variants/1/sku");
     }
 }
+
+/// Several products in one document (a catalogue, a product list).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct ProductList {
+    pub products: Vec<Product>,
+}
+
+impl ProductList {
+    pub fn validate(&self) -> Diagnostics {
+        let mut d = Diagnostics::new();
+        for (i, product) in self.products.iter().enumerate() {
+            d.extend_under(&format!("/products/{i}"), product.validate());
+        }
+        d
+    }
+}

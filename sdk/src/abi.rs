@@ -1,0 +1,150 @@
+//! The binary contract between the host and an adapter library.
+//!
+//! What crosses the boundary is bytes: canonical documents as contract-tagged JSON,
+//! protocol bytes, a manifest as JSON, diagnostics as JSON. No Rust struct, enum,
+//! future or allocator-owned buffer crosses it: output goes through a [`ByteSink`]
+//! that the caller owns, so each side frees only what it allocated.
+//!
+//! The library exports one root module, an `abi_stable` prefix type ([`AdapterMod`]),
+//! under a symbol named [`ROOT_SYMBOL_PREFIX`] + the crate name. The crate name makes it
+//! unique, so any number of adapter crates can also link into one binary as built-ins;
+//! the loader finds the symbol by its prefix. `abi_stable` checks the module's layout at
+//! load time. Functions added later are appended after the last prefix field: an old host
+//! does not see them, a new host asks whether they exist.
+//!
+//! Every call is synchronous and CPU-bound; no runtime handle crosses.
+
+use std::ffi::c_void;
+use std::marker::PhantomData;
+
+use abi_stable::StableAbi;
+use abi_stable::library::RootModule;
+use abi_stable::sabi_types::VersionStrings;
+use abi_stable::std_types::{RSlice, RStr};
+
+/// The version of this contract. A host loads libraries of the same major version; the
+/// minor version counts functions appended to [`AdapterMod`] since.
+pub const ABI_VERSION: AbiVersion = AbiVersion { major: 1, minor: 0 };
+
+/// The exported root module symbol starts with this; the crate name follows.
+pub const ROOT_SYMBOL_PREFIX: &str = "tradewire_adapter_root__";
+
+/// Status of a call: the output sink holds the result.
+pub const STATUS_OK: u32 = 0;
+/// Status of a call: the input was refused; the diagnostics sink says why.
+pub const STATUS_REJECTED: u32 = 1;
+/// Status of a call: the adapter failed (it panicked, or broke the contract); the
+/// diagnostics sink says how.
+pub const STATUS_FAILED: u32 = 2;
+
+/// Major and minor version of the contract.
+#[repr(C)]
+#[derive(StableAbi, Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct AbiVersion {
+    pub major: u16,
+    pub minor: u16,
+}
+
+impl std::fmt::Display for AbiVersion {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}.{}", self.major, self.minor)
+    }
+}
+
+/// Where a callee writes its output: the caller's buffer behind a write function.
+///
+/// The callee may call `write` any number of times; the caller appends. Nothing is
+/// returned for the caller to free.
+#[repr(C)]
+#[derive(StableAbi)]
+pub struct ByteSink<'a> {
+    context: *mut c_void,
+    write: unsafe extern "C" fn(context: *mut c_void, bytes: *const u8, len: usize),
+    _buffer: PhantomData<&'a mut ()>,
+}
+
+impl<'a> ByteSink<'a> {
+    /// A sink that appends to `buffer`.
+    pub fn new(buffer: &'a mut Vec<u8>) -> Self {
+        unsafe extern "C" fn append(context: *mut c_void, bytes: *const u8, len: usize) {
+            if len == 0 {
+                return;
+            }
+            // SAFETY: `context` is the `&mut Vec<u8>` this sink was built from, alive for
+            // 'a; `bytes` points to `len` readable bytes, as `ByteSink::write` guarantees.
+            unsafe {
+                let buffer = &mut *context.cast::<Vec<u8>>();
+                buffer.extend_from_slice(std::slice::from_raw_parts(bytes, len));
+            }
+        }
+        Self {
+            context: std::ptr::from_mut(buffer).cast(),
+            write: append,
+            _buffer: PhantomData,
+        }
+    }
+
+    /// Writes `bytes` to the caller's buffer.
+    pub fn write(&mut self, bytes: &[u8]) {
+        // SAFETY: the sink was built by `ByteSink::new` on the caller's side, whose
+        // `write` reads exactly `bytes.len()` bytes from a valid slice.
+        unsafe { (self.write)(self.context, bytes.as_ptr(), bytes.len()) }
+    }
+}
+
+/// An adapter instance, opaque to the host: a pointer only its library interprets.
+#[repr(transparent)]
+#[derive(StableAbi, Debug, Clone, Copy)]
+pub struct InstanceHandle(pub *mut c_void);
+
+// SAFETY: an instance is an `Adapter`, which is `Send + Sync`; the handle is only ever
+// dereferenced by the library that created it.
+unsafe impl Send for InstanceHandle {}
+unsafe impl Sync for InstanceHandle {}
+
+/// The root module every adapter library exports.
+#[repr(C)]
+#[derive(StableAbi)]
+#[sabi(kind(Prefix(prefix_ref = AdapterModRef)))]
+#[sabi(missing_field(panic))]
+pub struct AdapterMod {
+    /// The contract version the library was built against.
+    pub abi_version: extern "C" fn() -> AbiVersion,
+    /// Writes the manifest as JSON (see [`crate::Manifest`]).
+    pub manifest: extern "C" fn(out: ByteSink<'_>),
+    /// Creates an instance from a JSON config. On [`STATUS_OK`] `instance` is set.
+    pub create: extern "C" fn(
+        config: RSlice<'_, u8>,
+        instance: &mut InstanceHandle,
+        diagnostics: ByteSink<'_>,
+    ) -> u32,
+    /// Protocol bytes of `message` in, a canonical document (contract-tagged JSON) out.
+    pub decode: extern "C" fn(
+        instance: InstanceHandle,
+        message: RStr<'_>,
+        input: RSlice<'_, u8>,
+        out: ByteSink<'_>,
+        diagnostics: ByteSink<'_>,
+    ) -> u32,
+    /// A canonical document (contract-tagged JSON) in, protocol bytes of `message` out.
+    pub encode: extern "C" fn(
+        instance: InstanceHandle,
+        message: RStr<'_>,
+        document: RSlice<'_, u8>,
+        out: ByteSink<'_>,
+        diagnostics: ByteSink<'_>,
+    ) -> u32,
+    /// Frees an instance. The handle is not used again.
+    #[sabi(last_prefix_field)]
+    pub destroy: extern "C" fn(instance: InstanceHandle),
+}
+
+impl RootModule for AdapterModRef {
+    abi_stable::declare_root_module_statics! {AdapterModRef}
+
+    const BASE_NAME: &'static str = "tradewire_adapter";
+    const NAME: &'static str = "tradewire adapter";
+    // Tied to the contract's major version, not to the SDK's crate version: an SDK
+    // release that keeps the contract must not make abi_stable refuse its libraries.
+    const VERSION_STRINGS: VersionStrings = VersionStrings::new("1.0.0");
+}

@@ -1,0 +1,274 @@
+//! The SDK side of the ABI: generic `extern "C"` functions that serve an [`Adapter`]
+//! through [`AdapterMod`]. Every call is wrapped in `catch_unwind`.
+
+use std::cell::RefCell;
+use std::panic::{AssertUnwindSafe, catch_unwind};
+
+use abi_stable::prefix_type::WithMetadata;
+use abi_stable::std_types::{RSlice, RStr};
+use tradewire_core::{Diagnostic, Diagnostics, Document, from_json_with_paths};
+
+use crate::abi::{
+    ABI_VERSION, AbiVersion, AdapterMod, AdapterModRef, ByteSink, InstanceHandle, STATUS_FAILED,
+    STATUS_OK, STATUS_REJECTED,
+};
+use crate::{Adapter, AdapterInfo, Direction, Manifest, MessageSpec};
+
+/// The root module serving adapter `A`. Built at compile time; costs nothing to call.
+pub fn module<A: Adapter>() -> AdapterModRef {
+    AdapterModRef(
+        const {
+            &WithMetadata::new(AdapterMod {
+                abi_version,
+                manifest: manifest::<A>,
+                create: create::<A>,
+                decode: decode::<A>,
+                encode: encode::<A>,
+                destroy: destroy::<A>,
+            })
+        }
+        .static_as_prefix(),
+    )
+}
+
+/// Builds the manifest of `A`.
+pub fn manifest_of<A: Adapter>() -> Manifest {
+    let info = A::describe();
+    let config_schema =
+        schemars::SchemaGenerator::new(schemars::generate::SchemaSettings::draft2020_12())
+            .into_root_schema_for::<A::Config>()
+            .to_value();
+    Manifest {
+        name: info.name,
+        version: info.version,
+        vendor: info.vendor,
+        description: info.description,
+        abi: ABI_VERSION,
+        sdk_version: env!("CARGO_PKG_VERSION").to_owned(),
+        messages: info.messages,
+        config_schema,
+    }
+}
+
+extern "C" fn abi_version() -> AbiVersion {
+    ABI_VERSION
+}
+
+extern "C" fn manifest<A: Adapter>(mut out: ByteSink<'_>) {
+    // A panic in `describe` leaves the sink empty; the host refuses an empty manifest.
+    if let Ok(json) = catch_unwind(|| serde_json::to_vec(&manifest_of::<A>())) {
+        out.write(&json.unwrap_or_default());
+    }
+}
+
+extern "C" fn create<A: Adapter>(
+    config: RSlice<'_, u8>,
+    instance: &mut InstanceHandle,
+    diagnostics: ByteSink<'_>,
+) -> u32 {
+    let result = guarded(|| {
+        let bytes = if config.as_slice().iter().all(u8::is_ascii_whitespace) {
+            b"{}".as_slice()
+        } else {
+            config.as_slice()
+        };
+        let config: A::Config = from_json_with_paths(bytes)
+            .map_err(|d| Failure::Rejected(prefix_paths("/config", d)))?;
+        let adapter = A::new(config).map_err(Failure::Rejected)?;
+        let served = Served {
+            adapter,
+            info: A::describe(),
+        };
+        *instance = InstanceHandle(Box::into_raw(Box::new(served)).cast());
+        Ok((Vec::new(), Diagnostics::new()))
+    });
+    finish(result, None, diagnostics)
+}
+
+extern "C" fn decode<A: Adapter>(
+    instance: InstanceHandle,
+    message: RStr<'_>,
+    input: RSlice<'_, u8>,
+    out: ByteSink<'_>,
+    diagnostics: ByteSink<'_>,
+) -> u32 {
+    let result = guarded(|| {
+        let served = served::<A>(instance);
+        let spec = served.message_spec(message.as_str(), Direction::Decode)?;
+        let accepted = served
+            .adapter
+            .decode(message.as_str(), input.as_slice())
+            .map_err(Failure::Rejected)?;
+        if accepted.value.kind() != spec.document {
+            return Err(Failure::Broken(format!(
+                "message `{}` declares `{}` but the adapter returned `{}`",
+                spec.name,
+                spec.document,
+                accepted.value.kind()
+            )));
+        }
+        Ok((accepted.value.to_json(), accepted.warnings))
+    });
+    finish(result, Some(out), diagnostics)
+}
+
+extern "C" fn encode<A: Adapter>(
+    instance: InstanceHandle,
+    message: RStr<'_>,
+    document: RSlice<'_, u8>,
+    out: ByteSink<'_>,
+    diagnostics: ByteSink<'_>,
+) -> u32 {
+    let result = guarded(|| {
+        let served = served::<A>(instance);
+        let spec = served.message_spec(message.as_str(), Direction::Encode)?;
+        let document = Document::from_json(document.as_slice(), Some(spec.document))
+            .map_err(Failure::Rejected)?;
+        let accepted = served
+            .adapter
+            .encode(message.as_str(), &document)
+            .map_err(Failure::Rejected)?;
+        Ok((accepted.value, accepted.warnings))
+    });
+    finish(result, Some(out), diagnostics)
+}
+
+extern "C" fn destroy<A: Adapter>(instance: InstanceHandle) {
+    if instance.0.is_null() {
+        return;
+    }
+    // SAFETY: a non-null handle was made by `create::<A>` from `Box<Served<A>>`, and the
+    // host destroys each handle once.
+    let adapter = unsafe { Box::from_raw(instance.0.cast::<Served<A>>()) };
+    // A panicking Drop must not unwind into the host.
+    let _ = catch_unwind(AssertUnwindSafe(move || drop(adapter)));
+}
+
+/// What an instance handle points to: the adapter and its declared messages.
+struct Served<A> {
+    adapter: A,
+    info: AdapterInfo,
+}
+
+impl<A> Served<A> {
+    fn message_spec(&self, message: &str, direction: Direction) -> Result<&MessageSpec, Failure> {
+        let info = &self.info;
+        match info.messages.iter().find(|m| m.name == message) {
+            Some(spec) if spec.supports(direction) => Ok(spec),
+            Some(_) => Err(Failure::Rejected(
+                Diagnostic::error(
+                    "",
+                    "adapter.direction_unsupported",
+                    format!(
+                        "adapter `{}` cannot {direction} message `{message}`",
+                        info.name
+                    ),
+                )
+                .into(),
+            )),
+            None => {
+                let names: Vec<_> = info.messages.iter().map(|m| m.name.as_str()).collect();
+                Err(Failure::Rejected(
+                    Diagnostic::error(
+                        "",
+                        "adapter.unknown_message",
+                        format!(
+                            "adapter `{}` has no message `{message}` (it has: {})",
+                            info.name,
+                            names.join(", ")
+                        ),
+                    )
+                    .into(),
+                ))
+            }
+        }
+    }
+}
+
+fn served<'a, A>(instance: InstanceHandle) -> &'a Served<A> {
+    // SAFETY: the handle was made by `create::<A>` and the host keeps it alive, and does
+    // not destroy it, while calls on it run.
+    unsafe { &*instance.0.cast::<Served<A>>() }
+}
+
+enum Failure {
+    /// The input was refused.
+    Rejected(Diagnostics),
+    /// The adapter broke the contract or panicked.
+    Broken(String),
+}
+
+fn prefix_paths(prefix: &str, diagnostics: Diagnostics) -> Diagnostics {
+    let mut out = Diagnostics::new();
+    out.extend_under(prefix, diagnostics);
+    out
+}
+
+thread_local! {
+    static LAST_PANIC: RefCell<Option<String>> = const { RefCell::new(None) };
+}
+
+/// Replaces the panic hook of this library's copy of `std` with one that records the
+/// panic for the error diagnostic instead of printing to the host's stderr.
+///
+/// Called once when a library is loaded dynamically; a built-in adapter shares the host's
+/// `std`, whose hook the host sets.
+pub fn install_quiet_panic_hook() {
+    std::panic::set_hook(Box::new(|info| {
+        let location = info
+            .location()
+            .map(|l| format!(" at {}:{}", l.file(), l.line()))
+            .unwrap_or_default();
+        LAST_PANIC.with(|last| *last.borrow_mut() = Some(location));
+    }));
+}
+
+type Produced = (Vec<u8>, Diagnostics);
+
+fn guarded(call: impl FnOnce() -> Result<Produced, Failure>) -> Result<Produced, Failure> {
+    match catch_unwind(AssertUnwindSafe(call)) {
+        Ok(result) => result,
+        Err(payload) => {
+            let message = payload
+                .downcast_ref::<&str>()
+                .map(|s| (*s).to_owned())
+                .or_else(|| payload.downcast_ref::<String>().cloned())
+                .unwrap_or_else(|| "a panic with a non-string payload".to_owned());
+            let location = LAST_PANIC
+                .with(|last| last.borrow_mut().take())
+                .unwrap_or_default();
+            Err(Failure::Broken(format!(
+                "the adapter panicked{location}: {message}"
+            )))
+        }
+    }
+}
+
+fn finish(
+    result: Result<Produced, Failure>,
+    out: Option<ByteSink<'_>>,
+    mut diagnostics: ByteSink<'_>,
+) -> u32 {
+    let mut write_diagnostics = |d: &Diagnostics| {
+        if !d.is_empty() {
+            diagnostics.write(&serde_json::to_vec(d).unwrap_or_default());
+        }
+    };
+    match result {
+        Ok((bytes, warnings)) => {
+            if let Some(mut out) = out {
+                out.write(&bytes);
+            }
+            write_diagnostics(&warnings);
+            STATUS_OK
+        }
+        Err(Failure::Rejected(d)) => {
+            write_diagnostics(&d);
+            STATUS_REJECTED
+        }
+        Err(Failure::Broken(message)) => {
+            write_diagnostics(&Diagnostic::error("", "adapter.failed", message).into());
+            STATUS_FAILED
+        }
+    }
+}
