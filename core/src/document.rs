@@ -9,7 +9,7 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use crate::{
     Customer, CustomerList, Diagnostic, Diagnostics, Order, OrderStatusChange, PriceList, Product,
-    PunchoutSession, pointer_token,
+    ProductList, PunchoutSession, pointer_token,
 };
 
 macro_rules! documents {
