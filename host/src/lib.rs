@@ -1,1 +1,7 @@
+//! The Tradewire host: the adapter registry, the plugin loader and the `tradewire` CLI.
 
+pub mod cli;
+pub mod loader;
+pub mod registry;
+
+pub use registry::{Entry, LoadOptions, Origin, Registry};

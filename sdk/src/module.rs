@@ -46,7 +46,8 @@ impl fmt::Display for ModuleError {
         match self {
             Self::AbiVersion { library, host } => write!(
                 f,
-                "built for adapter ABI {library}, this host speaks ABI {host} (same major version and a minor version no newer than the host's required)"
+                "built for adapter ABI {library}; this host loads ABI {}.0 to {host}",
+                host.major
             ),
             Self::Manifest(why) => write!(f, "unreadable manifest: {why}"),
         }
