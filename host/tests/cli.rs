@@ -1,0 +1,288 @@
+//! The `tradewire` binary as a user runs it: exit codes, output, diagnostics.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+fn cdylib(crate_name: &str) -> PathBuf {
+    let exe = std::env::current_exe().expect("test binary path");
+    let path = exe.parent().expect("deps dir").join(format!(
+        "{}{crate_name}{}",
+        std::env::consts::DLL_PREFIX,
+        std::env::consts::DLL_SUFFIX
+    ));
+    assert!(path.is_file(), "{} was not built", path.display());
+    path
+}
+
+fn tradewire(args: &[&str], stdin: &[u8]) -> Output {
+    tradewire_with_env(args, stdin, &[])
+}
+
+fn tradewire_with_env(args: &[&str], stdin: &[u8], env: &[(&str, &str)]) -> Output {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_tradewire"))
+        .args(args)
+        .env_remove("TRADEWIRE_PLUGIN_PATH")
+        .env_remove("TRADEWIRE_LOG")
+        .envs(env.iter().copied())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run tradewire");
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(stdin)
+        .expect("write stdin");
+    child.wait_with_output().expect("wait")
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+fn panicky() -> String {
+    cdylib("fixture_panicky").display().to_string()
+}
+
+#[test]
+fn decode_prints_canonical_json_and_exits_0() {
+    let out = tradewire(
+        &["--plugins", &panicky(), "decode", "panicky", "echo"],
+        b"FAC132\n",
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON on stdout");
+    assert_eq!(json["contract"], "product/v1");
+    assert_eq!(json["sku"], "FAC132");
+}
+
+#[test]
+fn encode_reads_canonical_json_from_a_file() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let file = dir.path().join("product.json");
+    std::fs::write(&file, r#"{"contract":"product/v1","sku":"VOIT0010"}"#).expect("write");
+    let out = tradewire(
+        &[
+            "--plugins",
+            &panicky(),
+            "encode",
+            "panicky",
+            "echo",
+            file.to_str().expect("utf8"),
+        ],
+        b"",
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert_eq!(out.stdout, b"VOIT0010");
+}
+
+#[test]
+fn convert_goes_through_the_canonical_model() {
+    let out = tradewire(
+        &[
+            "--plugins",
+            &panicky(),
+            "convert",
+            "panicky:echo",
+            "panicky:echo",
+        ],
+        b"ACTI0001",
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert_eq!(out.stdout, b"ACTI0001");
+}
+
+#[test]
+fn a_panicking_adapter_exits_1_with_a_diagnostic_and_no_raw_panic_output() {
+    let out = tradewire(
+        &["--plugins", &panicky(), "decode", "panicky", "echo"],
+        b"panic",
+    );
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = text(&out.stderr);
+    assert!(stderr.contains("error[adapter.failed]"), "{stderr}");
+    assert!(stderr.contains("asked to panic"), "{stderr}");
+    assert!(
+        !stderr.contains("thread '"),
+        "the plugin's panic hook printed raw output: {stderr}"
+    );
+}
+
+#[test]
+fn rejected_input_in_json_format_is_a_diagnostics_array() {
+    let out = tradewire(
+        &[
+            "--plugins",
+            &panicky(),
+            "--format",
+            "json",
+            "encode",
+            "panicky",
+            "echo",
+        ],
+        b"{\"contract\":",
+    );
+    assert_eq!(out.status.code(), Some(1));
+    let last = text(&out.stderr)
+        .lines()
+        .last()
+        .unwrap_or_default()
+        .to_owned();
+    let diagnostics: serde_json::Value = serde_json::from_str(&last).expect("JSON diagnostics");
+    assert_eq!(diagnostics[0]["code"], "json.truncated");
+    assert_eq!(diagnostics[0]["severity"], "error");
+}
+
+#[test]
+fn usage_and_configuration_errors_exit_2() {
+    let cases: &[(&[&str], &str)] = &[
+        (&["decode", "nope", "echo"], "host.unknown_adapter"),
+        (&["decode", "panicky", "nope"], "host.unknown_message"),
+        (&["convert", "panicky", "panicky:echo"], "host.bad_endpoint"),
+        (&["schema", "invoice-of-doom"], "host.unknown_document"),
+    ];
+    let plugin = panicky();
+    for (args, code) in cases {
+        let mut all = vec!["--plugins", plugin.as_str()];
+        all.extend_from_slice(args);
+        let out = tradewire(&all, b"");
+        assert_eq!(
+            out.status.code(),
+            Some(2),
+            "{args:?}: {}",
+            text(&out.stderr)
+        );
+        assert!(
+            text(&out.stderr).contains(code),
+            "{args:?}: {}",
+            text(&out.stderr)
+        );
+    }
+    let out = tradewire(&["no-such-command"], b"");
+    assert_eq!(out.status.code(), Some(2));
+}
+
+#[test]
+fn a_config_that_breaks_the_adapter_schema_names_its_path() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let config = dir.path().join("config.json");
+    std::fs::write(&config, "[1, 2]").expect("write");
+    let out = tradewire(
+        &[
+            "--plugins",
+            &panicky(),
+            "decode",
+            "panicky",
+            "echo",
+            "--config",
+            config.to_str().expect("utf8"),
+        ],
+        b"x",
+    );
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        text(&out.stderr).contains("error[config.invalid] at /config"),
+        "{}",
+        text(&out.stderr)
+    );
+}
+
+#[test]
+fn adapters_lists_loaded_libraries_and_refusals() {
+    let dir = tempfile::tempdir().expect("tmp");
+    for name in ["fixture_panicky", "fixture_abi_mismatch"] {
+        let from = cdylib(name);
+        std::fs::copy(&from, dir.path().join(from.file_name().expect("name"))).expect("copy");
+    }
+    let out = tradewire(
+        &[
+            "--plugins",
+            dir.path().to_str().expect("utf8"),
+            "adapters",
+            "--format",
+            "json",
+        ],
+        b"",
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let listing: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    assert_eq!(listing["adapters"][0]["name"], "panicky");
+    assert_eq!(
+        listing["adapters"][0]["messages"][0]["document"],
+        "product/v1"
+    );
+    assert!(
+        listing["refused"][0]["reason"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("ABI 99.0")
+    );
+}
+
+#[test]
+fn plugin_path_environment_variable_is_honoured() {
+    // A list of paths, as PATH is: an empty directory and the library file.
+    let empty = tempfile::tempdir().expect("tmp");
+    let paths = std::env::join_paths([empty.path(), Path::new(&panicky())]).expect("join");
+    let out = tradewire_with_env(
+        &["adapters"],
+        b"",
+        &[("TRADEWIRE_PLUGIN_PATH", paths.to_str().expect("utf8"))],
+    );
+    assert_eq!(out.status.code(), Some(0));
+    assert!(
+        text(&out.stdout).starts_with("panicky 0.0.0"),
+        "{}",
+        text(&out.stdout)
+    );
+}
+
+#[test]
+fn a_library_that_crashes_while_loading_is_refused_after_probing_it_in_a_child() {
+    let lib = cdylib("fixture_crash_on_load").display().to_string();
+    let out = tradewire_with_env(
+        &["--plugins", &lib, "--plugins", &panicky(), "adapters"],
+        b"",
+        &[("TRADEWIRE_FIXTURE_CRASH_ON_LOAD", "1")],
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "the host survives: {}",
+        text(&out.stderr)
+    );
+    let stdout = text(&out.stdout);
+    assert!(stdout.contains("panicky 0.0.0"), "{stdout}");
+    assert!(stdout.contains("crashed while loading (signal"), "{stdout}");
+}
+
+#[test]
+fn schema_prints_document_schemas() {
+    let out = tradewire(&["schema", "order"], b"");
+    assert_eq!(out.status.code(), Some(0));
+    let schema: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    assert_eq!(schema["properties"]["contract"]["const"], "order/v1");
+    let listing = tradewire(&["schema"], b"");
+    assert!(text(&listing.stdout).contains("price-list/v1"));
+}
+
+#[test]
+fn oversized_input_is_refused_before_it_is_read_whole() {
+    let out = tradewire(
+        &[
+            "--plugins",
+            &panicky(),
+            "--max-input",
+            "16",
+            "decode",
+            "panicky",
+            "echo",
+        ],
+        &[b'x'; 64],
+    );
+    assert_eq!(out.status.code(), Some(1));
+    assert!(text(&out.stderr).contains("host.input_too_large"));
+}
