@@ -88,6 +88,10 @@ enum Command {
     /// Load one library and exit (used to probe libraries in a child process).
     #[command(name = loader::PROBE_SUBCOMMAND, hide = true)]
     ProbeLibrary { path: PathBuf },
+    /// Serve one library's adapter on stdin/stdout with the pipe protocol (an adapter in a
+    /// child process).
+    #[command(name = "__serve-library", hide = true)]
+    ServeLibrary { path: PathBuf },
 }
 
 /// Why a command did not succeed, and so the exit status.
@@ -162,8 +166,10 @@ fn init_logging(format: Format) {
 }
 
 fn run(cli: &Cli) -> Result<(), Failure> {
-    if let Command::ProbeLibrary { path } = &cli.command {
-        std::process::exit(loader::run_probe(path));
+    match &cli.command {
+        Command::ProbeLibrary { path } => std::process::exit(loader::run_probe(path)),
+        Command::ServeLibrary { path } => return serve_library(path),
+        _ => {}
     }
     let registry = load_registry(cli);
     match &cli.command {
@@ -213,8 +219,20 @@ fn run(cli: &Cli) -> Result<(), Failure> {
             let bytes = encode(&target, to_message, &document.to_json(), cli.format)?;
             write_stdout(&bytes)
         }
-        Command::ProbeLibrary { .. } => Ok(()),
+        Command::ProbeLibrary { .. } | Command::ServeLibrary { .. } => Ok(()),
     }
+}
+
+fn serve_library(path: &Path) -> Result<(), Failure> {
+    let module =
+        loader::load(path).map_err(|e| Failure::usage("host.library_refused", e.to_string()))?;
+    let (mut stdin, mut stdout) = (io::stdin().lock(), io::stdout().lock());
+    tradewire_sdk::pipe::serve(&module, &mut stdin, &mut stdout).map_err(|e| {
+        Failure::usage(
+            "host.pipe_failed",
+            format!("the pipe to the host failed: {e}"),
+        )
+    })
 }
 
 fn load_registry(cli: &Cli) -> Registry {

@@ -286,3 +286,44 @@ fn oversized_input_is_refused_before_it_is_read_whole() {
     assert_eq!(out.status.code(), Some(1));
     assert!(text(&out.stderr).contains("host.input_too_large"));
 }
+
+#[test]
+fn an_adapter_serves_the_same_calls_from_a_child_process_over_a_pipe() {
+    use tradewire_sdk::CallError;
+    use tradewire_sdk::pipe::PipeClient;
+
+    let mut child = Command::new(env!("CARGO_BIN_EXE_tradewire"))
+        .args(["__serve-library", &panicky()])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("start the adapter process");
+    let mut client = PipeClient::new(
+        child.stdout.take().expect("stdout"),
+        child.stdin.take().expect("stdin"),
+    );
+
+    assert_eq!(client.manifest().expect("manifest").name, "panicky");
+    client.create(b"{}").expect("pipe").expect("created");
+    let Err(CallError::Failed(d)) = client.decode("echo", b"panic").expect("pipe") else {
+        panic!("a panic comes back as Failed");
+    };
+    assert!(d.as_slice()[0].message.contains("asked to panic"));
+    let reply = client
+        .decode("echo", b"FAC132")
+        .expect("pipe")
+        .expect("the child keeps serving");
+    assert!(text(&reply.bytes).contains(r#""sku":"FAC132""#));
+    let encoded = client
+        .encode("echo", &reply.bytes)
+        .expect("pipe")
+        .expect("encode");
+    assert_eq!(encoded.bytes, b"FAC132");
+
+    drop(client);
+    assert!(
+        child.wait().expect("exit").success(),
+        "the child exits cleanly when the pipe closes"
+    );
+}

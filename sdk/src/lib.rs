@@ -9,6 +9,7 @@
 //! - [`AdapterModule`] / [`AdapterInstance`]: the caller's safe side of it.
 //! - [`form`], [`xml`], [`check`]: helpers every protocol adapter needs.
 //! - [`conformance`]: the kit that checks an adapter against fixtures.
+//! - [`pipe`]: the same calls over stdin/stdout, for adapters in a child process.
 
 pub mod abi;
 mod adapter;
@@ -21,6 +22,7 @@ pub mod form;
 pub mod glue;
 mod manifest;
 mod module;
+pub mod pipe;
 pub mod xml;
 
 pub use adapter::Adapter;
