@@ -54,6 +54,9 @@ macro_rules! documents {
         }
 
         /// A canonical document, tagged with its contract id.
+        // One value per message, moved a few times and never held in bulk: boxing the
+        // large variants would cost an allocation per message to save a memcpy.
+        #[allow(clippy::large_enum_variant)]
         #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
         #[serde(tag = "contract")]
         pub enum Document {

@@ -1,6 +1,9 @@
 //! The JSON Schemas under `schemas/` are generated from the code; this fails when the two
 //! drift. Regenerate with `TRADEWIRE_BLESS=1 cargo test -p tradewire-core --test schemas`.
 
+// A test that cannot set itself up should fail loudly.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use std::path::PathBuf;
 
 use tradewire_core::schema;

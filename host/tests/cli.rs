@@ -1,5 +1,8 @@
 //! The `tradewire` binary as a user runs it: exit codes, output, diagnostics.
 
+// A test that cannot set itself up should fail loudly.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};

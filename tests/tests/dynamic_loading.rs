@@ -2,10 +2,13 @@
 //! document; broken libraries are refused by name while the others load; a panicking
 //! adapter returns an error and keeps serving.
 
+// A test that cannot set itself up should fail loudly.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 mod support;
 
 // Linked so that their `inventory` registrations exist: rustc drops crates nothing names.
-extern crate fixture_panicky;
+use fixture_panicky as _;
 
 use std::collections::BTreeMap;
 
