@@ -84,6 +84,12 @@ impl AdapterModule {
         })
     }
 
+    /// The module of adapter type `A`, called through the same ABI as a loaded library:
+    /// how tests and the conformance kit reach an adapter they link.
+    pub fn of<A: crate::Adapter>() -> Result<Self, ModuleError> {
+        Self::new(crate::glue::module::<A>())
+    }
+
     pub fn manifest(&self) -> &Manifest {
         &self.manifest
     }

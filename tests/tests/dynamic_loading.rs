@@ -9,6 +9,7 @@ mod support;
 
 // Linked so that their `inventory` registrations exist: rustc drops crates nothing names.
 use fixture_panicky as _;
+use tradewire_example_csv as _;
 
 use std::collections::BTreeMap;
 
@@ -18,7 +19,15 @@ use tradewire_host::{LoadOptions, Origin, Registry};
 use tradewire_sdk::CallError;
 
 /// Libraries of real adapters, with a message and an input each to round-trip.
-const ADAPTERS: &[(&str, &str, &str, &[u8])] = &[("fixture_panicky", "panicky", "echo", b"FAC132")];
+const ADAPTERS: &[(&str, &str, &str, &[u8])] = &[
+    ("fixture_panicky", "panicky", "echo", b"FAC132"),
+    (
+        "tradewire_example_csv",
+        "csv-catalogue",
+        "catalogue",
+        include_bytes!("../../examples/csv-catalogue/fixtures/catalogue/simple.csv"),
+    ),
+];
 
 fn refusals(registry: &Registry) -> BTreeMap<String, String> {
     registry
@@ -215,4 +224,19 @@ fn config_is_validated_against_the_manifest_schema_before_the_adapter_sees_it() 
         .instantiate("missing", &serde_json::json!({}))
         .expect_err("unknown adapter");
     assert_eq!(err.as_slice()[0].code, "host.unknown_adapter");
+}
+
+#[test]
+fn the_conformance_kit_passes_on_the_example_loaded_as_a_library() {
+    let mut registry = Registry::empty();
+    registry.load_file(&cdylib("tradewire_example_csv"), &LoadOptions::default());
+    let entry = registry.get("csv-catalogue").expect("loaded");
+    let fixtures =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/csv-catalogue/fixtures");
+    let report = tradewire_sdk::conformance::run(&entry.module, fixtures);
+    report.assert_passed();
+    assert!(
+        report.checks.len() > 50,
+        "the fixtures were all found: {report}"
+    );
 }
