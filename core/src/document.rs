@@ -8,8 +8,8 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use crate::{
-    Customer, CustomerList, Diagnostic, Diagnostics, Order, OrderStatusChange, PriceList, Product,
-    ProductList, PunchoutSession, pointer_token,
+    Acknowledgement, Customer, CustomerList, Diagnostic, Diagnostics, Order, OrderStatusChange,
+    PriceList, Product, ProductList, PunchoutSession, pointer_token,
 };
 
 macro_rules! documents {
@@ -125,6 +125,7 @@ documents! {
     PriceList = "price-list/v1", "price-list.v1.json";
     PunchoutSession = "punchout-session/v1", "punchout-session.v1.json";
     OrderStatusChange = "order-status-change/v1", "order-status-change.v1.json";
+    Acknowledgement = "acknowledgement/v1", "acknowledgement.v1.json";
 }
 
 /// A contract id this build does not know.

@@ -10,6 +10,7 @@
 //! `schemas/` in the repository. Additive changes keep a contract's version; a field is
 //! never repurposed.
 
+mod acknowledgement;
 mod country;
 mod customer;
 mod diagnostics;
@@ -23,6 +24,7 @@ mod punchout;
 pub mod schema;
 mod status;
 
+pub use acknowledgement::{AckStatus, Acknowledgement};
 pub use country::{Country, UnknownCountry};
 pub use customer::{Contact, Customer, CustomerList, Payer, PaymentTerms};
 pub use diagnostics::{Accepted, Diagnostic, Diagnostics, Outcome, Severity, pointer_token};
