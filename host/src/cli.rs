@@ -373,10 +373,10 @@ fn decode(
         Failure::Rejected(out)
     })?;
     let checked = document.validate();
-    print_warnings(format, &checked);
     if checked.has_errors() {
         return Err(Failure::Rejected(checked));
     }
+    print_warnings(format, &checked);
     Ok(document)
 }
 
