@@ -91,18 +91,22 @@ impl Price {
     }
 
     /// The VAT-inclusive amount: `gross` when known, else `net` plus `vat_rate` percent.
+    /// `None` also when the computation overflows (absurd amounts or rates).
     pub fn gross_with(&self, vat_rate: Option<Decimal>) -> Option<Decimal> {
         self.gross
-            .or_else(|| Some(self.net? * (Decimal::ONE + vat_rate? / Decimal::ONE_HUNDRED)))
+            .or_else(|| self.net?.checked_mul(vat_factor(vat_rate?)?))
     }
 
     /// The VAT-exclusive amount: `net` when known, else `gross` less `vat_rate` percent.
     pub fn net_with(&self, vat_rate: Option<Decimal>) -> Option<Decimal> {
-        self.net.or_else(|| {
-            let divisor = Decimal::ONE + vat_rate? / Decimal::ONE_HUNDRED;
-            self.gross?.checked_div(divisor)
-        })
+        self.net
+            .or_else(|| self.gross?.checked_div(vat_factor(vat_rate?)?))
     }
+}
+
+/// `1 + rate / 100`, or `None` when that overflows.
+fn vat_factor(vat_rate: Decimal) -> Option<Decimal> {
+    Decimal::ONE.checked_add(vat_rate.checked_div(Decimal::ONE_HUNDRED)?)
 }
 
 /// A reduction on one line, for the whole line (not per unit).
@@ -251,11 +255,11 @@ impl OrderLine {
     pub fn signed_gross_total(&self) -> Option<Decimal> {
         let unit_gross = self.unit_price?.gross_with(self.vat_rate)?;
         let basis = self.price_basis_quantity.unwrap_or(Decimal::ONE);
-        let mut total = (self.quantity * unit_gross).checked_div(basis)?;
+        let mut total = self.quantity.checked_mul(unit_gross)?.checked_div(basis)?;
         for discount in &self.discounts {
-            total -= discount.amount.gross_with(self.vat_rate)?;
+            total = total.checked_sub(discount.amount.gross_with(self.vat_rate)?)?;
         }
-        Some(total * self.kind.sign())
+        total.checked_mul(self.kind.sign())
     }
 }
 
@@ -447,7 +451,9 @@ impl Order {
 
     /// The sum of the lines' signed VAT-inclusive totals, when every line can say.
     pub fn computed_gross_total(&self) -> Option<Decimal> {
-        self.lines.iter().map(OrderLine::signed_gross_total).sum()
+        self.lines.iter().try_fold(Decimal::ZERO, |sum, line| {
+            sum.checked_add(line.signed_gross_total()?)
+        })
     }
 
     /// Checks what must hold for any order, whatever the protocol: lines present,
@@ -491,20 +497,19 @@ impl Order {
             );
         }
         if let (Some(net), Some(tax)) = (totals.net, totals.tax)
-            && (net + tax - totals.gross).abs() > tolerance
+            && exceeds(net.checked_add(tax), totals.gross, tolerance)
         {
             d.error(
                 "/totals",
                 "order.totals_inconsistent",
                 format!(
-                    "net {net} + tax {tax} = {} but gross is {}",
-                    net + tax,
+                    "net {net} + tax {tax} does not make the gross total {}",
                     totals.gross
                 ),
             );
         }
         if let Some(computed) = self.computed_gross_total()
-            && (computed - totals.gross).abs() > tolerance
+            && exceeds(Some(computed), totals.gross, tolerance)
         {
             d.error(
                 "/totals/gross",
@@ -518,6 +523,13 @@ impl Order {
             );
         }
     }
+}
+
+/// True when `value` is more than `tolerance` from `expected`, or too large to compare.
+fn exceeds(value: Option<Decimal>, expected: Decimal, tolerance: Decimal) -> bool {
+    value
+        .and_then(|v| v.checked_sub(expected))
+        .is_none_or(|gap| gap.abs() > tolerance)
 }
 
 fn validate_line(line: &OrderLine, path: &str, d: &mut Diagnostics) {
@@ -594,16 +606,13 @@ fn validate_price(price: &Price, vat_rate: Option<Decimal>, path: &str, d: &mut 
         }
     }
     if let (Some(net), Some(gross), Some(rate)) = (price.net, price.gross, vat_rate) {
-        let expected = net * (Decimal::ONE + rate / Decimal::ONE_HUNDRED);
+        let expected = vat_factor(rate).and_then(|factor| net.checked_mul(factor));
         // Prices may carry up to 4 decimals (e-connecteur sends 75.9000): allow a cent.
-        if (expected - gross).abs() > Decimal::new(1, 2) {
+        if exceeds(expected, gross, Decimal::new(1, 2)) {
             d.error(
                 path.to_owned(),
                 "order.vat_inconsistent",
-                format!(
-                    "net {net} at {rate} % VAT gives {}, but gross is {gross}",
-                    expected.round_dp(4).normalize()
-                ),
+                format!("net {net} at {rate} % VAT does not give the gross {gross}"),
             );
         }
     }

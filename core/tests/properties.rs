@@ -108,3 +108,36 @@ proptest! {
         let _ = Document::from_json(&bytes, None);
     }
 }
+
+fn extreme() -> impl Strategy<Value = Decimal> {
+    prop_oneof![
+        Just(Decimal::MAX),
+        Just(Decimal::MIN),
+        Just(Decimal::new(1, 28)),
+        any::<i64>().prop_map(|units| Decimal::new(units, 0)),
+        (any::<i64>(), 0u32..=28).prop_map(|(units, scale)| Decimal::new(units, scale)),
+    ]
+}
+
+proptest! {
+    #[test]
+    fn validation_never_panics_on_extreme_amounts(
+        quantity in extreme(), net in extreme(), gross in extreme(), vat in extreme(),
+        basis in extreme(), discount in extreme(), total in extreme(), lines in 1usize..4,
+    ) {
+        let line = OrderLine {
+            sku: Some("X".into()),
+            quantity,
+            unit_price: Some(Price { net: Some(net), gross: None }),
+            price_basis_quantity: Some(basis),
+            vat_rate: Some(vat),
+            discounts: vec![Discount { amount: Price::net(discount), ..Discount::default() }],
+            ..OrderLine::default()
+        };
+        let mut order = Order::new(Currency::EUR);
+        order.lines = vec![line; lines];
+        order.totals = Some(Totals { gross: total, net: Some(gross), tax: Some(net) });
+        let _ = order.validate();
+        let _ = order.computed_gross_total();
+    }
+}
