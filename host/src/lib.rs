@@ -1,5 +1,6 @@
 //! The Tradewire host: the adapter registry, the plugin loader and the `tradewire` CLI.
 
+mod builtins;
 pub mod cli;
 pub mod loader;
 pub mod registry;

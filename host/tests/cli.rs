@@ -212,11 +212,24 @@ fn adapters_lists_loaded_libraries_and_refusals() {
     );
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     let listing: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
-    assert_eq!(listing["adapters"][0]["name"], "panicky");
-    assert_eq!(
-        listing["adapters"][0]["messages"][0]["document"],
-        "product/v1"
+    let adapters = listing["adapters"].as_array().expect("a list");
+    let by_name = |name: &str| {
+        adapters
+            .iter()
+            .find(|a| a["name"] == name)
+            .unwrap_or_else(|| panic!("{name} missing"))
+    };
+    let panicky = by_name("panicky");
+    assert_eq!(panicky["messages"][0]["document"], "product/v1");
+    assert!(
+        panicky["origin"]
+            .as_str()
+            .unwrap_or_default()
+            .ends_with("libfixture_panicky.so")
     );
+    for builtin in ["ois-orders", "payment-order"] {
+        assert_eq!(by_name(builtin)["origin"], "built-in");
+    }
     assert!(
         listing["refused"][0]["reason"]
             .as_str()
@@ -237,7 +250,7 @@ fn plugin_path_environment_variable_is_honoured() {
     );
     assert_eq!(out.status.code(), Some(0));
     assert!(
-        text(&out.stdout).starts_with("panicky 0.0.0"),
+        text(&out.stdout).contains("panicky 0.0.0 ("),
         "{}",
         text(&out.stdout)
     );

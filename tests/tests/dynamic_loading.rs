@@ -10,6 +10,8 @@ mod support;
 // Linked so that their `inventory` registrations exist: rustc drops crates nothing names.
 use fixture_panicky as _;
 use tradewire_example_csv as _;
+use tradewire_ois_orders as _;
+use tradewire_payment_order as _;
 
 use std::collections::BTreeMap;
 
@@ -26,6 +28,18 @@ const ADAPTERS: &[(&str, &str, &str, &[u8])] = &[
         "csv-catalogue",
         "catalogue",
         include_bytes!("../../examples/csv-catalogue/fixtures/catalogue/simple.csv"),
+    ),
+    (
+        "tradewire_ois_orders",
+        "ois-orders",
+        "order",
+        include_bytes!("../../adapters/ois-orders/fixtures/order/home-delivery-received.json"),
+    ),
+    (
+        "tradewire_payment_order",
+        "payment-order",
+        "order",
+        include_bytes!("../../adapters/payment-order/fixtures/order/with-details.json"),
     ),
 ];
 

@@ -1,0 +1,413 @@
+//! The OIS order JSON, as serde types.
+//!
+//! Field names are the spec's (PascalCase, `VATPercentage`); where the spec names no field
+//! the obvious name is chosen, and the README says which. Every field is optional at this
+//! level so that a missing one becomes a located diagnostic from [`crate::rules`], not a
+//! bare "missing field" from serde.
+//!
+//! Amounts are [`Amount`]s: read from the JSON number's own text (or a string holding
+//! one) and written back as number text, so no amount ever passes through `f64`.
+
+use std::fmt;
+
+use serde::de::{self, Deserializer, Visitor};
+use serde::ser::Serializer;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use serde_json::value::RawValue;
+use tradewire_sdk::core::{Decimal, LineKind};
+
+/// One order as OIS receives it.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct OisOrder {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub order_number: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub order_reference: Option<String>,
+    /// ISO 8601 date and time with its UTC offset.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub order_date: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub currency_code: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub customer: Option<OisCustomer>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub billing_address: Option<OisAddress>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub delivery_address: Option<OisAddress>,
+    /// `"1"` home, `"2"` store pickup, `"3"` service point; numbers accepted on input.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub delivery_method: Option<Value>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pickup_branch_identifier: Option<Id>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pickup_location_code: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pickup_location_name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shipping_agent_id: Option<Id>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shipping_agent_service_code: Option<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub shipping_terms: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub payment_option_id: Option<Id>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub payment_reference: Option<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub order_coupon_payments: Vec<OisCouponPayment>,
+    #[serde(default)]
+    pub order_lines: Vec<OisOrderLine>,
+    /// What the customer pays for the order, VAT included: the sum of the lines' `Value`s,
+    /// vouchers subtracted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub total_value: Option<Amount>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub comment: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct OisCustomer {
+    /// The webshop's customer id.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub customer_id: Option<String>,
+    /// The customer's number in the ERP, when known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub customer_number: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub company_name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub first_name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub email: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub phone_number: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct OisAddress {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub company_name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub first_name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub street: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub house_no: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub house_no_ext: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub zip_code: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub city: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub country_code: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub phone_number: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub email: Option<String>,
+}
+
+/// One order line. Every amount is for the whole line (all of `Quantity`), VAT included.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct OisOrderLine {
+    /// `"Article"`, `"ShippingCost"`, `"PaymentFee"` or `"Voucher"`; `1`–`4` (number or
+    /// string) accepted on input.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub line_type: Option<Value>,
+    /// The variant's article number (SKU); the coupon code on a voucher line.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub article_number: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ean: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub quantity: Option<Amount>,
+    /// The line's amount before its discounts.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub original_price: Option<Amount>,
+    /// The line's amount after its discounts: `OriginalPrice` less every `OrderDiscounts` value.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub price: Option<Amount>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub order_discounts: Vec<OisDiscount>,
+    /// The amount paid for the line: equal to `Price`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub value: Option<Amount>,
+    #[serde(
+        default,
+        rename = "VATPercentage",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub vat_percentage: Option<Amount>,
+}
+
+/// One reduction on one line, for the whole line, VAT included.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct OisDiscount {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub value: Option<Amount>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub code: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+}
+
+/// A part of the order paid with a coupon.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct OisCouponPayment {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub coupon_code: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub value: Option<Amount>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub payment_option_id: Option<Id>,
+}
+
+/// The four line types, with the spec's numbers and names.
+pub const LINE_TYPES: [(u64, &str, LineKind); 4] = [
+    (1, "Article", LineKind::Article),
+    (2, "ShippingCost", LineKind::Shipping),
+    (3, "PaymentFee", LineKind::PaymentFee),
+    (4, "Voucher", LineKind::Voucher),
+];
+
+/// The name written for a canonical line kind; `None` for kinds OIS has no line type for.
+pub fn line_type_name(kind: LineKind) -> Option<&'static str> {
+    LINE_TYPES
+        .iter()
+        .find(|(_, _, k)| *k == kind)
+        .map(|(_, name, _)| *name)
+}
+
+/// Reads a `LineType`: `1`, `"1"` or `"Article"` (names case-insensitively).
+pub fn parse_line_type(value: &Value) -> Result<LineKind, String> {
+    let found = match value {
+        Value::Number(n) => n
+            .as_u64()
+            .and_then(|n| LINE_TYPES.iter().find(|(code, _, _)| *code == n)),
+        Value::String(s) => {
+            let s = s.trim();
+            LINE_TYPES.iter().find(|(code, name, _)| {
+                name.eq_ignore_ascii_case(s) || s.parse::<u64>().is_ok_and(|n| n == *code)
+            })
+        }
+        _ => None,
+    };
+    found.map(|(_, _, kind)| *kind).ok_or_else(|| {
+        format!(
+            "LineType {value} is not one of 1/\"Article\", 2/\"ShippingCost\", 3/\"PaymentFee\", 4/\"Voucher\""
+        )
+    })
+}
+
+/// OIS's delivery methods.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OisDeliveryMethod {
+    Home = 1,
+    StorePickup = 2,
+    ServicePoint = 3,
+}
+
+impl OisDeliveryMethod {
+    /// The form written: the number as a string, as the spec writes it (`"2"`).
+    pub fn to_json(self) -> Value {
+        Value::String((self as u8).to_string())
+    }
+
+    /// Reads `1`–`3`, as a number or a string.
+    pub fn parse(value: &Value) -> Result<Self, String> {
+        let code = match value {
+            Value::Number(n) => n.as_u64(),
+            Value::String(s) => s.trim().parse::<u64>().ok(),
+            _ => None,
+        };
+        match code {
+            Some(1) => Ok(Self::Home),
+            Some(2) => Ok(Self::StorePickup),
+            Some(3) => Ok(Self::ServicePoint),
+            _ => Err(format!(
+                "DeliveryMethod {value} is not one of \"1\" (home delivery), \"2\" (store pickup), \"3\" (service point)"
+            )),
+        }
+    }
+}
+
+/// An identifier OIS hands out (`ShippingAgentId`, `PaymentOptionId`, a branch): read from a
+/// string or a whole number, always written as a string.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(transparent)]
+pub struct Id(pub String);
+
+impl<'de> Deserialize<'de> for Id {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct IdVisitor;
+        impl Visitor<'_> for IdVisitor {
+            type Value = Id;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("an identifier, as a string or a whole number")
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<Id, E> {
+                Ok(Id(v.to_owned()))
+            }
+            fn visit_u64<E: de::Error>(self, v: u64) -> Result<Id, E> {
+                Ok(Id(v.to_string()))
+            }
+            fn visit_i64<E: de::Error>(self, v: i64) -> Result<Id, E> {
+                Ok(Id(v.to_string()))
+            }
+        }
+        deserializer.deserialize_any(IdVisitor)
+    }
+}
+
+/// Amounts, quantities and rates beyond this are refused, on input and before encoding, so
+/// that no sum or product of them can overflow a `Decimal` (which would panic).
+pub const MAX_MAGNITUDE: Decimal = Decimal::from_parts(3_567_587_328, 232, 0, false, 0); // 10^12
+
+/// An exact decimal: a JSON number (or a string holding one) on input, number text on
+/// output. Exponents (`1e2`) are accepted on input; they are never written. Magnitudes
+/// beyond [`MAX_MAGNITUDE`] are refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Amount(pub Decimal);
+
+impl Serialize for Amount {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        // A Decimal's Display is always valid JSON number text (`-12.50`, `0.5`).
+        let raw = RawValue::from_string(self.0.to_string()).map_err(serde::ser::Error::custom)?;
+        raw.serialize(serializer)
+    }
+}
+
+impl<'de> Deserialize<'de> for Amount {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        // Boxed, not borrowed: a borrowed raw value cannot come out of a `serde_json::Value`.
+        let raw = Box::<RawValue>::deserialize(deserializer)?;
+        let text = raw.get();
+        let number_text = if text.starts_with('"') {
+            serde_json::from_str::<String>(text).map_err(de::Error::custom)?
+        } else {
+            text.to_owned()
+        };
+        let amount = parse_number(&number_text)
+            .ok_or_else(|| de::Error::custom(format!("{text} is not a decimal number")))?;
+        if amount.abs() > MAX_MAGNITUDE {
+            return Err(de::Error::custom(format!(
+                "{text} is beyond {MAX_MAGNITUDE}, more than any order holds"
+            )));
+        }
+        Ok(Amount(amount))
+    }
+}
+
+/// Plain decimal text (`-12.50`) or scientific notation (`1.5e2`), exactly.
+fn parse_number(text: &str) -> Option<Decimal> {
+    let text = text.trim();
+    let plain = text
+        .strip_prefix('-')
+        .unwrap_or(text)
+        .bytes()
+        .all(|b| b.is_ascii_digit() || b == b'.');
+    let well_formed = !text.is_empty()
+        && text
+            .bytes()
+            .all(|b| b.is_ascii_digit() || matches!(b, b'.' | b'-' | b'+' | b'e' | b'E'))
+        && text.bytes().any(|b| b.is_ascii_digit());
+    if !well_formed {
+        return None;
+    }
+    if plain {
+        Decimal::from_str_exact(text).ok()
+    } else {
+        Decimal::from_scientific(text).ok()
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
+mod tests {
+    use super::*;
+    use tradewire_sdk::core::from_json_with_paths;
+
+    #[test]
+    fn amounts_are_read_exactly_from_numbers_and_strings() {
+        let line: OisOrderLine = from_json_with_paths(
+            br#"{"Price": 91.08, "OriginalPrice": "0.1", "Quantity": 1e2, "Value": 123456789012.345678901}"#,
+        )
+        .unwrap();
+        assert_eq!(line.price.unwrap().0.to_string(), "91.08");
+        assert_eq!(line.original_price.unwrap().0.to_string(), "0.1");
+        assert_eq!(line.quantity.unwrap().0, Decimal::ONE_HUNDRED);
+        assert_eq!(line.value.unwrap().0.to_string(), "123456789012.345678901");
+    }
+
+    #[test]
+    fn max_magnitude_is_ten_to_the_twelfth() {
+        assert_eq!(MAX_MAGNITUDE, Decimal::from(1_000_000_000_000_i64));
+        assert!(from_json_with_paths::<OisOrderLine>(br#"{"Price": 1000000000000}"#).is_ok());
+        assert!(from_json_with_paths::<OisOrderLine>(br#"{"Price": 1000000000000.01}"#).is_err());
+        assert!(from_json_with_paths::<OisOrderLine>(br#"{"Price": -1e13}"#).is_err());
+        assert!(from_json_with_paths::<OisOrderLine>(br#"{"Price": 1e400}"#).is_err());
+    }
+
+    #[test]
+    fn amounts_are_written_as_number_text() {
+        let line = OisOrderLine {
+            price: Some(Amount(Decimal::new(2000, 2))),
+            ..OisOrderLine::default()
+        };
+        assert_eq!(serde_json::to_string(&line).unwrap(), r#"{"Price":20.00}"#);
+    }
+
+    #[test]
+    fn a_bad_amount_is_located() {
+        let d = from_json_with_paths::<OisOrder>(br#"{"OrderLines": [{"Price": "12,50"}]}"#)
+            .unwrap_err();
+        assert_eq!(d.as_slice()[0].path, "/OrderLines/0/Price");
+        for bad in ["true", "null", "[1]", "\"\"", "\"1.2.3\""] {
+            let json = format!(r#"{{"Price": {bad}}}"#);
+            let outcome = from_json_with_paths::<OisOrderLine>(json.as_bytes());
+            // `null` is an absent amount; everything else is refused.
+            assert_eq!(outcome.is_ok(), bad == "null", "{bad}");
+        }
+    }
+
+    #[test]
+    fn line_types_accept_numbers_strings_and_names() {
+        for (value, kind) in [
+            (serde_json::json!(1), LineKind::Article),
+            (serde_json::json!("2"), LineKind::Shipping),
+            (serde_json::json!("PaymentFee"), LineKind::PaymentFee),
+            (serde_json::json!("voucher"), LineKind::Voucher),
+        ] {
+            assert_eq!(parse_line_type(&value), Ok(kind), "{value}");
+        }
+        for bad in [
+            serde_json::json!(9),
+            serde_json::json!("9"),
+            serde_json::json!(1.5),
+            serde_json::json!("Discount"),
+            serde_json::json!(null),
+        ] {
+            assert!(parse_line_type(&bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn ids_accept_strings_and_whole_numbers() {
+        let p: OisCouponPayment = from_json_with_paths(br#"{"PaymentOptionId": 12}"#).unwrap();
+        assert_eq!(p.payment_option_id, Some(Id("12".into())));
+        assert!(from_json_with_paths::<OisCouponPayment>(br#"{"PaymentOptionId": 1.5}"#).is_err());
+    }
+}

@@ -1,0 +1,613 @@
+//! What an OIS order must satisfy for the ERP to accept it, checked on the OIS JSON itself.
+//!
+//! The same checks run on decode (on what was received) and on encode (on what is about
+//! to be sent), so an order this adapter emits is one it would accept. Paths are OIS field
+//! paths (`OrderLines[2].OriginalPrice`); the encoder maps them back to the canonical
+//! document.
+
+use tradewire_sdk::Diagnostics;
+use tradewire_sdk::core::{Decimal, LineKind};
+
+use crate::ois::{
+    Amount, Id, OisAddress, OisDeliveryMethod, OisOrder, OisOrderLine, parse_line_type,
+};
+use crate::profile::Profile;
+
+/// What the checks depend on besides the order.
+#[derive(Debug, Clone, Copy)]
+pub struct Rules<'a> {
+    /// A regular order needs `ShippingAgentId`, `PaymentOptionId` and `PaymentReference`.
+    pub regular: bool,
+    /// The currency's minor unit (0.01 for EUR): amounts have no finer digits, and each
+    /// rounding may be off by one.
+    pub minor_unit: Decimal,
+    pub profile_name: &'a str,
+    pub profile: &'a Profile,
+}
+
+/// Runs every check, recording errors in `d`.
+pub fn check(order: &OisOrder, rules: &Rules<'_>, d: &mut Diagnostics) {
+    if order.order_lines.is_empty() {
+        d.error(
+            "OrderLines",
+            "ois.no_lines",
+            "an order needs at least one OrderLine",
+        );
+    }
+    if !has_text(&order.order_date) {
+        missing(d, "OrderDate", "the ERP books the order on its date");
+    }
+    let mut signed_total = Some(Decimal::ZERO);
+    for (i, line) in order.order_lines.iter().enumerate() {
+        let path = format!("OrderLines[{i}]");
+        let kind = check_line(line, &path, rules, d);
+        signed_total = match (signed_total, kind, line.value) {
+            (Some(sum), Some(kind), Some(Amount(value))) => Some(sum + kind.sign() * value),
+            _ => None,
+        };
+    }
+    check_total(order, signed_total, rules, d);
+    check_delivery(order, d);
+    if rules.regular {
+        check_regular(order, signed_total, d);
+    }
+    check_coupons(order, rules, d);
+    match serde_json::to_value(order) {
+        Ok(json) => rules.profile.check(rules.profile_name, &json, d),
+        Err(e) => d.error(
+            "",
+            "ois.internal",
+            format!("the order cannot be checked: {e}"),
+        ),
+    }
+}
+
+fn check_line(
+    line: &OisOrderLine,
+    path: &str,
+    rules: &Rules<'_>,
+    d: &mut Diagnostics,
+) -> Option<LineKind> {
+    let kind = match &line.line_type {
+        None => {
+            missing(
+                d,
+                &format!("{path}.LineType"),
+                "every OrderLine has a LineType",
+            );
+            None
+        }
+        Some(value) => match parse_line_type(value) {
+            Ok(kind) => Some(kind),
+            Err(why) => {
+                d.error(format!("{path}.LineType"), "ois.unknown_line_type", why);
+                None
+            }
+        },
+    };
+    if !has_text(&line.article_number) {
+        match kind {
+            Some(LineKind::Article) => missing(
+                d,
+                &format!("{path}.ArticleNumber"),
+                "an Article line names the variant it sells in ArticleNumber",
+            ),
+            Some(LineKind::Voucher) => missing(
+                d,
+                &format!("{path}.ArticleNumber"),
+                "a Voucher line carries its coupon code in ArticleNumber",
+            ),
+            _ => {}
+        }
+    }
+    match line.quantity {
+        None => missing(
+            d,
+            &format!("{path}.Quantity"),
+            "every OrderLine has a Quantity",
+        ),
+        Some(Amount(q)) if q <= Decimal::ZERO => d.error(
+            format!("{path}.Quantity"),
+            "ois.quantity_not_positive",
+            format!("Quantity must be greater than 0, got {q}"),
+        ),
+        Some(_) => {}
+    }
+    for (field, amount) in [
+        ("OriginalPrice", line.original_price),
+        ("Price", line.price),
+        ("Value", line.value),
+    ] {
+        let field_path = format!("{path}.{field}");
+        match amount {
+            None => missing(d, &field_path, &format!("every OrderLine has {field}")),
+            Some(Amount(a)) => check_money(a, &field_path, rules, d),
+        }
+    }
+    match line.vat_percentage {
+        None => missing(
+            d,
+            &format!("{path}.VATPercentage"),
+            "every OrderLine states its VAT percentage",
+        ),
+        Some(Amount(rate)) if !(Decimal::ZERO..=Decimal::ONE_HUNDRED).contains(&rate) => d.error(
+            format!("{path}.VATPercentage"),
+            "ois.vat_out_of_range",
+            format!("VATPercentage {rate} is not a percentage between 0 and 100"),
+        ),
+        Some(_) => {}
+    }
+    let mut discounts = Some(Decimal::ZERO);
+    for (j, discount) in line.order_discounts.iter().enumerate() {
+        let field_path = format!("{path}.OrderDiscounts[{j}].Value");
+        match discount.value {
+            None => {
+                missing(d, &field_path, "every OrderDiscount has a Value");
+                discounts = None;
+            }
+            Some(Amount(a)) => {
+                check_money(a, &field_path, rules, d);
+                discounts = discounts.map(|sum| sum + a);
+            }
+        }
+    }
+    if let (Some(Amount(original)), Some(Amount(price)), Some(discounts)) =
+        (line.original_price, line.price, discounts)
+    {
+        // One rounding per amount on the line.
+        let count = i64::try_from(line.order_discounts.len()).unwrap_or(i64::MAX);
+        let tolerance = rules.minor_unit * Decimal::from(count.saturating_add(1));
+        if (original - price - discounts).abs() > tolerance {
+            d.error(
+                format!("{path}.OriginalPrice"),
+                "ois.price_rule",
+                format!(
+                    "OriginalPrice {original} must equal Price {price} + OrderDiscounts {discounts} = {} (tolerance {tolerance})",
+                    price + discounts
+                ),
+            );
+        }
+    }
+    if let (Some(Amount(price)), Some(Amount(value))) = (line.price, line.value)
+        && (price - value).abs() > rules.minor_unit
+    {
+        d.error(
+            format!("{path}.Value"),
+            "ois.value_mismatch",
+            format!("Value {value} is the amount paid for the line and must equal Price {price}"),
+        );
+    }
+    kind
+}
+
+/// Not negative, and no finer than the currency's minor unit.
+fn check_money(amount: Decimal, path: &str, rules: &Rules<'_>, d: &mut Diagnostics) {
+    if amount < Decimal::ZERO {
+        d.error(
+            path,
+            "ois.negative_amount",
+            format!("{amount} is negative; OIS wants every amount positive (a Voucher line subtracts by its type)"),
+        );
+    }
+    if (amount % rules.minor_unit) != Decimal::ZERO {
+        d.error(
+            path,
+            "ois.too_many_decimals",
+            format!(
+                "{amount} has digits below the currency's minor unit {}",
+                rules.minor_unit
+            ),
+        );
+    }
+}
+
+fn check_total(
+    order: &OisOrder,
+    signed_total: Option<Decimal>,
+    rules: &Rules<'_>,
+    d: &mut Diagnostics,
+) {
+    if let Some(sum) = signed_total
+        && sum < Decimal::ZERO
+    {
+        d.error(
+            "OrderLines",
+            "ois.negative_total",
+            format!(
+                "the Voucher lines take more off the order than its other lines add up to ({sum})"
+            ),
+        );
+    }
+    let Some(Amount(total)) = order.total_value else {
+        return;
+    };
+    check_money(total, "TotalValue", rules, d);
+    if let Some(sum) = signed_total {
+        let lines = i64::try_from(order.order_lines.len()).unwrap_or(i64::MAX);
+        let tolerance = rules.minor_unit * Decimal::from(lines.saturating_add(1));
+        if (sum - total).abs() > tolerance {
+            d.error(
+                "TotalValue",
+                "ois.total_mismatch",
+                format!(
+                    "the lines' Values add up to {sum} (Voucher lines subtracted) but TotalValue is {total} (tolerance {tolerance})"
+                ),
+            );
+        }
+    }
+}
+
+fn check_delivery(order: &OisOrder, d: &mut Diagnostics) {
+    let Some(method) = &order.delivery_method else {
+        missing(
+            d,
+            "DeliveryMethod",
+            "the order says how it is delivered: 1 home, 2 store pickup, 3 service point",
+        );
+        return;
+    };
+    match OisDeliveryMethod::parse(method) {
+        Err(why) => d.error("DeliveryMethod", "ois.unknown_delivery_method", why),
+        Ok(OisDeliveryMethod::Home) => match &order.delivery_address {
+            None => missing(
+                d,
+                "DeliveryAddress",
+                "home delivery (DeliveryMethod 1) needs a DeliveryAddress",
+            ),
+            Some(address) => check_home_address(address, d),
+        },
+        Ok(OisDeliveryMethod::StorePickup) => {
+            if !has_id(&order.pickup_branch_identifier) {
+                missing(
+                    d,
+                    "PickupBranchIdentifier",
+                    "store pickup (DeliveryMethod 2) needs the branch's PickupBranchIdentifier from OIS /Branches/",
+                );
+            }
+        }
+        Ok(OisDeliveryMethod::ServicePoint) => {
+            for (field, value) in [
+                ("PickupLocationCode", &order.pickup_location_code),
+                ("PickupLocationName", &order.pickup_location_name),
+            ] {
+                if !has_text(value) {
+                    missing(
+                        d,
+                        field,
+                        &format!("service point delivery (DeliveryMethod 3) needs {field}"),
+                    );
+                }
+            }
+        }
+    }
+}
+
+fn check_home_address(address: &OisAddress, d: &mut Diagnostics) {
+    for (field, value) in [
+        ("Street", &address.street),
+        ("ZipCode", &address.zip_code),
+        ("City", &address.city),
+        ("CountryCode", &address.country_code),
+    ] {
+        if !has_text(value) {
+            missing(
+                d,
+                &format!("DeliveryAddress.{field}"),
+                &format!("home delivery needs the delivery address's {field}"),
+            );
+        }
+    }
+}
+
+fn check_regular(order: &OisOrder, signed_total: Option<Decimal>, d: &mut Diagnostics) {
+    if !has_id(&order.shipping_agent_id) {
+        missing(
+            d,
+            "ShippingAgentId",
+            "a regular order names its ShippingAgentId (from OIS v1/ShippingAgents)",
+        );
+    }
+    // An order coupons paid in full has nothing left for a payment service provider.
+    if signed_total == Some(Decimal::ZERO) {
+        return;
+    }
+    if !has_id(&order.payment_option_id) {
+        missing(
+            d,
+            "PaymentOptionId",
+            "a regular order names its PaymentOptionId (from OIS v1/PaymentOptions)",
+        );
+    }
+    if !has_text(&order.payment_reference) {
+        missing(
+            d,
+            "PaymentReference",
+            "a regular order carries the payment service provider's PaymentReference",
+        );
+    }
+}
+
+/// A coupon is posted twice: as a `Voucher` line that takes its value off the order, and
+/// as an `OrderCouponPayments` entry that tells OIS which payment option books it. Both
+/// must name the same coupon code and the same amount.
+fn check_coupons(order: &OisOrder, rules: &Rules<'_>, d: &mut Diagnostics) {
+    let vouchers: Vec<(usize, &str, Option<Decimal>)> = order
+        .order_lines
+        .iter()
+        .enumerate()
+        .filter(|(_, line)| {
+            line.line_type
+                .as_ref()
+                .is_some_and(|t| parse_line_type(t) == Ok(LineKind::Voucher))
+        })
+        .filter_map(|(i, line)| {
+            let code = line
+                .article_number
+                .as_deref()
+                .filter(|c| !c.trim().is_empty())?;
+            Some((i, code, line.value.map(|a| a.0)))
+        })
+        .collect();
+    for (i, payment) in order.order_coupon_payments.iter().enumerate() {
+        let path = format!("OrderCouponPayments[{i}]");
+        match payment.value {
+            None => missing(
+                d,
+                &format!("{path}.Value"),
+                "a coupon payment states the amount paid",
+            ),
+            Some(Amount(v)) => {
+                check_money(v, &format!("{path}.Value"), rules, d);
+                if v.is_zero() {
+                    d.error(
+                        format!("{path}.Value"),
+                        "ois.coupon_payment_zero",
+                        "a coupon payment of 0 pays nothing",
+                    );
+                }
+            }
+        }
+        if !has_id(&payment.payment_option_id) {
+            missing(
+                d,
+                &format!("{path}.PaymentOptionId"),
+                "a coupon payment names the PaymentOptionId that books it",
+            );
+        }
+        match payment
+            .coupon_code
+            .as_deref()
+            .filter(|c| !c.trim().is_empty())
+        {
+            None => missing(
+                d,
+                &format!("{path}.CouponCode"),
+                "a coupon payment names its coupon",
+            ),
+            Some(code) if !vouchers.iter().any(|(_, c, _)| *c == code) => d.error(
+                format!("{path}.CouponCode"),
+                "ois.coupon_without_voucher",
+                format!(
+                    "coupon `{code}` is paid with, but no Voucher line has it as ArticleNumber"
+                ),
+            ),
+            Some(_) => {}
+        }
+    }
+    for (i, code, value) in &vouchers {
+        let paid: Option<Decimal> = order
+            .order_coupon_payments
+            .iter()
+            .filter(|p| p.coupon_code.as_deref() == Some(*code))
+            .map(|p| p.value.map(|a| a.0))
+            .sum();
+        let count = order
+            .order_coupon_payments
+            .iter()
+            .filter(|p| p.coupon_code.as_deref() == Some(*code))
+            .count();
+        let path = format!("OrderLines[{i}]");
+        if count == 0 {
+            d.error(
+                path,
+                "ois.coupon_payment_missing",
+                format!("Voucher line `{code}` has no OrderCouponPayments entry; OIS needs one for every coupon that paid part of the order"),
+            );
+        } else if let (Some(paid), Some(value)) = (paid, value)
+            && (paid - value).abs() > rules.minor_unit
+        {
+            d.error(
+                format!("{path}.Value"),
+                "ois.coupon_payment_mismatch",
+                format!("Voucher line `{code}` is worth {value} but its coupon payments add up to {paid}"),
+            );
+        }
+    }
+}
+
+fn missing(d: &mut Diagnostics, path: &str, why: &str) {
+    d.error(
+        path,
+        "ois.missing_field",
+        format!("{path} is missing: {why}"),
+    );
+}
+
+fn has_text(value: &Option<String>) -> bool {
+    value.as_deref().is_some_and(|v| !v.trim().is_empty())
+}
+
+fn has_id(value: &Option<Id>) -> bool {
+    value.as_ref().is_some_and(|Id(v)| !v.trim().is_empty())
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
+mod tests {
+    use super::*;
+    use serde_json::{Value, json};
+
+    /// Every test order is dated: the date is not what these tests are about.
+    fn order_from(mut json: Value) -> OisOrder {
+        json["OrderDate"] = json!("2024-05-01T10:00:00+02:00");
+        serde_json::from_value(json).unwrap()
+    }
+
+    fn codes(order: Value, regular: bool) -> Vec<(String, String)> {
+        let profile = Profile::xprt();
+        let rules = Rules {
+            regular,
+            minor_unit: Decimal::new(1, 2),
+            profile_name: "xprt",
+            profile: &profile,
+        };
+        let mut d = Diagnostics::new();
+        check(&order_from(order), &rules, &mut d);
+        d.into_iter().map(|d| (d.path, d.code)).collect()
+    }
+
+    fn article(original: &str, price: &str, discounts: &[&str]) -> Value {
+        json!({
+            "LineType": "Article", "ArticleNumber": "A-1", "Quantity": 1,
+            "OriginalPrice": original, "Price": price, "Value": price, "VATPercentage": 21,
+            "OrderDiscounts": discounts.iter().map(|v| json!({"Value": v})).collect::<Vec<_>>(),
+        })
+    }
+
+    fn pickup(lines: Value) -> Value {
+        json!({"DeliveryMethod": "2", "PickupBranchIdentifier": "B1", "OrderLines": lines})
+    }
+
+    #[test]
+    fn a_consistent_order_passes() {
+        assert_eq!(
+            codes(
+                pickup(json!([article("10.00", "8.00", &["1.50", "0.50"])])),
+                false
+            ),
+            []
+        );
+    }
+
+    #[test]
+    fn the_price_rule_allows_one_cent_per_rounding() {
+        assert_eq!(
+            codes(
+                pickup(json!([article("10.00", "8.01", &["1.50", "0.50"])])),
+                false
+            ),
+            []
+        );
+        let found = codes(
+            pickup(json!([article("10.00", "7.90", &["1.50", "0.50"])])),
+            false,
+        );
+        assert_eq!(
+            found,
+            [(
+                "OrderLines[0].OriginalPrice".into(),
+                "ois.price_rule".into()
+            )]
+        );
+    }
+
+    #[test]
+    fn negative_and_too_precise_amounts_are_refused() {
+        let found = codes(pickup(json!([article("-1.00", "-1.00", &[])])), false);
+        assert!(found.contains(&(
+            "OrderLines[0].OriginalPrice".into(),
+            "ois.negative_amount".into()
+        )));
+        assert!(found.contains(&("OrderLines[0].Price".into(), "ois.negative_amount".into())));
+        let found = codes(pickup(json!([article("1.005", "1.005", &[])])), false);
+        assert!(found.contains(&("OrderLines[0].Price".into(), "ois.too_many_decimals".into())));
+    }
+
+    #[test]
+    fn delivery_methods_need_their_fields() {
+        let lines = json!([article("1.00", "1.00", &[])]);
+        let found = codes(json!({"DeliveryMethod": 2, "OrderLines": lines}), false);
+        assert_eq!(
+            found,
+            [("PickupBranchIdentifier".into(), "ois.missing_field".into())]
+        );
+        let found = codes(
+            json!({"DeliveryMethod": "3", "PickupLocationCode": "NL-1", "OrderLines": lines}),
+            false,
+        );
+        assert_eq!(
+            found,
+            [("PickupLocationName".into(), "ois.missing_field".into())]
+        );
+        let found = codes(
+            json!({"DeliveryMethod": 1, "DeliveryAddress": {"Street": "Dorp", "City": "X", "CountryCode": "NL"}, "OrderLines": lines}),
+            false,
+        );
+        assert_eq!(
+            found,
+            [("DeliveryAddress.ZipCode".into(), "ois.missing_field".into())]
+        );
+        let found = codes(json!({"DeliveryMethod": "4", "OrderLines": lines}), false);
+        assert_eq!(
+            found,
+            [(
+                "DeliveryMethod".into(),
+                "ois.unknown_delivery_method".into()
+            )]
+        );
+    }
+
+    #[test]
+    fn regular_orders_need_agent_option_and_reference() {
+        let found = codes(pickup(json!([article("1.00", "1.00", &[])])), true);
+        let paths: Vec<&str> = found.iter().map(|(p, _)| p.as_str()).collect();
+        assert_eq!(
+            paths,
+            ["ShippingAgentId", "PaymentOptionId", "PaymentReference"]
+        );
+    }
+
+    #[test]
+    fn coupons_and_voucher_lines_must_match() {
+        let voucher = json!({"LineType": 4, "ArticleNumber": "GIFT", "Quantity": 1, "OriginalPrice": 5, "Price": 5, "Value": 5, "VATPercentage": 0});
+        let mut order = pickup(json!([article("10.00", "10.00", &[]), voucher]));
+        assert_eq!(
+            codes(order.clone(), false),
+            [("OrderLines[1]".into(), "ois.coupon_payment_missing".into())]
+        );
+        order["OrderCouponPayments"] =
+            json!([{"CouponCode": "GIFT", "Value": 4, "PaymentOptionId": 9}]);
+        assert_eq!(
+            codes(order.clone(), false),
+            [(
+                "OrderLines[1].Value".into(),
+                "ois.coupon_payment_mismatch".into()
+            )]
+        );
+        order["OrderCouponPayments"] = json!([{"CouponCode": "OTHER", "Value": 5}]);
+        let found = codes(order.clone(), false);
+        assert!(found.contains(&(
+            "OrderCouponPayments[0].CouponCode".into(),
+            "ois.coupon_without_voucher".into()
+        )));
+        assert!(found.contains(&(
+            "OrderCouponPayments[0].PaymentOptionId".into(),
+            "ois.missing_field".into()
+        )));
+        order["OrderCouponPayments"] =
+            json!([{"CouponCode": "GIFT", "Value": "5.00", "PaymentOptionId": "9"}]);
+        assert_eq!(codes(order, false), []);
+    }
+
+    #[test]
+    fn totals_must_add_up() {
+        let mut order = pickup(json!([article("10.00", "10.00", &[])]));
+        order["TotalValue"] = json!(10.02);
+        assert_eq!(codes(order.clone(), false), []);
+        order["TotalValue"] = json!(10.03);
+        assert_eq!(
+            codes(order, false),
+            [("TotalValue".into(), "ois.total_mismatch".into())]
+        );
+    }
+}

@@ -1,0 +1,445 @@
+//! The `order-soap` message: the order object as the SOAP `order` element of Payline's
+//! web-payment API.
+//!
+//! In Payline's SOAP messages the `order` element itself is in the service namespace
+//! (`http://impl.ws.payline.experian.com`) and its children in the object namespace
+//! (`http://obj.ws.payline.experian.com`), with any prefixes the sender likes; an absent
+//! value is often written `xsi:nil="true"`. Reading therefore resolves namespaces
+//! itself (the SDK's XML tree keeps names as written) and accepts a bare `order` element
+//! in either namespace, or any document (a SOAP envelope, a `doWebPaymentRequest`)
+//! holding one.
+
+use std::collections::BTreeSet;
+
+use tradewire_sdk::Diagnostics;
+use tradewire_sdk::xml::{self, Element, XmlLimits, XmlWriter};
+
+use crate::config::SoapElement;
+use crate::fields::{self, DETAIL_FIELDS, DETAILS, Form, ORDER_FIELDS, RawDetail, RawOrder};
+use crate::text::quote;
+
+pub(crate) const OBJ_NS: &str = "http://obj.ws.payline.experian.com";
+pub(crate) const IMPL_NS: &str = "http://impl.ws.payline.experian.com";
+const XSI_NS: &str = "http://www.w3.org/2001/XMLSchema-instance";
+
+/// A SOAP envelope around an order is a few tens of kilobytes.
+const LIMITS: XmlLimits = XmlLimits {
+    max_depth: 32,
+    max_bytes: 4 * 1024 * 1024,
+    max_elements: 50_000,
+};
+
+/// The namespace bindings in scope at an element, innermost last; the prefix `""` is
+/// the default namespace.
+#[derive(Debug, Clone, Default)]
+struct Scope<'a> {
+    bindings: Vec<(&'a str, &'a str)>,
+}
+
+impl<'a> Scope<'a> {
+    /// The scope inside `element`, with its own `xmlns` declarations.
+    fn enter(&self, element: &'a Element) -> Scope<'a> {
+        let mut inner = self.clone();
+        for (name, value) in &element.attributes {
+            if name == "xmlns" {
+                inner.bindings.push(("", value));
+            } else if let Some(prefix) = name.strip_prefix("xmlns:") {
+                inner.bindings.push((prefix, value));
+            }
+        }
+        inner
+    }
+
+    /// The namespace of a qualified name (`obj:ref`, `ref`); `None` for no namespace.
+    fn namespace_of(&self, qualified_name: &str) -> Option<&'a str> {
+        let prefix = qualified_name
+            .split_once(':')
+            .map_or("", |(prefix, _)| prefix);
+        self.bindings
+            .iter()
+            .rev()
+            .find(|(bound, _)| *bound == prefix)
+            .map(|(_, uri)| *uri)
+            // `xmlns=""` undeclares the default namespace.
+            .filter(|uri| !uri.is_empty())
+    }
+
+    /// Whether `element` (entered into this scope) says `xsi:nil="true"`.
+    fn is_nil(&self, element: &Element) -> bool {
+        element.attributes.iter().any(|(name, value)| {
+            let local = name
+                .split_once(':')
+                .map_or(name.as_str(), |(_, local)| local);
+            local == "nil"
+                && name.contains(':')
+                && self.namespace_of(name) == Some(XSI_NS)
+                && matches!(value.trim(), "true" | "1")
+        })
+    }
+}
+
+/// Reads the first `order` element of the document. `None` when there is none or the
+/// XML is unreadable (the reason is in `d`).
+pub(crate) fn read(input: &[u8], d: &mut Diagnostics) -> Option<RawOrder> {
+    let root = match xml::parse(input, &LIMITS) {
+        Ok(root) => root,
+        Err(diagnostics) => {
+            d.extend(diagnostics);
+            return None;
+        }
+    };
+    let outside = Scope::default();
+    let (order, scope) = match find_order(&root, &outside) {
+        Some(found) => found,
+        None if root.local_name() == "order" => {
+            d.warning(
+                "/order",
+                "payline.unexpected_namespace",
+                format!(
+                    "the `order` element is in no Payline namespace; expected {OBJ_NS} or {IMPL_NS}"
+                ),
+            );
+            (&root, outside.enter(&root))
+        }
+        None => {
+            d.error(
+                "",
+                "payline.no_order",
+                format!(
+                    "no `order` element (namespace {IMPL_NS} or {OBJ_NS}) in the document, whose root is <{}>",
+                    root.name
+                ),
+            );
+            return None;
+        }
+    };
+    let mut raw = RawOrder::default();
+    let mut seen = BTreeSet::new();
+    for child in &order.children {
+        let scope = scope.enter(child);
+        let name = child.local_name();
+        let path = Form::Soap.field(name);
+        if !expect_obj_namespace(child, &scope, &path, d)
+            || !first_of_its_name(&mut seen, name, &path, d)
+        {
+            continue;
+        }
+        if scope.is_nil(child) {
+            continue;
+        }
+        if name == DETAILS {
+            raw.details = read_details(child, &scope, d);
+        } else if let Some(field) = fields::order_field(name) {
+            if let Some(text) = leaf_text(child, &path, d) {
+                raw.fields.insert(field, text);
+            }
+        } else {
+            unknown_element(d, path, name);
+        }
+    }
+    Some(raw)
+}
+
+/// The first element named `order` in the service or object namespace, depth first,
+/// with the scope inside it.
+fn find_order<'a>(element: &'a Element, outside: &Scope<'a>) -> Option<(&'a Element, Scope<'a>)> {
+    let inside = outside.enter(element);
+    if element.local_name() == "order"
+        && matches!(inside.namespace_of(&element.name), Some(OBJ_NS | IMPL_NS))
+    {
+        return Some((element, inside));
+    }
+    element
+        .children
+        .iter()
+        .find_map(|child| find_order(child, &inside))
+}
+
+/// Children of `order` belong to the object namespace. One elsewhere is read all the
+/// same (senders get namespaces wrong more often than names) with a warning; `false`
+/// only for elements in a foreign namespace that merely share a name.
+fn expect_obj_namespace(
+    element: &Element,
+    scope: &Scope<'_>,
+    path: &str,
+    d: &mut Diagnostics,
+) -> bool {
+    match scope.namespace_of(&element.name) {
+        Some(OBJ_NS) => true,
+        Some(IMPL_NS) | None => {
+            d.warning(
+                path,
+                "payline.unexpected_namespace",
+                format!(
+                    "<{}> is read as a Payline field, but it is not in {OBJ_NS}",
+                    element.name
+                ),
+            );
+            true
+        }
+        Some(other) => {
+            d.warning(
+                path,
+                "payline.unknown_field",
+                format!(
+                    "<{}> is in the namespace {}, not Payline's; ignored",
+                    element.name,
+                    quote(other)
+                ),
+            );
+            false
+        }
+    }
+}
+
+fn first_of_its_name<'a>(
+    seen: &mut BTreeSet<&'a str>,
+    name: &'a str,
+    path: &str,
+    d: &mut Diagnostics,
+) -> bool {
+    if seen.insert(name) {
+        return true;
+    }
+    d.error(
+        path,
+        "payline.duplicate_field",
+        format!("<{name}> appears more than once; the schema allows it once"),
+    );
+    false
+}
+
+fn unknown_element(d: &mut Diagnostics, path: String, name: &str) {
+    d.warning(
+        path,
+        "payline.unknown_field",
+        format!("<{name}> is not a Payline field; ignored"),
+    );
+}
+
+/// A leaf's text, trimmed; `None` when empty or not a leaf.
+fn leaf_text(element: &Element, path: &str, d: &mut Diagnostics) -> Option<String> {
+    if !element.children.is_empty() {
+        d.error(
+            path,
+            "payline.not_text",
+            format!("<{}> must hold text, not elements", element.name),
+        );
+        return None;
+    }
+    let text = element.text_trimmed();
+    (!text.is_empty()).then(|| text.to_owned())
+}
+
+/// The items of the `details` wrapper (each one also named `details`).
+fn read_details(wrapper: &Element, scope: &Scope<'_>, d: &mut Diagnostics) -> Vec<RawDetail> {
+    let mut details = Vec::new();
+    for (index, item) in wrapper.children.iter().enumerate() {
+        let item_scope = scope.enter(item);
+        let path = Form::Soap.detail(index);
+        if item.local_name() != DETAILS {
+            unknown_element(d, path, item.local_name());
+            continue;
+        }
+        if !expect_obj_namespace(item, &item_scope, &path, d) {
+            continue;
+        }
+        if item_scope.is_nil(item) {
+            d.warning(
+                path,
+                "payline.nil_detail",
+                "an orderDetail item is nil; skipped",
+            );
+            continue;
+        }
+        let mut detail = RawDetail::default();
+        let mut seen = BTreeSet::new();
+        for child in &item.children {
+            let child_scope = item_scope.enter(child);
+            let name = child.local_name();
+            let path = Form::Soap.detail_field(index, name);
+            if !expect_obj_namespace(child, &child_scope, &path, d)
+                || !first_of_its_name(&mut seen, name, &path, d)
+                || child_scope.is_nil(child)
+            {
+                continue;
+            }
+            match fields::detail_field(name) {
+                Some(field) => {
+                    if let Some(text) = leaf_text(child, &path, d) {
+                        detail.fields.insert(field, text);
+                    }
+                }
+                None => unknown_element(d, path, name),
+            }
+        }
+        details.push(detail);
+    }
+    details
+}
+
+/// The `order` element, pretty-printed, without an XML declaration (it is meant to be
+/// put inside a request), ending with a line break. Fields in the schema's order;
+/// absent ones left out, which the schema allows for every optional field.
+pub(crate) fn write(raw: &RawOrder, element: SoapElement) -> Result<Vec<u8>, Diagnostics> {
+    let mut writer = XmlWriter::pretty();
+    write_into(&mut writer, raw, element).map_err(Diagnostics::from)?;
+    let mut bytes = writer.into_bytes();
+    bytes.push(b'\n');
+    Ok(bytes)
+}
+
+fn write_into(
+    writer: &mut XmlWriter,
+    raw: &RawOrder,
+    element: SoapElement,
+) -> Result<(), tradewire_sdk::Diagnostic> {
+    match element {
+        SoapElement::Obj => writer.start_with("order", &[("xmlns", OBJ_NS)])?,
+        SoapElement::Impl => {
+            writer.start_with("impl:order", &[("xmlns:impl", IMPL_NS), ("xmlns", OBJ_NS)])?
+        }
+    };
+    for field in ORDER_FIELDS {
+        if field == DETAILS {
+            if raw.details.is_empty() {
+                continue;
+            }
+            writer.start(DETAILS)?;
+            for detail in &raw.details {
+                writer.start(DETAILS)?;
+                for name in DETAIL_FIELDS {
+                    writer.optional_leaf(name, detail.get(name))?;
+                }
+                writer.end()?;
+            }
+            writer.end()?;
+        } else {
+            writer.optional_leaf(field, raw.get(field))?;
+        }
+    }
+    writer.end()?;
+    Ok(())
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
+mod tests {
+    use super::*;
+    use crate::fields::{AMOUNT, COUNTRY, D_REF, REF};
+
+    fn read_ok(input: &str) -> (RawOrder, Diagnostics) {
+        let mut d = Diagnostics::new();
+        let raw = read(input.as_bytes(), &mut d).expect("an order");
+        (raw, d)
+    }
+
+    #[test]
+    fn prefixes_are_resolved_not_assumed() {
+        let (raw, d) = read_ok(
+            r#"<x:order xmlns:x="http://obj.ws.payline.experian.com"
+                        xmlns:i="http://www.w3.org/2001/XMLSchema-instance">
+                 <x:ref> R1 </x:ref><x:country i:nil="true"/><x:amount>100</x:amount>
+               </x:order>"#,
+        );
+        assert!(d.is_empty(), "{d}");
+        assert_eq!(raw.get(REF), Some("R1"));
+        assert_eq!(raw.get(COUNTRY), None);
+        assert_eq!(raw.get(AMOUNT), Some("100"));
+    }
+
+    #[test]
+    fn an_order_is_found_inside_any_document() {
+        let (raw, _) = read_ok(
+            r#"<S:Envelope xmlns:S="http://schemas.xmlsoap.org/soap/envelope/"><S:Body>
+                 <r xmlns="http://impl.ws.payline.experian.com" xmlns:o="http://obj.ws.payline.experian.com">
+                   <order><o:ref>in-envelope</o:ref></order>
+                 </r></S:Body></S:Envelope>"#,
+        );
+        assert_eq!(raw.get(REF), Some("in-envelope"));
+
+        let mut d = Diagnostics::new();
+        assert!(
+            read(
+                b"<order2 xmlns='http://obj.ws.payline.experian.com'/>",
+                &mut d
+            )
+            .is_none()
+        );
+        assert_eq!(d.as_slice()[0].code, "payline.no_order");
+        // An `order` in another namespace is not Payline's.
+        let mut d = Diagnostics::new();
+        assert!(
+            read(
+                b"<a><order xmlns='urn:other'><ref>x</ref></order></a>",
+                &mut d
+            )
+            .is_none()
+        );
+    }
+
+    #[test]
+    fn nil_only_counts_in_the_xsi_namespace() {
+        let (raw, _) = read_ok(
+            r#"<order xmlns="http://obj.ws.payline.experian.com" xmlns:n="urn:not-xsi">
+                 <ref n:nil="true">kept</ref></order>"#,
+        );
+        assert_eq!(raw.get(REF), Some("kept"));
+    }
+
+    #[test]
+    fn duplicates_and_markup_in_leaves_are_errors() {
+        let mut d = Diagnostics::new();
+        read(
+            br#"<order xmlns="http://obj.ws.payline.experian.com"><ref>a</ref><ref>b</ref>
+                <amount><b>1</b></amount><colour>red</colour>
+                <details><details><ref>S</ref><ref>T</ref></details><other/></details></order>"#,
+            &mut d,
+        )
+        .unwrap();
+        let found: Vec<_> = d
+            .iter()
+            .map(|d| (d.path.as_str(), d.code.as_str()))
+            .collect();
+        assert_eq!(
+            found,
+            [
+                ("/order/ref", "payline.duplicate_field"),
+                ("/order/amount", "payline.not_text"),
+                ("/order/colour", "payline.unknown_field"),
+                ("/order/details/details[1]/ref", "payline.duplicate_field"),
+                ("/order/details/details[2]", "payline.unknown_field"),
+            ]
+        );
+    }
+
+    #[test]
+    fn writes_both_element_forms_and_reads_them_back() {
+        let mut raw = RawOrder::default();
+        raw.fields.insert(REF, "a<b&c".into());
+        raw.fields.insert(AMOUNT, "100".into());
+        let mut detail = RawDetail::default();
+        detail.fields.insert(D_REF, "SKU".into());
+        raw.details.push(detail);
+        for element in [SoapElement::Obj, SoapElement::Impl] {
+            let bytes = write(&raw, element).unwrap();
+            let mut d = Diagnostics::new();
+            assert_eq!(read(&bytes, &mut d), Some(raw.clone()));
+            assert!(d.is_empty(), "{d}");
+        }
+        let text = String::from_utf8(write(&raw, SoapElement::Obj).unwrap()).unwrap();
+        assert_eq!(
+            text,
+            "<order xmlns=\"http://obj.ws.payline.experian.com\">\n  <ref>a&lt;b&amp;c</ref>\n  <amount>100</amount>\n  <details>\n    <details>\n      <ref>SKU</ref>\n    </details>\n  </details>\n</order>\n"
+        );
+    }
+
+    #[test]
+    fn characters_xml_cannot_carry_are_refused_by_field() {
+        let mut raw = RawOrder::default();
+        raw.fields.insert(REF, "bell\u{7}".into());
+        let d = write(&raw, SoapElement::Obj).unwrap_err();
+        assert_eq!(d.as_slice()[0].code, "xml.invalid_char");
+        assert_eq!(d.as_slice()[0].path, "/order/ref");
+    }
+}
