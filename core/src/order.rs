@@ -540,15 +540,20 @@ fn validate_line(line: &OrderLine, path: &str, d: &mut Diagnostics) {
             format!("quantity must be greater than 0, got {}", line.quantity),
         );
     }
-    if line.kind == LineKind::Article
-        && line.sku.is_none()
-        && line.product_id.is_none()
-        && line.description.is_none()
-    {
+    let identified = [
+        &line.sku,
+        &line.product_id,
+        &line.buyer_part_id,
+        &line.gtin,
+        &line.description,
+    ]
+    .iter()
+    .any(|id| id.is_some());
+    if line.kind == LineKind::Article && !identified {
         d.error(
             path.to_owned(),
             "order.line_unidentified",
-            "an article line needs a sku, a product_id or a description",
+            "an article line needs a sku, a product_id, a buyer_part_id, a gtin or a description",
         );
     }
     if let Some(rate) = line.vat_rate
@@ -686,6 +691,10 @@ mod tests {
     fn bad_lines_name_their_field() {
         let mut bad = line(dec!(0), dec!(-1), dec!(120));
         bad.sku = None;
+        let mut by_buyer_part = line(dec!(1), dec!(1), dec!(20));
+        by_buyer_part.sku = None;
+        by_buyer_part.buyer_part_id = Some("MAT-0001".into());
+        assert!(!validate_line_codes(&by_buyer_part).contains(&"order.line_unidentified"));
         let d = order(vec![bad], dec!(0)).validate();
         let codes: Vec<_> = d
             .iter()
@@ -695,6 +704,17 @@ mod tests {
         assert!(codes.contains(&("/lines/0", "order.line_unidentified")));
         assert!(codes.contains(&("/lines/0/vat_rate", "order.vat_rate_out_of_range")));
         assert!(codes.contains(&("/lines/0/unit_price/net", "order.negative_amount")));
+    }
+
+    fn validate_line_codes(line: &OrderLine) -> Vec<&'static str> {
+        let mut d = Diagnostics::new();
+        validate_line(line, "/lines/0", &mut d);
+        d.iter()
+            .map(|d| match d.code.as_str() {
+                "order.line_unidentified" => "order.line_unidentified",
+                _ => "other",
+            })
+            .collect()
     }
 
     #[test]
