@@ -2,5 +2,6 @@
 //! naming it here is what makes rustc link it (an unnamed dependency is dropped, and its
 //! registration with it).
 
+use tradewire_oci_punchout as _;
 use tradewire_ois_orders as _;
 use tradewire_payment_order as _;

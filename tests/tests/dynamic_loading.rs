@@ -10,6 +10,7 @@ mod support;
 // Linked so that their `inventory` registrations exist: rustc drops crates nothing names.
 use fixture_panicky as _;
 use tradewire_example_csv as _;
+use tradewire_oci_punchout as _;
 use tradewire_ois_orders as _;
 use tradewire_payment_order as _;
 
@@ -28,6 +29,12 @@ const ADAPTERS: &[(&str, &str, &str, &[u8])] = &[
         "csv-catalogue",
         "catalogue",
         include_bytes!("../../examples/csv-catalogue/fixtures/catalogue/simple.csv"),
+    ),
+    (
+        "tradewire_oci_punchout",
+        "oci-punchout",
+        "cart",
+        include_bytes!("../../adapters/oci-punchout/fixtures/cart/discountoffice.txt"),
     ),
     (
         "tradewire_ois_orders",

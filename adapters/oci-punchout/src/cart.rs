@@ -1,0 +1,1019 @@
+//! The OCI cart: canonical [`Order`] lines ↔ the `NEW_ITEM-<FIELD>[n]` form fields.
+//!
+//! Shared by the `cart` message (the form body) and `cart-page` (the same fields as
+//! hidden inputs of an HTML page). Encoding refuses what the spec forbids, so a buyer's
+//! system never drops a line in silence; decoding is lenient where SAP is (long values,
+//! blank optional fields, gaps in line numbers) and strict where a guess would change the
+//! order (numbers with separators, quantities, currencies).
+
+use std::collections::BTreeMap;
+
+use tradewire_sdk::check::{format_decimal, max_chars, parse_decimal, parse_whole_number};
+use tradewire_sdk::core::{
+    Attachment, Classification, Currency, Decimal, DocumentRef, LineKind, Manufacturer, Order,
+    OrderKind, OrderLine, Price, pointer_token,
+};
+use tradewire_sdk::{Diagnostic, Diagnostics};
+
+use crate::config::{LineIdentifier, OciVersion, Settings};
+use crate::fields::{
+    self, FIELDS, ItemName, PREFIX, form_name, long_text_name, own_code, parse_item_name,
+};
+
+/// Order extension: where the cart page posts the cart (the session's `hook_url`).
+pub const EXT_HOOK_URL: &str = "oci.hook_url";
+/// Order extension: the cart page's form target (the session's `returntarget`).
+pub const EXT_RETURNTARGET: &str = "oci.returntarget";
+/// Order extension: the charset the buyer reads the cart in (`http_content_charset`).
+pub const EXT_CHARSET: &str = "oci.http_content_charset";
+/// Order extensions `oci.form.<name>`: form fields besides the cart lines (`~OkCode`).
+pub const EXT_FORM_PREFIX: &str = "oci.form.";
+
+/// The classification domain `MATGROUP` is kept under.
+pub const MATGROUP_DOMAIN: &str = "MATGROUP";
+
+/// SAP's DESCRIPTION holds 40 characters; a longer one is cut and sent in full as long text.
+const DESCRIPTION_CHARS: usize = 40;
+
+// ---------------------------------------------------------------------------------------
+// Encoding
+// ---------------------------------------------------------------------------------------
+
+/// The form fields of `order`'s cart, in the order they are sent: the order-level fields
+/// (config `form_fields`, overridden by the order's `oci.form.<name>` extensions), then
+/// each line's fields. Problems are recorded in `d` with JSON Pointers into the order.
+pub fn encode_cart(
+    settings: &Settings,
+    order: &Order,
+    d: &mut Diagnostics,
+) -> Vec<(String, String)> {
+    let mut pairs = order_form_fields(settings, order);
+    if order.kind != OrderKind::Cart {
+        d.warning(
+            "/kind",
+            "oci.not_a_cart",
+            format!(
+                "an OCI cart is written from an order of kind `cart`; this one is {:?}",
+                order.kind
+            ),
+        );
+    }
+    if order.lines.is_empty() {
+        d.error("/lines", "oci.empty_cart", "a cart needs at least one line");
+    }
+    let numbered: BTreeMap<u32, u32> = order
+        .lines
+        .iter()
+        .zip(1u32..)
+        .filter_map(|(line, index)| Some((line.line_number?, index)))
+        .collect();
+    for (position, line) in order.lines.iter().enumerate() {
+        let Ok(index) = u32::try_from(position + 1) else {
+            break;
+        };
+        let mut writer = LineWriter {
+            settings,
+            index,
+            line_count: u32::try_from(order.lines.len()).unwrap_or(u32::MAX),
+            path: format!("/lines/{position}"),
+            pairs: &mut pairs,
+            d,
+        };
+        writer.line(order, line, &numbered);
+    }
+    pairs
+}
+
+/// Config `form_fields`, then the order's `oci.form.<name>` extensions over them.
+pub fn order_form_fields(settings: &Settings, order: &Order) -> Vec<(String, String)> {
+    let mut fields = settings.config.form_fields.clone();
+    for (key, value) in &order.extensions {
+        if let Some(name) = key.strip_prefix(EXT_FORM_PREFIX) {
+            fields.insert(name.to_owned(), value.clone());
+        }
+    }
+    fields.into_iter().collect()
+}
+
+struct LineWriter<'a> {
+    settings: &'a Settings,
+    index: u32,
+    line_count: u32,
+    /// `/lines/<i>`.
+    path: String,
+    pairs: &'a mut Vec<(String, String)>,
+    d: &'a mut Diagnostics,
+}
+
+impl LineWriter<'_> {
+    fn line(&mut self, order: &Order, line: &OrderLine, numbered: &BTreeMap<u32, u32>) {
+        let mapping = &self.settings.config.mapping;
+        if matches!(line.kind, LineKind::Voucher | LineKind::Discount) {
+            self.error(
+                "kind",
+                "oci.line_kind_unsupported",
+                "OCI has no line that reduces the total; apply vouchers and discounts to the article prices",
+            );
+        }
+        if !line.discounts.is_empty() {
+            self.error(
+                "discounts",
+                "oci.discount_unsupported",
+                "OCI sends one net price per line and no discounts; apply the discount to the price",
+            );
+        }
+
+        // DESCRIPTION (cut to 40 with the full text in LONGTEXT), MATNR
+        let mut long_text = line.long_text.clone();
+        if let Some(description) = non_empty(&line.description) {
+            if description.chars().count() > DESCRIPTION_CHARS {
+                let cut: String = description.chars().take(DESCRIPTION_CHARS).collect();
+                self.d.warning(
+                    format!("{}/description", self.path),
+                    "oci.description_shortened",
+                    format!(
+                        "DESCRIPTION holds {DESCRIPTION_CHARS} characters: the description is cut there and sent in full as LONGTEXT"
+                    ),
+                );
+                long_text = Some(match long_text {
+                    Some(existing) => format!("{description}\n{existing}"),
+                    None => description.to_owned(),
+                });
+                self.put("DESCRIPTION", &cut, "description");
+            } else {
+                self.put("DESCRIPTION", description, "description");
+            }
+        }
+        self.put_opt("MATNR", &line.buyer_part_id, "buyer_part_id");
+        if non_empty(&line.description).is_none() && non_empty(&line.buyer_part_id).is_none() {
+            self.error(
+                "description",
+                "oci.description_missing",
+                "a cart line needs a DESCRIPTION or a MATNR (the buyer's material number)",
+            );
+        }
+
+        // QUANTITY, UNIT
+        if line.quantity <= Decimal::ZERO {
+            self.error(
+                "quantity",
+                "oci.quantity_not_positive",
+                format!("QUANTITY must be greater than 0, got {}", line.quantity),
+            );
+        } else {
+            self.put_number("QUANTITY", line.quantity, "quantity", 11, 3);
+        }
+        match non_empty(&line.unit) {
+            Some(unit) => {
+                let oci_unit = self
+                    .settings
+                    .config
+                    .units
+                    .get(unit)
+                    .map_or(unit, String::as_str);
+                self.put("UNIT", oci_unit, "unit");
+            }
+            None if non_empty(&line.buyer_part_id).is_none() => self.error(
+                "unit",
+                "oci.unit_missing",
+                "UNIT is required when there is no MATNR",
+            ),
+            None => {}
+        }
+
+        // PRICE (net, per PRICEUNIT), CURRENCY, PRICEUNIT
+        if let Some(price) = &line.unit_price {
+            self.price(price, line.vat_rate);
+        }
+        self.put("CURRENCY", order.currency.code(), "currency");
+        if let Some(basis) = line.price_basis_quantity {
+            if basis <= Decimal::ZERO {
+                self.error(
+                    "price_basis_quantity",
+                    "oci.quantity_not_positive",
+                    format!("PRICEUNIT must be greater than 0, got {basis}"),
+                );
+            } else {
+                self.put_number("PRICEUNIT", basis, "price_basis_quantity", 5, 0);
+            }
+        }
+        if let Some(days) = line.lead_time_days {
+            self.put("LEADTIME", &days.to_string(), "lead_time_days");
+        }
+        if let Some(text) = non_empty(&long_text) {
+            self.pairs
+                .push((long_text_name(self.index), text.to_owned()));
+        }
+
+        // Identifiers
+        self.put_opt("VENDOR", &line.vendor, "vendor");
+        self.put_identifier("VENDORMAT", mapping.vendormat, line);
+        self.put_identifier("EXT_PRODUCT_ID", mapping.ext_product_id, line);
+        if let Some(manufacturer) = &line.manufacturer {
+            self.put_opt("MANUFACTCODE", &manufacturer.code, "manufacturer/code");
+            self.put_opt(
+                "MANUFACTMAT",
+                &manufacturer.part_number,
+                "manufacturer/part_number",
+            );
+            if manufacturer.name.is_some() {
+                self.dropped("manufacturer/name", "the manufacturer's name");
+            }
+        }
+        self.classifications(line);
+        if mapping.service_line_kinds.contains(&line.kind) {
+            self.put("SERVICE", "X", "kind");
+        }
+        self.document_ref("CONTRACT", "CONTRACT_ITEM", &line.contract, "contract");
+        self.document_ref("EXT_QUOTE_ID", "EXT_QUOTE_ITEM", &line.quote, "quote");
+        if let Some((first, more)) = line.attachments.split_first() {
+            self.put("ATTACHMENT", &first.url, "attachments/0/url");
+            self.put_opt("ATTACHMENT_TITLE", &first.title, "attachments/0/title");
+            self.put_opt(
+                "ATTACHMENT_PURPOSE",
+                &first.purpose,
+                "attachments/0/purpose",
+            );
+            if !more.is_empty() {
+                self.dropped("attachments/1", "attachments after the first");
+            }
+        }
+        if let (Some(rate), Some(field)) = (line.vat_rate, mapping.vat_rate_field) {
+            let path = format!("{}/vat_rate", self.path);
+            match format_decimal(&path, rate, 3, 6) {
+                Ok(text) => self.put(field.name(), &text, "vat_rate"),
+                Err(diagnostic) => self.d.push(own_code(diagnostic)),
+            }
+        }
+        if let Some(parent) = line.parent_line {
+            self.parent(parent, numbered);
+        }
+        self.extensions(line);
+
+        if line.gtin.is_some() {
+            self.dropped("gtin", "the GTIN");
+        }
+        if !line.options.is_empty() {
+            self.dropped("options", "the variant options");
+        }
+        if line.requested_delivery_date.is_some() {
+            self.dropped("requested_delivery_date", "the requested delivery date");
+        }
+        if line.comment.is_some() {
+            self.dropped("comment", "the line comment");
+        }
+    }
+
+    /// PRICE is net, per PRICEUNIT units. A gross-only price is converted when the VAT
+    /// rate is known (rounded to the 3 decimals OCI allows, with a warning).
+    fn price(&mut self, price: &Price, vat_rate: Option<Decimal>) {
+        let net = match (price.net, price.net_with(vat_rate)) {
+            (Some(net), _) => net,
+            (None, Some(derived)) => {
+                let rounded = derived.round_dp(3);
+                if rounded != derived {
+                    self.d.warning(
+                        format!("{}/unit_price", self.path),
+                        "oci.net_price_rounded",
+                        format!(
+                            "the net price derived from the gross price and VAT rate is {}; PRICE is sent as {rounded}",
+                            derived.round_dp(8).normalize()
+                        ),
+                    );
+                }
+                rounded
+            }
+            (None, None) => {
+                self.error(
+                    "unit_price",
+                    "oci.price_not_net",
+                    "OCI prices are net: the line has a gross price and no VAT rate to take it off",
+                );
+                return;
+            }
+        };
+        if net < Decimal::ZERO {
+            self.error(
+                "unit_price/net",
+                "oci.price_negative",
+                format!("PRICE cannot be negative, got {net}"),
+            );
+            return;
+        }
+        self.put_number("PRICE", net, "unit_price/net", 11, 3);
+    }
+
+    fn put_identifier(&mut self, field: &str, source: LineIdentifier, line: &OrderLine) {
+        match source {
+            LineIdentifier::Sku => self.put_opt(field, &line.sku, "sku"),
+            LineIdentifier::ProductId => self.put_opt(field, &line.product_id, "product_id"),
+            LineIdentifier::None => {}
+        }
+    }
+
+    /// MATGROUP from the `MATGROUP` classification; EXT_SCHEMA_TYPE, EXT_CATEGORY_ID and
+    /// EXT_CATEGORY from the first other one.
+    fn classifications(&mut self, line: &OrderLine) {
+        let mut external_sent = false;
+        for (i, classification) in line.classifications.iter().enumerate() {
+            if classification.domain == MATGROUP_DOMAIN {
+                self.put(
+                    "MATGROUP",
+                    &classification.code,
+                    &format!("classifications/{i}/code"),
+                );
+                continue;
+            }
+            if external_sent {
+                self.dropped(
+                    &format!("classifications/{i}"),
+                    "classifications after the first (OCI has one category)",
+                );
+                continue;
+            }
+            external_sent = true;
+            let at = format!("classifications/{i}");
+            if classification.domain.is_empty() {
+                self.error(
+                    &format!("{at}/domain"),
+                    "oci.schema_type_missing",
+                    "EXT_CATEGORY_ID and EXT_CATEGORY need EXT_SCHEMA_TYPE, the classification's domain",
+                );
+            }
+            self.put(
+                "EXT_SCHEMA_TYPE",
+                &classification.domain,
+                &format!("{at}/domain"),
+            );
+            if !classification.code.is_empty() {
+                self.put(
+                    "EXT_CATEGORY_ID",
+                    &classification.code,
+                    &format!("{at}/code"),
+                );
+            }
+            self.put_opt("EXT_CATEGORY", &classification.name, &format!("{at}/name"));
+            if classification.version.is_some() {
+                self.dropped(&format!("{at}/version"), "the classification's version");
+            }
+        }
+    }
+
+    /// A reference and its item: the item needs the reference (rules R5, R6).
+    fn document_ref(
+        &mut self,
+        id_field: &str,
+        item_field: &str,
+        reference: &Option<DocumentRef>,
+        at: &str,
+    ) {
+        let Some(reference) = reference else {
+            return;
+        };
+        if reference.id.is_empty() && reference.item.is_some() {
+            self.error(
+                &format!("{at}/id"),
+                "oci.reference_missing",
+                format!("{item_field} needs {id_field}"),
+            );
+        }
+        if !reference.id.is_empty() {
+            self.put(id_field, &reference.id, &format!("{at}/id"));
+        }
+        self.put_opt(item_field, &reference.item, &format!("{at}/item"));
+    }
+
+    /// PARENT_ID is the OCI index of the parent line; `parent_line` names it by the parent's
+    /// `line_number` when lines are numbered, by its 1-based position otherwise.
+    fn parent(&mut self, parent: u32, numbered: &BTreeMap<u32, u32>) {
+        if self.settings.config.oci_version == OciVersion::V4 {
+            self.dropped("parent_line", "the parent line (PARENT_ID is OCI 5.0)");
+            return;
+        }
+        let index = if numbered.is_empty() {
+            Some(parent).filter(|p| (1..=self.line_count).contains(p))
+        } else {
+            numbered.get(&parent).copied()
+        };
+        match index {
+            Some(index) if index != self.index => {
+                self.put("PARENT_ID", &index.to_string(), "parent_line");
+            }
+            Some(_) => self.error(
+                "parent_line",
+                "oci.parent_unknown",
+                "a line cannot be its own parent",
+            ),
+            None => self.error(
+                "parent_line",
+                "oci.parent_unknown",
+                format!("no line of this cart is line {parent}"),
+            ),
+        }
+    }
+
+    /// Line extensions named `NEW_ITEM-<FIELD>` travel as that field; others belong to
+    /// other protocols and are not sent.
+    fn extensions(&mut self, line: &OrderLine) {
+        let mapping = &self.settings.config.mapping;
+        for (key, value) in &line.extensions {
+            let Some(field) = key.get(..PREFIX.len()).and_then(|prefix| {
+                prefix
+                    .eq_ignore_ascii_case(PREFIX)
+                    .then(|| &key[PREFIX.len()..])
+            }) else {
+                continue;
+            };
+            let at = format!("extensions/{}", pointer_token(key));
+            let upper = field.to_ascii_uppercase();
+            let carried_by_extension = match fields::spec(&upper) {
+                None => true,
+                Some(spec) => {
+                    let is_vat = mapping.vat_rate_field.is_some_and(|f| f.name() == upper);
+                    let is_identifier = (upper == "VENDORMAT"
+                        && mapping.vendormat == LineIdentifier::None)
+                        || (upper == "EXT_PRODUCT_ID"
+                            && mapping.ext_product_id == LineIdentifier::None);
+                    let free = matches!(
+                        spec.name,
+                        "SLD_SYS_NAME"
+                            | "ITEM_TYPE"
+                            | "CUST_FIELD1"
+                            | "CUST_FIELD2"
+                            | "CUST_FIELD3"
+                            | "CUST_FIELD4"
+                            | "CUST_FIELD5"
+                    );
+                    let attachment_detail =
+                        matches!(spec.name, "ATTACHMENT_TITLE" | "ATTACHMENT_PURPOSE")
+                            && line.attachments.is_empty();
+                    (free && !is_vat) || is_identifier || attachment_detail
+                }
+            };
+            if !carried_by_extension {
+                self.error(
+                    &at,
+                    "oci.extension_collides",
+                    format!("{PREFIX}{upper} is written from the line's own fields, not from an extension"),
+                );
+                continue;
+            }
+            if !field.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') || field.is_empty() {
+                self.error(
+                    &at,
+                    "oci.malformed_field_name",
+                    "an extension sent as a cart field is named NEW_ITEM-<FIELD>, with letters, digits and `_`",
+                );
+                continue;
+            }
+            if upper == "ITEM_TYPE" && self.settings.config.oci_version == OciVersion::V4 {
+                self.dropped(&at, "ITEM_TYPE (OCI 5.0)");
+                continue;
+            }
+            self.put(field, value, &at);
+        }
+    }
+
+    /// Adds `NEW_ITEM-<field>[n]`, refusing a value longer than the field holds.
+    fn put(&mut self, field: &str, value: &str, at: &str) {
+        if let Some(spec) = fields::spec(&field.to_ascii_uppercase()) {
+            let mut found = Diagnostics::new();
+            max_chars(
+                &mut found,
+                &format!("{}/{at}", self.path),
+                value,
+                spec.max_chars,
+            );
+            for diagnostic in found {
+                let mut diagnostic = own_code(diagnostic);
+                diagnostic.message = format!("{}{}: {}", PREFIX, spec.name, diagnostic.message);
+                self.d.push(diagnostic);
+            }
+        }
+        self.pairs
+            .push((form_name(field, self.index), value.to_owned()));
+    }
+
+    fn put_opt(&mut self, field: &str, value: &Option<String>, at: &str) {
+        if let Some(value) = non_empty(value) {
+            self.put(field, value, at);
+        }
+    }
+
+    fn put_number(&mut self, field: &str, value: Decimal, at: &str, int: u32, frac: u32) {
+        match format_decimal(&format!("{}/{at}", self.path), value, int, frac) {
+            Ok(text) => self.put(field, &text, at),
+            Err(diagnostic) => {
+                let mut diagnostic = own_code(diagnostic);
+                diagnostic.message = format!("{PREFIX}{field}: {}", diagnostic.message);
+                self.d.push(diagnostic);
+            }
+        }
+    }
+
+    fn error(&mut self, at: &str, code: &str, message: impl Into<String>) {
+        self.d.error(format!("{}/{at}", self.path), code, message);
+    }
+
+    fn dropped(&mut self, at: &str, what: &str) {
+        self.d.warning(
+            format!("{}/{at}", self.path),
+            "oci.field_dropped",
+            format!("OCI has no field for {what}; it is not sent"),
+        );
+    }
+}
+
+fn non_empty(value: &Option<String>) -> Option<&str> {
+    value.as_deref().filter(|v| !v.is_empty())
+}
+
+// ---------------------------------------------------------------------------------------
+// Decoding
+// ---------------------------------------------------------------------------------------
+
+/// One form field of one line, as received.
+#[derive(Debug, Clone)]
+struct Received {
+    /// The form field's name as received, used as the diagnostic path.
+    name: String,
+    /// The field name between `NEW_ITEM-` and `[`, as written.
+    field: String,
+    value: String,
+}
+
+/// The fields of one line, keyed by upper-case field name.
+#[derive(Debug, Default)]
+struct ReceivedLine {
+    fields: BTreeMap<String, Received>,
+    long_text: Vec<String>,
+}
+
+/// Reads a cart from its form fields, in any order. `oci.form.<name>` extensions keep the
+/// fields that are not cart lines. Problems are recorded in `d` at the form field names.
+pub fn decode_cart(
+    settings: &Settings,
+    pairs: Vec<(String, String)>,
+    d: &mut Diagnostics,
+) -> Order {
+    let mut order = Order::new(settings.config.default_currency);
+    order.kind = OrderKind::Cart;
+    let mut received: BTreeMap<u32, ReceivedLine> = BTreeMap::new();
+
+    for (name, value) in pairs {
+        match parse_item_name(&name) {
+            None => {
+                let key = format!("{EXT_FORM_PREFIX}{name}");
+                match order.extensions.get(&key) {
+                    Some(earlier) if *earlier != value => d.warning(
+                        name,
+                        "oci.duplicate_field",
+                        "the field is sent twice with different values; the first is kept",
+                    ),
+                    Some(_) => {}
+                    None => {
+                        order.extensions.insert(key, value);
+                    }
+                }
+            }
+            Some(Err(diagnostic)) => d.push(diagnostic),
+            Some(Ok(ItemName::LongText { index })) => {
+                received.entry(index).or_default().long_text.push(value);
+            }
+            Some(Ok(ItemName::Field { field, index })) => {
+                let line = received.entry(index).or_default();
+                let key = field.to_ascii_uppercase();
+                match line.fields.get(&key) {
+                    Some(earlier) if earlier.value != value => d.error(
+                        name,
+                        "oci.duplicate_field",
+                        format!("the field is sent twice, also as {}", earlier.name),
+                    ),
+                    Some(_) => {}
+                    None => {
+                        line.fields.insert(key, Received { name, field, value });
+                    }
+                }
+            }
+        }
+    }
+
+    if received.is_empty() {
+        if !d.has_errors() {
+            d.error(
+                "",
+                "oci.empty_cart",
+                "the form has no NEW_ITEM-<FIELD>[n] fields: there is no cart in it",
+            );
+        }
+        return order;
+    }
+    if let Some(line_zero) = received.get(&0) {
+        let name = line_zero
+            .fields
+            .values()
+            .next()
+            .map_or_else(|| long_text_name(0), |field| field.name.clone());
+        d.warning(
+            name,
+            "oci.index_zero",
+            "OCI numbers lines from 1; SAP drops or refuses line 0. It is read as the first line",
+        );
+    }
+
+    let positions: BTreeMap<u32, u32> = received.keys().copied().zip(1u32..).collect();
+    let mut currencies: Vec<(Currency, String)> = Vec::new();
+    let mut lines_without_currency = Vec::new();
+    for (&index, line) in &received {
+        let reader = LineReader {
+            settings,
+            index,
+            line,
+            positions: &positions,
+        };
+        let (decoded, currency) = reader.read(d);
+        match currency {
+            Some(found) => currencies.push(found),
+            None if decoded.unit_price.is_some() => {
+                lines_without_currency.push(form_name("CURRENCY", index));
+            }
+            None => {}
+        }
+        order.lines.push(decoded);
+    }
+
+    if let Some((currency, _)) = currencies.first() {
+        order.currency = *currency;
+        for (other, path) in &currencies[1..] {
+            if other != currency {
+                d.error(
+                    path.clone(),
+                    "oci.mixed_currencies",
+                    format!(
+                        "the cart is in {currency}, this line in {other}: one order has one currency"
+                    ),
+                );
+            }
+        }
+    }
+    for path in lines_without_currency {
+        d.warning(
+            path,
+            "oci.currency_missing",
+            format!(
+                "a PRICE needs a CURRENCY; the cart's currency {} is assumed",
+                order.currency
+            ),
+        );
+    }
+    order
+}
+
+/// Undoes what encoding (and catalogs like it) do with a long description: a DESCRIPTION
+/// of exactly 40 characters whose LONGTEXT's first line starts with it and goes on was cut
+/// from that first line, so the line is the description and the rest the long text.
+fn restore_cut_description(line: &mut OrderLine) {
+    let (Some(description), Some(long_text)) = (&line.description, &line.long_text) else {
+        return;
+    };
+    if description.chars().count() != DESCRIPTION_CHARS {
+        return;
+    }
+    let Some(after_cut) = long_text.strip_prefix(description.as_str()) else {
+        return;
+    };
+    let (rest_of_line, remaining) = match after_cut.split_once('\n') {
+        Some((rest, remaining)) => (rest, Some(remaining)),
+        None => (after_cut, None),
+    };
+    if rest_of_line.is_empty() {
+        return;
+    }
+    let full = format!("{description}{rest_of_line}");
+    line.long_text = remaining.filter(|text| !text.is_empty()).map(str::to_owned);
+    line.description = Some(full);
+}
+
+struct LineReader<'a> {
+    settings: &'a Settings,
+    index: u32,
+    line: &'a ReceivedLine,
+    /// OCI index → 1-based position in the decoded cart.
+    positions: &'a BTreeMap<u32, u32>,
+}
+
+impl LineReader<'_> {
+    fn read(&self, d: &mut Diagnostics) -> (OrderLine, Option<(Currency, String)>) {
+        let mapping = &self.settings.config.mapping;
+        let mut line = OrderLine::default();
+        self.check_lengths(d);
+
+        line.description = self.text("DESCRIPTION");
+        line.buyer_part_id = self.text("MATNR");
+        if line.description.is_none() && line.buyer_part_id.is_none() {
+            d.error(
+                self.path("DESCRIPTION"),
+                "oci.description_missing",
+                "a cart line needs a DESCRIPTION or a MATNR",
+            );
+        }
+
+        match self.value("QUANTITY") {
+            None => d.error(
+                self.path("QUANTITY"),
+                "oci.quantity_missing",
+                "every cart line needs a QUANTITY",
+            ),
+            Some(field) => {
+                if let Some(quantity) = self.decimal(field, d) {
+                    if quantity <= Decimal::ZERO {
+                        d.error(
+                            &field.name,
+                            "oci.quantity_not_positive",
+                            format!(
+                                "the quantity must be greater than 0, got {}",
+                                field.value.trim()
+                            ),
+                        );
+                    }
+                    line.quantity = quantity;
+                }
+            }
+        }
+        line.unit = self
+            .text("UNIT")
+            .map(|unit| self.settings.units_back.get(&unit).cloned().unwrap_or(unit));
+        if line.unit.is_none() && line.buyer_part_id.is_none() {
+            d.warning(
+                self.path("UNIT"),
+                "oci.unit_missing",
+                "OCI wants a UNIT on a line without MATNR",
+            );
+        }
+
+        if let Some(field) = self.value("PRICE")
+            && let Some(price) = self.decimal(field, d)
+        {
+            if price < Decimal::ZERO {
+                d.error(
+                    &field.name,
+                    "oci.price_negative",
+                    "PRICE cannot be negative",
+                );
+            }
+            line.unit_price = Some(Price::net(price));
+        }
+        let currency = self.value("CURRENCY").and_then(|field| {
+            match Currency::from_code(field.value.trim()) {
+                Ok(currency) => Some((currency, field.name.clone())),
+                Err(error) => {
+                    d.error(&field.name, "oci.unknown_currency", error.to_string());
+                    None
+                }
+            }
+        });
+        if let Some(field) = self.value("PRICEUNIT")
+            && let Some(basis) = self.decimal(field, d)
+        {
+            if basis <= Decimal::ZERO {
+                d.error(
+                    &field.name,
+                    "oci.quantity_not_positive",
+                    "PRICEUNIT must be greater than 0",
+                );
+            } else if !basis.fract().is_zero() {
+                d.warning(
+                    &field.name,
+                    "oci.priceunit_not_whole",
+                    "PRICEUNIT is a whole number of units in OCI",
+                );
+            }
+            line.price_basis_quantity = Some(basis);
+        }
+        if let Some(field) = self.value("LEADTIME") {
+            match parse_whole_number(&field.name, &field.value)
+                .map_err(own_code)
+                .and_then(|days| {
+                    u32::try_from(days).map_err(|_| {
+                        Diagnostic::error(
+                            &field.name,
+                            "oci.number_too_large",
+                            "LEADTIME is too large",
+                        )
+                    })
+                }) {
+                Ok(days) => line.lead_time_days = Some(days),
+                Err(diagnostic) => d.push(diagnostic),
+            }
+        }
+        let long_text = self.line.long_text.join("\n");
+        line.long_text = Some(long_text).filter(|text| !text.is_empty());
+        restore_cut_description(&mut line);
+
+        line.vendor = self.text("VENDOR");
+        self.identifier("VENDORMAT", mapping.vendormat, &mut line);
+        self.identifier("EXT_PRODUCT_ID", mapping.ext_product_id, &mut line);
+        let manufacturer = Manufacturer {
+            code: self.text("MANUFACTCODE"),
+            name: None,
+            part_number: self.text("MANUFACTMAT"),
+        };
+        if manufacturer != Manufacturer::default() {
+            line.manufacturer = Some(manufacturer);
+        }
+
+        if let Some(code) = self.text("MATGROUP") {
+            line.classifications.push(Classification {
+                domain: MATGROUP_DOMAIN.into(),
+                code,
+                ..Classification::default()
+            });
+        }
+        let category_id = self.text("EXT_CATEGORY_ID");
+        let category = self.text("EXT_CATEGORY");
+        match self.text("EXT_SCHEMA_TYPE") {
+            Some(domain) => line.classifications.push(Classification {
+                domain,
+                code: category_id.unwrap_or_default(),
+                name: category,
+                version: None,
+            }),
+            None if category_id.is_some() || category.is_some() => d.error(
+                self.path("EXT_SCHEMA_TYPE"),
+                "oci.schema_type_missing",
+                "EXT_CATEGORY_ID and EXT_CATEGORY need EXT_SCHEMA_TYPE",
+            ),
+            None => {}
+        }
+
+        if let Some(field) = self.value("SERVICE")
+            && !field.value.trim().is_empty()
+        {
+            if !field.value.trim().eq_ignore_ascii_case("X") {
+                d.warning(
+                    &field.name,
+                    "oci.service_flag_unknown",
+                    "SERVICE is `X` for a service line or blank; any other value is read as `X`",
+                );
+            }
+            line.kind = mapping.service_decodes_as;
+        }
+        line.contract = self.document_ref("CONTRACT", "CONTRACT_ITEM", d);
+        line.quote = self.document_ref("EXT_QUOTE_ID", "EXT_QUOTE_ITEM", d);
+        if let Some(url) = self.text("ATTACHMENT") {
+            line.attachments.push(Attachment {
+                url,
+                title: self.text("ATTACHMENT_TITLE"),
+                purpose: self.text("ATTACHMENT_PURPOSE"),
+            });
+        }
+        if let Some(vat_field) = mapping.vat_rate_field
+            && let Some(field) = self.value(vat_field.name())
+        {
+            line.vat_rate = self.decimal(field, d);
+        }
+        if let Some(field) = self.value("PARENT_ID") {
+            match parse_whole_number(&field.name, &field.value).map_err(own_code) {
+                Err(diagnostic) => d.push(diagnostic),
+                Ok(parent) => {
+                    let position = u32::try_from(parent)
+                        .ok()
+                        .and_then(|parent| self.positions.get(&parent).copied());
+                    match position {
+                        Some(position) if parent != u64::from(self.index) => {
+                            line.parent_line = Some(position);
+                        }
+                        _ => d.error(
+                            &field.name,
+                            "oci.parent_unknown",
+                            format!(
+                                "PARENT_ID {parent} is not the index of another line of the cart"
+                            ),
+                        ),
+                    }
+                }
+            }
+        }
+        self.keep_the_rest(&mut line);
+        (line, currency)
+    }
+
+    /// Values longer than the field holds are accepted (SAP cuts them), with a warning.
+    fn check_lengths(&self, d: &mut Diagnostics) {
+        for (key, field) in &self.line.fields {
+            if let Some(spec) = fields::spec(key) {
+                let mut found = Diagnostics::new();
+                max_chars(&mut found, &field.name, &field.value, spec.max_chars);
+                for diagnostic in found {
+                    let diagnostic = own_code(diagnostic);
+                    d.warning(diagnostic.path, diagnostic.code, diagnostic.message);
+                }
+            }
+        }
+    }
+
+    fn identifier(&self, field: &str, target: LineIdentifier, line: &mut OrderLine) {
+        match target {
+            LineIdentifier::Sku => line.sku = self.text(field),
+            LineIdentifier::ProductId => line.product_id = self.text(field),
+            // Kept with the other unmapped fields.
+            LineIdentifier::None => {}
+        }
+    }
+
+    fn document_ref(
+        &self,
+        id_field: &str,
+        item_field: &str,
+        d: &mut Diagnostics,
+    ) -> Option<DocumentRef> {
+        let item = self.text(item_field);
+        match self.text(id_field) {
+            Some(id) => Some(DocumentRef { id, item }),
+            None if item.is_some() => {
+                d.error(
+                    self.path(id_field),
+                    "oci.reference_missing",
+                    format!("{item_field} is sent without {id_field}"),
+                );
+                None
+            }
+            None => None,
+        }
+    }
+
+    /// Fields the model has no place for stay on the line as `NEW_ITEM-<FIELD>` extensions.
+    fn keep_the_rest(&self, line: &mut OrderLine) {
+        let mapping = &self.settings.config.mapping;
+        for (key, field) in &self.line.fields {
+            let mapped = FIELDS.iter().any(|spec| spec.name == key)
+                && !matches!(
+                    key.as_str(),
+                    "SLD_SYS_NAME"
+                        | "ITEM_TYPE"
+                        | "CUST_FIELD1"
+                        | "CUST_FIELD2"
+                        | "CUST_FIELD3"
+                        | "CUST_FIELD4"
+                        | "CUST_FIELD5"
+                );
+            let is_vat = mapping.vat_rate_field.is_some_and(|f| f.name() == key);
+            let unmapped_identifier = (key == "VENDORMAT"
+                && mapping.vendormat == LineIdentifier::None)
+                || (key == "EXT_PRODUCT_ID" && mapping.ext_product_id == LineIdentifier::None);
+            let attachment_detail =
+                matches!(key.as_str(), "ATTACHMENT_TITLE" | "ATTACHMENT_PURPOSE")
+                    && self.text("ATTACHMENT").is_none();
+            if ((mapped || is_vat) && !unmapped_identifier && !attachment_detail)
+                || field.value.is_empty()
+            {
+                continue;
+            }
+            let name = if fields::spec(key).is_some() {
+                key.as_str()
+            } else {
+                field.field.as_str()
+            };
+            line.extensions
+                .insert(format!("{PREFIX}{name}"), field.value.clone());
+        }
+    }
+
+    /// A field with a non-blank value.
+    fn value(&self, field: &str) -> Option<&Received> {
+        self.line
+            .fields
+            .get(field)
+            .filter(|received| !received.value.trim().is_empty())
+    }
+
+    /// A text field's value; blank means absent (R13: blank optional fields are common).
+    fn text(&self, field: &str) -> Option<String> {
+        self.value(field).map(|received| received.value.clone())
+    }
+
+    /// A number: `.` as the decimal point, no thousands separators; leading zeros are
+    /// fine (`00000001730.900`). Normalised, so `1.0` and `1` read the same.
+    fn decimal(&self, field: &Received, d: &mut Diagnostics) -> Option<Decimal> {
+        match parse_decimal(&field.name, &field.value) {
+            Ok(value) => Some(value.normalize()),
+            Err(diagnostic) => {
+                let mut diagnostic = own_code(diagnostic);
+                diagnostic.message = format!(
+                    "{} (OCI numbers use `.` as the decimal point and no thousands separator)",
+                    diagnostic.message
+                );
+                d.push(diagnostic);
+                None
+            }
+        }
+    }
+
+    /// The form name of `field` on this line, for a field that is missing.
+    fn path(&self, field: &str) -> String {
+        self.line
+            .fields
+            .get(field)
+            .map_or_else(|| form_name(field, self.index), |f| f.name.clone())
+    }
+}

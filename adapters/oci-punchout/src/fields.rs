@@ -1,0 +1,255 @@
+//! The OCI cart fields: names, lengths, and how a form field name is read.
+//!
+//! Lengths are those of `shared/conformance/oci/fields.md` §2 (the same in 4.0 and 5.0).
+
+use tradewire_sdk::Diagnostic;
+
+/// Every form field of a cart line starts with this.
+pub const PREFIX: &str = "NEW_ITEM-";
+
+/// One outbound cart field.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FieldSpec {
+    /// The name between `NEW_ITEM-` and `[n]`.
+    pub name: &'static str,
+    /// The most characters it may have.
+    pub max_chars: usize,
+    /// Only defined from OCI 5.0 on.
+    pub since_v5: bool,
+}
+
+const fn field(name: &'static str, max_chars: usize) -> FieldSpec {
+    FieldSpec {
+        name,
+        max_chars,
+        since_v5: false,
+    }
+}
+
+/// The fields of OCI 4.0 and 5.0, in the order they are written. `LONGTEXT` has no
+/// length limit and its own name form, so it is not listed.
+pub const FIELDS: &[FieldSpec] = &[
+    field("DESCRIPTION", 40),
+    field("MATNR", 40),
+    field("QUANTITY", 15),
+    field("UNIT", 3),
+    field("PRICE", 15),
+    field("CURRENCY", 5),
+    field("PRICEUNIT", 5),
+    field("LEADTIME", 5),
+    field("VENDOR", 10),
+    field("VENDORMAT", 40),
+    field("MANUFACTCODE", 10),
+    field("MANUFACTMAT", 40),
+    field("MATGROUP", 10),
+    field("SERVICE", 1),
+    field("CONTRACT", 10),
+    field("CONTRACT_ITEM", 5),
+    field("EXT_QUOTE_ID", 35),
+    field("EXT_QUOTE_ITEM", 10),
+    field("EXT_PRODUCT_ID", 40),
+    field("ATTACHMENT", 255),
+    field("ATTACHMENT_TITLE", 255),
+    field("ATTACHMENT_PURPOSE", 1),
+    field("EXT_SCHEMA_TYPE", 10),
+    field("EXT_CATEGORY_ID", 60),
+    field("EXT_CATEGORY", 40),
+    field("SLD_SYS_NAME", 60),
+    field("CUST_FIELD1", 10),
+    field("CUST_FIELD2", 10),
+    field("CUST_FIELD3", 10),
+    field("CUST_FIELD4", 20),
+    field("CUST_FIELD5", 50),
+    FieldSpec {
+        name: "ITEM_TYPE",
+        max_chars: 1,
+        since_v5: true,
+    },
+    FieldSpec {
+        name: "PARENT_ID",
+        max_chars: 5,
+        since_v5: true,
+    },
+];
+
+/// The spec of a known field, by its upper-case name.
+pub fn spec(name: &str) -> Option<&'static FieldSpec> {
+    FIELDS.iter().find(|spec| spec.name == name)
+}
+
+/// What a `NEW_ITEM-…` form field name says.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ItemName {
+    /// `NEW_ITEM-<field>[<index>]`; `field` as written.
+    Field { field: String, index: u32 },
+    /// `NEW_ITEM-LONGTEXT_<index>:132[]` and the variants readers accept.
+    LongText { index: u32 },
+}
+
+/// The form name of field `field` of line `index`.
+pub fn form_name(field: &str, index: u32) -> String {
+    format!("{PREFIX}{field}[{index}]")
+}
+
+/// The form name of line `index`'s long text.
+pub fn long_text_name(index: u32) -> String {
+    format!("{PREFIX}LONGTEXT_{index}:132[]")
+}
+
+/// Reads a form field name: `None` when it is not a cart field, an error when it starts
+/// like one but says no line (as a form cut short in transit does: `NEW_ITEM-PRI`).
+///
+/// Accepted besides the standard forms, as meplato's parser does: the long text as
+/// `LONGTEXT_n:132[k]`, `LONGTEXTn:132[]` (the discountoffice spelling) and
+/// `LONGTEXT[n]`; the prefix and field names in any case.
+pub fn parse_item_name(name: &str) -> Option<Result<ItemName, Diagnostic>> {
+    let prefix = name.get(..PREFIX.len())?;
+    if !prefix.eq_ignore_ascii_case(PREFIX) {
+        return None;
+    }
+    let rest = &name[PREFIX.len()..];
+    Some(parse_rest(rest).ok_or_else(|| {
+        Diagnostic::error(
+            name,
+            "oci.malformed_field_name",
+            "a cart field is named NEW_ITEM-<FIELD>[<line>] (or NEW_ITEM-LONGTEXT_<line>:132[]); \
+             this one is not, as when a form is cut short",
+        )
+    }))
+}
+
+fn parse_rest(rest: &str) -> Option<ItemName> {
+    let upper = rest.to_ascii_uppercase();
+    if let Some(after) = upper.strip_prefix("LONGTEXT") {
+        // `_n:132[]`, `n:132[]`, `_n:132[k]`
+        let numbered = after.strip_prefix('_').unwrap_or(after);
+        if let Some((index, width_and_brackets)) = numbered.split_once(':') {
+            let (width, brackets) = width_and_brackets.split_once('[')?;
+            let inside = brackets.strip_suffix(']')?;
+            if !is_digits(width) || !(inside.is_empty() || is_digits(inside)) {
+                return None;
+            }
+            return Some(ItemName::LongText {
+                index: parse_index(index)?,
+            });
+        }
+    }
+    let (field, bracketed) = rest.split_once('[')?;
+    let index = parse_index(bracketed.strip_suffix(']')?)?;
+    if field.is_empty() || !field.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+        return None;
+    }
+    if field.eq_ignore_ascii_case("LONGTEXT") {
+        return Some(ItemName::LongText { index });
+    }
+    Some(ItemName::Field {
+        field: field.to_owned(),
+        index,
+    })
+}
+
+fn is_digits(text: &str) -> bool {
+    !text.is_empty() && text.bytes().all(|b| b.is_ascii_digit())
+}
+
+/// A line index: at most six digits, which is more lines than any cart has.
+fn parse_index(text: &str) -> Option<u32> {
+    if !is_digits(text) || text.len() > 6 {
+        return None;
+    }
+    text.parse().ok()
+}
+
+/// The SDK's check codes (`field.too_long`, `number.invalid`) under this adapter's prefix
+/// (`oci.field_too_long`, `oci.number_invalid`), so every code the adapter returns is its own.
+pub fn own_code(mut diagnostic: Diagnostic) -> Diagnostic {
+    if !diagnostic.code.starts_with("oci.") {
+        diagnostic.code = format!("oci.{}", diagnostic.code.replace('.', "_"));
+    }
+    diagnostic
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn field(name: &str, index: u32) -> Option<Result<ItemName, Diagnostic>> {
+        Some(Ok(ItemName::Field {
+            field: name.into(),
+            index,
+        }))
+    }
+
+    #[test]
+    fn standard_names_are_read() {
+        assert_eq!(
+            parse_item_name("NEW_ITEM-DESCRIPTION[1]"),
+            field("DESCRIPTION", 1)
+        );
+        assert_eq!(parse_item_name("new_item-price[12]"), field("price", 12));
+        assert_eq!(
+            parse_item_name("NEW_ITEM-TAX_RATE[0]"),
+            field("TAX_RATE", 0)
+        );
+        assert_eq!(
+            parse_item_name("NEW_ITEM-CUST_FIELD30[2]"),
+            field("CUST_FIELD30", 2)
+        );
+    }
+
+    #[test]
+    fn long_text_variants_are_read() {
+        for name in [
+            "NEW_ITEM-LONGTEXT_3:132[]",
+            "NEW_ITEM-LONGTEXT_3:132[1]",
+            "NEW_ITEM-LONGTEXT3:132[]",
+            "NEW_ITEM-LONGTEXT[3]",
+            "new_item-longtext_3:132[]",
+        ] {
+            assert_eq!(
+                parse_item_name(name),
+                Some(Ok(ItemName::LongText { index: 3 })),
+                "{name}"
+            );
+        }
+        assert_eq!(long_text_name(3), "NEW_ITEM-LONGTEXT_3:132[]");
+    }
+
+    #[test]
+    fn other_fields_are_not_cart_fields() {
+        for name in ["~OkCode", "HEADER-PAGE", "_snowman", "NEW_ITEM", ""] {
+            assert_eq!(parse_item_name(name), None, "{name}");
+        }
+    }
+
+    #[test]
+    fn cut_or_garbled_names_are_errors_naming_the_field() {
+        for name in [
+            "NEW_ITEM-PRI",
+            "NEW_ITEM-PRICE[",
+            "NEW_ITEM-PRICE[1",
+            "NEW_ITEM-PRICE%5",
+            "NEW_ITEM-PRICE[x]",
+            "NEW_ITEM-PRICE[]",
+            "NEW_ITEM-[1]",
+            "NEW_ITEM-PRICE[1234567]",
+            "NEW_ITEM-LONGTEXT_1:132[",
+            "NEW_ITEM-LONGTEXT_:132[]",
+            "NEW_ITEM-PR<ICE[1]",
+        ] {
+            let error = parse_item_name(name)
+                .expect("starts like a cart field")
+                .expect_err(name);
+            assert_eq!(error.code, "oci.malformed_field_name");
+            assert_eq!(error.path, name);
+        }
+    }
+
+    #[test]
+    fn sdk_codes_get_the_adapter_prefix() {
+        let d = own_code(Diagnostic::error("p", "field.too_long", "m"));
+        assert_eq!(d.code, "oci.field_too_long");
+        let d = own_code(Diagnostic::error("p", "oci.quantity_missing", "m"));
+        assert_eq!(d.code, "oci.quantity_missing");
+    }
+}

@@ -1,0 +1,458 @@
+//! What the adapter does with real pages, bad input and secrets, checked on values.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use proptest::prelude::*;
+use tradewire_oci_punchout::{Config, CxmlConfig, OciPunchout};
+use tradewire_sdk::core::{Decimal, LineKind, Order, Secret};
+use tradewire_sdk::{Adapter, Diagnostics, Document};
+
+fn adapter() -> OciPunchout {
+    OciPunchout::new(Config::default()).unwrap()
+}
+
+fn fixture(path: &str) -> Vec<u8> {
+    std::fs::read(format!("{}/fixtures/{path}", env!("CARGO_MANIFEST_DIR"))).unwrap()
+}
+
+fn order(document: Document) -> Order {
+    match document {
+        Document::Order(order) => order,
+        other => panic!("expected an order, got {:?}", other.kind()),
+    }
+}
+
+fn decode_order(message: &str, input: &[u8]) -> Order {
+    order(
+        adapter()
+            .decode(message, input)
+            .unwrap_or_else(|d| panic!("{d}"))
+            .value,
+    )
+}
+
+fn refusal(message: &str, input: &[u8]) -> Diagnostics {
+    adapter()
+        .decode(message, input)
+        .expect_err("the input is refused")
+}
+
+fn codes_at(diagnostics: &Diagnostics) -> Vec<(String, String)> {
+    diagnostics
+        .iter()
+        .map(|d| (d.path.clone(), d.code.clone()))
+        .collect()
+}
+
+#[test]
+fn the_real_world_page_decodes_with_its_ten_lines() {
+    let order = decode_order("cart-page", &fixture("cart-page/real-world-cart-page.html"));
+    assert_eq!(order.lines.len(), 10);
+    assert_eq!(order.currency.code(), "EUR");
+    let first = &order.lines[0];
+    assert_eq!(first.unit_price.unwrap().net, Some(Decimal::new(17309, 1)));
+    assert_eq!(first.quantity, Decimal::ONE);
+    assert_eq!(first.price_basis_quantity, Some(Decimal::ONE));
+    assert_eq!(first.unit.as_deref(), Some("PCE"));
+    assert_eq!(first.product_id.as_deref(), Some("491901E"));
+    assert_eq!(
+        first.manufacturer.as_ref().unwrap().part_number.as_deref(),
+        Some("491901E")
+    );
+    assert!(
+        first
+            .long_text
+            .as_deref()
+            .unwrap()
+            .contains("Großfeldlupen")
+    );
+    assert_eq!(order.lines[2].lead_time_days, Some(20));
+    assert_eq!(order.lines[3].unit.as_deref(), Some("PA"));
+    assert_eq!(
+        order.lines[9].description.as_deref(),
+        Some("Ordnungsmappe Ordonator, A4, 12 Fächer, schwarz")
+    );
+    // A value spread over two lines of the page keeps its line break.
+    assert!(
+        order.lines[7]
+            .long_text
+            .as_deref()
+            .unwrap()
+            .contains("(B x H).\n")
+    );
+    assert_eq!(order.extensions["oci.hook_url"], "http://return.to/me");
+    assert_eq!(order.extensions["oci.form._snowman"], "☃");
+    assert_eq!(order.extensions["oci.http_content_charset"], "UTF-8");
+}
+
+#[test]
+fn the_meplato_page_keeps_its_extension_fields() {
+    let order = decode_order(
+        "cart-page",
+        &fixture("cart-page/meplato-extensions-cart-page.html"),
+    );
+    assert_eq!(order.lines.len(), 10);
+    let second = &order.lines[1];
+    assert_eq!(second.extensions["NEW_ITEM-TAX_RATE"], "0.19");
+    assert_eq!(second.extensions["NEW_ITEM-SOLD_BY"], "Seller 2");
+    assert_eq!(second.extensions["NEW_ITEM-MPS_SAGE_CONTRACT"], "AA03");
+    assert_eq!(
+        order.lines[9].extensions["NEW_ITEM-CUST_FIELD50"],
+        "50th cust field with up to 100 characters"
+    );
+    assert_eq!(
+        order.lines[7].unit_price.unwrap().net,
+        Some(Decimal::new(1268, 2))
+    );
+}
+
+#[test]
+fn long_descriptions_are_warned_about_when_read_and_cut_when_written() {
+    let accepted = adapter()
+        .decode("cart-page", &fixture("cart-page/real-world-cart-page.html"))
+        .unwrap();
+    let warning = accepted
+        .warnings
+        .iter()
+        .find(|d| d.path == "NEW_ITEM-DESCRIPTION[1]")
+        .expect("the 74-character description is reported");
+    assert_eq!(warning.code, "oci.field_too_long");
+
+    let encoded = adapter().encode("cart", &accepted.value).unwrap();
+    let body = String::from_utf8(encoded.value).unwrap();
+    assert!(
+        body.contains("NEW_ITEM-DESCRIPTION%5B1%5D=MantisRegistered+Elite+Stereo-Betrachtun&"),
+        "cut to 40 characters: {body}"
+    );
+    assert!(
+        encoded
+            .warnings
+            .iter()
+            .any(|d| d.code == "oci.description_shortened" && d.path == "/lines/0/description")
+    );
+}
+
+#[test]
+fn the_cart_page_has_the_form_the_buyer_expects() {
+    let mut order = decode_order("cart", &fixture("cart/discountoffice.txt"));
+    order.extensions.insert(
+        "oci.hook_url".into(),
+        "https://srm.example/sap/bc/gui/sap/its/bbpsc02?sap-client=100&~language=DE".into(),
+    );
+    let page = adapter()
+        .encode("cart-page", &Document::Order(order))
+        .unwrap()
+        .value;
+    let page = String::from_utf8(page).unwrap();
+    assert!(page.contains(
+        "<form id=\"oci-cart\" method=\"post\" action=\"https://srm.example/sap/bc/gui/sap/its/bbpsc02\" target=\"_top\" accept-charset=\"UTF-8\">"
+    ));
+    assert!(page.contains("<meta charset=\"UTF-8\">"));
+    assert!(page.contains("<input type=\"hidden\" name=\"sap-client\" value=\"100\">"));
+    assert!(page.contains("<input type=\"hidden\" name=\"~language\" value=\"DE\">"));
+    assert!(page.contains("<input type=\"hidden\" name=\"~OkCode\" value=\"ADDI\">"));
+    assert!(page.contains("<button type=\"submit\">Return to procurement system</button>"));
+    assert!(page.contains("document.getElementById(\"oci-cart\").submit();"));
+    assert!(page.contains(
+        "name=\"NEW_ITEM-LONGTEXT_1:132[]\" value=\"Agrafeuse en métal.&#10;Capacité 20 feuilles.\""
+    ));
+}
+
+#[test]
+fn the_order_charset_wins_over_the_config() {
+    let mut order = decode_order("cart", &fixture("cart/discountoffice.txt"));
+    order
+        .extensions
+        .insert("oci.http_content_charset".into(), "ISO-8859-1".into());
+    let body = adapter()
+        .encode("cart", &Document::Order(order))
+        .unwrap()
+        .value;
+    let body = String::from_utf8(body).unwrap();
+    assert!(body.contains("Agrafeuse+en+m%E9tal."), "{body}");
+}
+
+#[test]
+fn a_cart_page_without_a_valid_hook_url_is_refused() {
+    let order = decode_order("cart", &fixture("cart/discountoffice.txt"));
+    let missing = adapter()
+        .encode("cart-page", &Document::Order(order.clone()))
+        .unwrap_err();
+    assert_eq!(
+        codes_at(&missing),
+        [(
+            "/extensions/oci.hook_url".to_owned(),
+            "oci.hook_url_missing".to_owned()
+        )]
+    );
+    for bad in [
+        "javascript:alert(1)",
+        "ftp://srm/",
+        "//srm.example/hook",
+        "https://",
+    ] {
+        let mut order = order.clone();
+        order.extensions.insert("oci.hook_url".into(), bad.into());
+        let refused = adapter()
+            .encode("cart-page", &Document::Order(order))
+            .unwrap_err();
+        assert_eq!(refused.as_slice()[0].code, "oci.hook_url_not_http", "{bad}");
+    }
+    let configured = OciPunchout::new(Config {
+        hook_url: Some("vbscript:msgbox".into()),
+        ..Config::default()
+    })
+    .unwrap_err();
+    assert_eq!(configured.as_slice()[0].path, "/config/hook_url");
+}
+
+#[test]
+fn bad_cart_fields_are_named() {
+    let cases: [(&[u8], &str, &str); 6] = [
+        (
+            b"NEW_ITEM-DESCRIPTION%5B1%5D=A&NEW_ITEM-QUANTITY%5B1%5D=1&NEW_ITEM-UNIT%5B1%5D=PCE&NEW_ITEM-PRICE%5B1%5D=1%2C234.50",
+            "NEW_ITEM-PRICE[1]",
+            "oci.number_invalid",
+        ),
+        (
+            b"NEW_ITEM-DESCRIPTION%5B1%5D=A&NEW_ITEM-QUANTITY%5B1%5D=0&NEW_ITEM-UNIT%5B1%5D=PCE",
+            "NEW_ITEM-QUANTITY[1]",
+            "oci.quantity_not_positive",
+        ),
+        (
+            b"NEW_ITEM-DESCRIPTION%5B1%5D=A&NEW_ITEM-QUANTITY%5B1%5D=-3&NEW_ITEM-UNIT%5B1%5D=PCE",
+            "NEW_ITEM-QUANTITY[1]",
+            "oci.quantity_not_positive",
+        ),
+        (
+            b"NEW_ITEM-DESCRIPTION%5B1%5D=A&NEW_ITEM-QUANTITY%5B1%5D=1&NEW_ITEM-LEADTIME%5B1%5D=2.5",
+            "NEW_ITEM-LEADTIME[1]",
+            "oci.number_not_whole",
+        ),
+        (
+            b"NEW_ITEM-DESCRIPTION%5B1%5D=A&NEW_ITEM-QUANTITY%5B1%5D=1&NEW_ITEM-CURRENCY%5B1%5D=EURO",
+            "NEW_ITEM-CURRENCY[1]",
+            "oci.unknown_currency",
+        ),
+        (
+            b"NEW_ITEM-DESCRIPTION%5B1%5D=A&NEW_ITEM-QUANTITY%5B1%5D=1&NEW_ITEM-DESCRIP",
+            "NEW_ITEM-DESCRIP",
+            "oci.malformed_field_name",
+        ),
+    ];
+    for (body, path, code) in cases {
+        let refused = refusal("cart", body);
+        assert!(
+            codes_at(&refused).contains(&(path.to_owned(), code.to_owned())),
+            "{}: {refused}",
+            String::from_utf8_lossy(body)
+        );
+    }
+}
+
+#[test]
+fn line_zero_is_read_with_a_warning_and_gaps_are_closed() {
+    let accepted = adapter()
+        .decode(
+            "cart",
+            b"NEW_ITEM-DESCRIPTION%5B5%5D=B&NEW_ITEM-QUANTITY%5B5%5D=2&NEW_ITEM-UNIT%5B5%5D=PCE\
+              &NEW_ITEM-DESCRIPTION%5B0%5D=A&NEW_ITEM-QUANTITY%5B0%5D=1&NEW_ITEM-UNIT%5B0%5D=PCE\
+              &NEW_ITEM-PARENT_ID%5B5%5D=0",
+        )
+        .unwrap();
+    assert_eq!(accepted.warnings.as_slice()[0].code, "oci.index_zero");
+    let order = order(accepted.value);
+    assert_eq!(order.lines[0].description.as_deref(), Some("A"));
+    assert_eq!(order.lines[1].description.as_deref(), Some("B"));
+    assert_eq!(
+        order.lines[1].parent_line,
+        Some(1),
+        "line 0 is the first line"
+    );
+}
+
+#[test]
+fn service_lines_and_vat_follow_the_mapping() {
+    let order = decode_order("cart", &fixture("cart/discountoffice.txt"));
+    assert_eq!(order.lines[2].kind, LineKind::Shipping);
+    assert_eq!(order.lines[0].vat_rate, Some(Decimal::from(21)));
+    assert_eq!(order.lines[0].sku.as_deref(), Some("FAC132"));
+    assert_eq!(order.lines[0].product_id.as_deref(), Some("10452"));
+
+    let mapped: Config = serde_json::from_str(
+        r#"{ "mapping": { "ext_product_id": "sku", "vendormat": "none", "vat_rate_field": "CUST_FIELD3", "service_decodes_as": "payment_fee" } }"#,
+    )
+    .unwrap();
+    let adapter = OciPunchout::new(mapped).unwrap();
+    let order = self::order(
+        adapter
+            .decode("cart", &fixture("cart/discountoffice.txt"))
+            .unwrap()
+            .value,
+    );
+    assert_eq!(order.lines[0].sku.as_deref(), Some("10452"));
+    assert_eq!(order.lines[0].product_id, None);
+    assert_eq!(order.lines[0].extensions["NEW_ITEM-VENDORMAT"], "FAC132");
+    assert_eq!(order.lines[0].extensions["NEW_ITEM-CUST_FIELD1"], "21");
+    assert_eq!(order.lines[0].vat_rate, None);
+    assert_eq!(order.lines[2].kind, LineKind::PaymentFee);
+}
+
+#[test]
+fn bad_configs_are_refused_at_their_key() {
+    let cases = [
+        (r#"{ "charset": "klingon" }"#, "/config/charset"),
+        (r#"{ "charset": "UTF-16" }"#, "/config/charset"),
+        (
+            r#"{ "units": { "ST": "PCE", "STK": "PCE" } }"#,
+            "/config/units/STK",
+        ),
+        (r#"{ "units": { "ST": "PIECE" } }"#, "/config/units/ST"),
+        (
+            r#"{ "mapping": { "ext_product_id": "sku", "vendormat": "sku" } }"#,
+            "/config/mapping/vendormat",
+        ),
+        (
+            r#"{ "mapping": { "service_line_kinds": ["voucher"] } }"#,
+            "/config/mapping/service_line_kinds/0",
+        ),
+    ];
+    for (json, path) in cases {
+        let config: Config = serde_json::from_str(json).unwrap();
+        let refused = OciPunchout::new(config).unwrap_err();
+        assert!(refused.iter().any(|d| d.path == path), "{json}: {refused}");
+    }
+}
+
+const PASSWORD: &str = "hunter2-Geheim";
+
+#[test]
+fn the_password_never_appears_in_diagnostics() {
+    let logins = [
+        format!("username=u&password={PASSWORD}"),
+        format!("username=u&password={PASSWORD}&hook_url=javascript%3Aalert(1)"),
+        format!("username=u&password={PASSWORD}&password=other&hook_url=https%3A%2F%2Fs%2Fh"),
+        format!(
+            "password={PASSWORD}&hook_url=https%3A%2F%2Fs%2Fh&FUNCTION=VALIDATE&PRODUCTID=1&QUANTITY=x"
+        ),
+        format!(
+            "password={PASSWORD}&hook_url=https%3A%2F%2Fs%2Fh&FUNCTION=NOPE&http_content_charset=klingon"
+        ),
+        format!("username=u&password={PASSWORD}%FF&hook_url=https%3A%2F%2Fs%2Fh"),
+    ];
+    for login in logins {
+        let diagnostics = match adapter().decode("login", login.as_bytes()) {
+            Ok(accepted) => accepted.warnings,
+            Err(refused) => refused,
+        };
+        assert!(!diagnostics.is_empty(), "{login} has something to report");
+        let shown = format!("{diagnostics}{diagnostics:?}");
+        assert!(!shown.contains("hunter2"), "{shown}");
+    }
+    let session = adapter()
+        .decode(
+            "login",
+            format!("username=u&password={PASSWORD}&hook_url=https%3A%2F%2Fs%2Fh").as_bytes(),
+        )
+        .unwrap()
+        .value;
+    assert!(!format!("{session:?}").contains("hunter2"));
+}
+
+#[test]
+fn the_shared_secret_never_appears_in_diagnostics() {
+    let sample = fixture("order-request/sample-order-request.xml");
+    let adapter = OciPunchout::new(Config {
+        cxml: CxmlConfig {
+            shared_secret: Some(Secret::new("roadrunner")),
+            ..CxmlConfig::default()
+        },
+        ..Config::default()
+    })
+    .unwrap();
+    let refused = adapter.decode("order-request", &sample).unwrap_err();
+    assert_eq!(refused.as_slice()[0].code, "oci.cxml.authentication_failed");
+    let shown = format!("{refused}{refused:?}");
+    assert!(
+        !shown.contains("coyote") && !shown.contains("roadrunner"),
+        "{shown}"
+    );
+    // Nor is the secret kept in the decoded order.
+    let accepted = OciPunchout::new(Config::default())
+        .unwrap()
+        .decode("order-request", &sample)
+        .unwrap();
+    assert!(
+        !String::from_utf8(accepted.value.to_json())
+            .unwrap()
+            .contains("coyote")
+    );
+}
+
+#[test]
+fn the_sample_order_request_decodes() {
+    let order = decode_order(
+        "order-request",
+        &fixture("order-request/sample-order-request.xml"),
+    );
+    assert_eq!(order.purchase_order.as_deref(), Some("DO1234"));
+    assert_eq!(order.lines.len(), 2);
+    assert_eq!(order.lines[1].quantity, Decimal::from(20));
+    assert_eq!(
+        order.lines[1].unit_price.unwrap().net,
+        Some(Decimal::new(320, 2))
+    );
+    assert_eq!(order.lines[1].comment.as_deref(), Some("Test comment"));
+    assert_eq!(order.totals.unwrap().net, Some(Decimal::new(8500, 2)));
+    let ship_to = order.delivery_address.unwrap();
+    assert_eq!(ship_to.country.unwrap().alpha2(), "US");
+    assert_eq!(ship_to.contact.as_deref(), Some("Joe Smith"));
+    assert_eq!(
+        order.billing_address.unwrap().city.as_deref(),
+        Some("Solingen")
+    );
+}
+
+#[test]
+fn malformed_xml_is_a_diagnostic() {
+    for (input, code) in [
+        (&b"<cXML><Header>"[..], "xml.truncated"),
+        (b"<cXML></Header>", "xml.malformed"),
+        (b"", "xml.malformed"),
+        (
+            b"<!DOCTYPE r [<!ENTITY x SYSTEM \"file:///etc/passwd\">]><cXML>&x;</cXML>",
+            "xml.unknown_entity",
+        ),
+    ] {
+        for message in ["order-request", "order-response"] {
+            let refused = refusal(message, input);
+            assert_eq!(refused.as_slice()[0].code, code, "{message}: {refused}");
+        }
+    }
+}
+
+proptest! {
+    #[test]
+    fn no_input_makes_a_decoder_panic(input in prop::collection::vec(any::<u8>(), 0..300)) {
+        let adapter = adapter();
+        for message in ["login", "cart", "cart-page", "order-request", "order-response"] {
+            let _ = adapter.decode(message, &input);
+        }
+    }
+
+    #[test]
+    fn no_form_soup_makes_a_decoder_panic(
+        parts in prop::collection::vec(prop::sample::select(vec![
+            "NEW_ITEM-", "DESCRIPTION", "QUANTITY", "PRICE", "PARENT_ID", "LONGTEXT_", ":132",
+            "[", "]", "%5B", "%5D", "0", "1", "99999999", "=", "&", "-", ".", ",", "%", "%FF",
+            "hook_url", "https%3A%2F%2Fa", "FUNCTION", "VALIDATE", "<form>", "<input name=",
+            "\"", "'", "</form>", " value=", ">", "HTTP/1.1 200\r\n\r\n",
+        ]), 0..40)
+    ) {
+        let input = parts.concat();
+        let adapter = adapter();
+        for message in ["login", "cart", "cart-page"] {
+            let _ = adapter.decode(message, input.as_bytes());
+        }
+    }
+}

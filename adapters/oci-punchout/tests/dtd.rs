@@ -1,0 +1,176 @@
+//! What the adapter writes as cXML is valid against the cXML 1.2.063 DTD, checked by
+//! `xmllint --dtdvalid` (libxml2-utils).
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use tradewire_oci_punchout::{Config, CredentialConfig, CxmlConfig, OciPunchout};
+use tradewire_sdk::core::{AckStatus, Acknowledgement, Diagnostic, Secret};
+use tradewire_sdk::{Adapter, Document};
+
+fn dtd() -> PathBuf {
+    let local =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/conformance/cxml/cXML.dtd");
+    assert!(local.exists(), "the cXML DTD is at {}", local.display());
+    local
+}
+
+/// Runs xmllint on `xml`, failing with its report when the document is not valid.
+fn assert_valid(name: &str, xml: &[u8]) {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join(format!("{name}.xml"));
+    std::fs::write(&file, xml).unwrap();
+    let output = Command::new("xmllint")
+        .args(["--noout", "--nonet", "--dtdvalid"])
+        .arg(dtd())
+        .arg(&file)
+        .output()
+        .expect("xmllint runs (Debian package libxml2-utils)");
+    assert!(
+        output.status.success(),
+        "{name} is not valid against the cXML DTD:\n{}\n{}",
+        String::from_utf8_lossy(&output.stderr),
+        String::from_utf8_lossy(xml)
+    );
+}
+
+fn fixture(path: &str) -> Vec<u8> {
+    std::fs::read(format!("{}/fixtures/{path}", env!("CARGO_MANIFEST_DIR"))).unwrap()
+}
+
+fn configured() -> OciPunchout {
+    let credential = |domain: &str, identity: &str| {
+        Some(CredentialConfig {
+            domain: domain.into(),
+            identity: identity.into(),
+        })
+    };
+    OciPunchout::new(Config {
+        cxml: CxmlConfig {
+            from: credential("NetworkId", "AN01000000001"),
+            to: credential("DUNS", "123456789"),
+            sender: credential("NetworkId", "AN01000000001"),
+            shared_secret: Some(Secret::new("s3cr3t")),
+            ..CxmlConfig::default()
+        },
+        ..Config::default()
+    })
+    .unwrap()
+}
+
+#[test]
+fn xmllint_catches_an_invalid_document() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("invalid.xml");
+    // A Response without its Status.
+    std::fs::write(
+        &file,
+        "<?xml version=\"1.0\"?><cXML payloadID=\"1\" timestamp=\"2024-01-01T00:00:00+00:00\"><Response/></cXML>",
+    )
+    .unwrap();
+    let status = Command::new("xmllint")
+        .args(["--noout", "--nonet", "--dtdvalid"])
+        .arg(dtd())
+        .arg(&file)
+        .output()
+        .unwrap()
+        .status;
+    assert!(!status.success(), "the check this file relies on can fail");
+}
+
+#[test]
+fn order_requests_are_valid() {
+    let adapter = configured();
+    // The sample (whose shared secret is not ours), decoded and written again.
+    let sample = OciPunchout::new(Config::default())
+        .unwrap()
+        .decode(
+            "order-request",
+            &fixture("order-request/sample-order-request.xml"),
+        )
+        .unwrap()
+        .value;
+    assert_valid(
+        "sample",
+        &adapter.encode("order-request", &sample).unwrap().value,
+    );
+
+    // Every element the adapter writes.
+    let full = Document::from_json(&fixture("order-request/full-order.encode.json"), None).unwrap();
+    assert_valid(
+        "full",
+        &adapter.encode("order-request", &full).unwrap().value,
+    );
+
+    // A cart from a captured OCI page, made into an order: no addresses in OCI, so a
+    // BillTo is added; the lines carry no classification and get the default one.
+    let page = adapter
+        .decode("cart-page", &fixture("cart-page/real-world-cart-page.html"))
+        .unwrap()
+        .value;
+    let Document::Order(mut order) = page else {
+        panic!("a cart is an order")
+    };
+    order.purchase_order = Some("4500012345".into());
+    order.created_at = Some(chrono_like("2024-05-02T10:00:00+02:00"));
+    order.billing_address = match Document::from_json(
+        &fixture("order-request/full-order.encode.json"),
+        None,
+    )
+    .unwrap()
+    {
+        Document::Order(full) => full.billing_address,
+        _ => None,
+    };
+    for (i, line) in order.lines.iter_mut().enumerate() {
+        line.sku = Some(format!("SKU-{i}"));
+    }
+    let encoded = adapter
+        .encode("order-request", &Document::Order(order))
+        .unwrap();
+    assert!(
+        encoded
+            .warnings
+            .iter()
+            .any(|d| d.code == "oci.cxml.classification_defaulted")
+    );
+    assert_valid("from-cart", &encoded.value);
+}
+
+fn chrono_like(text: &str) -> chrono::DateTime<chrono::FixedOffset> {
+    chrono::DateTime::parse_from_rfc3339(text).unwrap()
+}
+
+#[test]
+fn responses_are_valid() {
+    let adapter = configured();
+    let accepted = Acknowledgement::for_diagnostics(Some("1@x".into()), &Default::default());
+    let refused = Acknowledgement {
+        status: AckStatus::Rejected,
+        in_reply_to: None,
+        code: None,
+        message: Some("Refused <because> & \"why\"".into()),
+        diagnostics: vec![Diagnostic::error(
+            "/cXML/Request/OrderRequest/ItemOut[1]/@quantity",
+            "oci.quantity_not_positive",
+            "the quantity must be greater than 0",
+        )],
+        timestamp: None,
+    };
+    for (name, ack) in [("accepted", accepted), ("refused", refused)] {
+        let encoded = adapter
+            .encode("order-response", &Document::Acknowledgement(ack.clone()))
+            .unwrap()
+            .value;
+        assert_valid(name, &encoded);
+        let text = String::from_utf8(encoded).unwrap();
+        let code = if ack.status == AckStatus::Rejected {
+            "400"
+        } else {
+            "200"
+        };
+        assert!(text.contains(&format!("<Status code=\"{code}\"")), "{text}");
+    }
+}
