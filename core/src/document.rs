@@ -9,7 +9,8 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use crate::{
     Acknowledgement, Customer, CustomerList, Diagnostic, Diagnostics, Order, OrderStatusChange,
-    PriceList, Product, ProductList, PunchoutSession, pointer_token,
+    PriceList, Product, ProductList, PunchoutSession, ServiceRequest, ServiceResponse,
+    pointer_token,
 };
 
 macro_rules! documents {
@@ -126,6 +127,8 @@ documents! {
     PunchoutSession = "punchout-session/v1", "punchout-session.v1.json";
     OrderStatusChange = "order-status-change/v1", "order-status-change.v1.json";
     Acknowledgement = "acknowledgement/v1", "acknowledgement.v1.json";
+    ServiceRequest = "service-request/v1", "service-request.v1.json";
+    ServiceResponse = "service-response/v1", "service-response.v1.json";
 }
 
 /// A contract id this build does not know.

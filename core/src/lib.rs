@@ -1,7 +1,8 @@
 //! Tradewire's canonical model of commerce documents.
 //!
 //! One Rust type per business document ([`Order`], [`Product`], [`ProductList`], [`Customer`],
-//! [`PriceList`], [`PunchoutSession`], [`OrderStatusChange`]), exact money
+//! [`PriceList`], [`PunchoutSession`], [`OrderStatusChange`], and the webservice calls
+//! [`ServiceRequest`] / [`ServiceResponse`] that move them), exact money
 //! ([`Money`], [`Currency`]), ISO countries ([`Country`]), and [`Diagnostics`] for
 //! everything that can be wrong with outside input. No I/O happens here.
 //!
@@ -22,6 +23,7 @@ mod price_rule;
 mod product;
 mod punchout;
 pub mod schema;
+mod service;
 mod status;
 
 pub use acknowledgement::{AckStatus, Acknowledgement};
@@ -41,6 +43,10 @@ pub use product::{
     CategoryPrice, Dimensions, Image, Product, ProductList, ProductText, Variant, is_valid_gtin,
 };
 pub use punchout::{PunchoutFunction, PunchoutSession, Secret};
+pub use service::{
+    OperationKind, OrderRef, ProductRef, ServiceOperation, ServiceReply, ServiceRequest,
+    ServiceResponse,
+};
 pub use status::OrderStatusChange;
 
 /// Re-exported so adapters use the same decimal type as the model.

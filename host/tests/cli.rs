@@ -227,7 +227,7 @@ fn adapters_lists_loaded_libraries_and_refusals() {
             .unwrap_or_default()
             .ends_with("libfixture_panicky.so")
     );
-    for builtin in ["oci-punchout", "ois-orders", "payment-order"] {
+    for builtin in ["econnecteur", "oci-punchout", "ois-orders", "payment-order"] {
         assert_eq!(by_name(builtin)["origin"], "built-in");
     }
     assert!(

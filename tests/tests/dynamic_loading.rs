@@ -9,6 +9,7 @@ mod support;
 
 // Linked so that their `inventory` registrations exist: rustc drops crates nothing names.
 use fixture_panicky as _;
+use tradewire_econnecteur as _;
 use tradewire_example_csv as _;
 use tradewire_oci_punchout as _;
 use tradewire_ois_orders as _;
@@ -29,6 +30,12 @@ const ADAPTERS: &[(&str, &str, &str, &[u8])] = &[
         "csv-catalogue",
         "catalogue",
         include_bytes!("../../examples/csv-catalogue/fixtures/catalogue/simple.csv"),
+    ),
+    (
+        "tradewire_econnecteur",
+        "econnecteur",
+        "grilles",
+        include_bytes!("../../../shared/conformance/econnecteur/samples/grilles_2.xml"),
     ),
     (
         "tradewire_oci_punchout",
