@@ -187,6 +187,11 @@ impl JsonSchema for DocumentKind {
 }
 
 fn read_contract(bytes: &[u8]) -> Result<DocumentKind, Diagnostics> {
+    if let Some(id) = leading_contract(bytes) {
+        return DocumentKind::from_contract_id(id).map_err(|e| {
+            Diagnostic::error("/contract", "document.unknown_contract", e.to_string()).into()
+        });
+    }
     #[derive(Deserialize)]
     struct Header<'a> {
         #[serde(borrow)]
@@ -205,16 +210,35 @@ fn read_contract(bytes: &[u8]) -> Result<DocumentKind, Diagnostics> {
     })
 }
 
+/// The contract id when it is the document's first member, as [`Document::to_json`]
+/// writes it: found without a pass over the whole document.
+fn leading_contract(bytes: &[u8]) -> Option<&str> {
+    fn token<'a>(bytes: &'a [u8], token: &[u8]) -> Option<&'a [u8]> {
+        bytes.trim_ascii_start().strip_prefix(token)
+    }
+    let rest = token(bytes, b"{")?;
+    let rest = token(rest, b"\"contract\"")?;
+    let rest = token(rest, b":")?;
+    let rest = token(rest, b"\"")?;
+    let end = rest.iter().position(|&b| b == b'"' || b == b'\\')?;
+    if rest[end] != b'"' {
+        return None;
+    }
+    std::str::from_utf8(&rest[..end]).ok()
+}
+
 /// Deserialises JSON into `T`, turning a failure into a diagnostic whose path is the
 /// JSON Pointer of the offending value.
 pub fn from_json_with_paths<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, Diagnostics> {
-    let mut de = serde_json::Deserializer::from_slice(bytes);
-    let value: T = serde_path_to_error::deserialize(&mut de).map_err(|e| {
-        let pointer = json_pointer(e.path());
-        json_error(&pointer, e.inner())
-    })?;
-    de.end().map_err(|e| json_error("", &e))?;
-    Ok(value)
+    // Tracking the path costs an allocation per member read, and only a failure needs
+    // it: parse plainly, and parse again with tracking to explain a failure.
+    serde_json::from_slice(bytes).map_err(|plain| {
+        let mut de = serde_json::Deserializer::from_slice(bytes);
+        match serde_path_to_error::deserialize::<_, T>(&mut de) {
+            Err(e) => json_error(&json_pointer(e.path()), e.inner()),
+            Ok(_) => json_error("", &plain),
+        }
+    })
 }
 
 fn json_pointer(path: &serde_path_to_error::Path) -> String {
@@ -279,6 +303,23 @@ mod tests {
         )
         .expect_err("wrong kind");
         assert_eq!(wrong.as_slice()[0].code, "document.wrong_contract");
+    }
+
+    #[test]
+    fn the_contract_is_read_wherever_it_stands_and_however_it_is_escaped() {
+        let product = |json: &[u8]| Document::from_json(json, Some(DocumentKind::Product));
+        for json in [
+            &br#"{"contract":"product/v1","sku":"A"}"#[..],
+            br#" { "contract" : "product/v1" , "sku":"A"}"#,
+            br#"{"sku":"A","contract":"product/v1"}"#,
+            br#"{"contract":"product\/v1","sku":"A"}"#,
+        ] {
+            let document = product(json).unwrap_or_else(|d| panic!("{d}"));
+            assert_eq!(document.kind(), DocumentKind::Product);
+        }
+        let after_a_good_start =
+            product(br#"{"contract":"product/v1","sku":"A",}"#).expect_err("trailing comma");
+        assert!(after_a_good_start.as_slice()[0].code.starts_with("json."));
     }
 
     #[test]
