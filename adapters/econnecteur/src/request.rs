@@ -757,9 +757,7 @@ fn decompress(data: Vec<u8>, method: Compression, cap: usize) -> Result<Vec<u8>,
         Compression::Bzip2 => Box::new(bzip2::read::BzDecoder::new(data.as_slice())),
         Compression::Deflate => Box::new(flate2::read::DeflateDecoder::new(data.as_slice())),
     };
-    let mut unpacked = Vec::new();
-    let limit = u64::try_from(cap).unwrap_or(u64::MAX).saturating_add(1);
-    reader.take(limit).read_to_end(&mut unpacked).map_err(|e| {
+    let unpacked = read_capped(reader, cap).map_err(|e| {
         Diagnostic::error(
             "data",
             "econnecteur.bad_compression",
@@ -775,6 +773,31 @@ fn decompress(data: Vec<u8>, method: Compression, cap: usize) -> Result<Vec<u8>,
         .into());
     }
     Ok(unpacked)
+}
+
+/// Reads `reader` to its end or to `cap + 1` bytes, whichever comes first. The buffer
+/// grows by doubling but never past `cap + 1`: `read_to_end` would double a 32 MiB cap
+/// into 64 MiB held for data that is refused anyway.
+fn read_capped(mut reader: impl Read, cap: usize) -> std::io::Result<Vec<u8>> {
+    const FIRST_CHUNK: usize = 64 * 1024;
+    let limit = cap.saturating_add(1);
+    let mut buffer = Vec::new();
+    let mut filled = 0;
+    while filled < limit {
+        if filled == buffer.len() {
+            let grow = buffer.len().max(FIRST_CHUNK).min(limit - filled);
+            buffer.reserve_exact(grow);
+            buffer.resize(filled + grow, 0);
+        }
+        match reader.read(&mut buffer[filled..]) {
+            Ok(0) => break,
+            Ok(n) => filled += n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    buffer.truncate(filled);
+    Ok(buffer)
 }
 
 fn compress(xml: &[u8], method: Compression) -> std::io::Result<Vec<u8>> {
@@ -1125,6 +1148,18 @@ impl Compression {
 #[allow(clippy::unwrap_used, clippy::expect_used)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn capped_reads_stop_one_byte_past_the_cap_without_overallocating() {
+        let source = vec![7u8; 1_000_000];
+        let read = read_capped(source.as_slice(), 300_000).expect("reads");
+        assert_eq!(read.len(), 300_001);
+        assert!(read.capacity() <= 300_001, "capacity {}", read.capacity());
+
+        let whole = read_capped(&source[..70_000], 300_000).expect("reads");
+        assert_eq!(whole, source[..70_000]);
+        assert!(read_capped(&b""[..], 10).expect("reads").is_empty());
+    }
 
     #[test]
     fn keys_compare_whole() {
