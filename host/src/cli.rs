@@ -29,6 +29,10 @@ pub struct Cli {
     /// Load plugins in this process only, without first probing each in a child process.
     #[arg(long, global = true)]
     no_probe: bool,
+    /// Leave out the adapters linked into this binary, so that libraries of the same
+    /// names can be loaded in their place.
+    #[arg(long, global = true)]
+    no_builtins: bool,
     /// Refuse inputs larger than this many bytes before reading them whole.
     #[arg(long, value_name = "BYTES", default_value_t = 64 << 20, global = true)]
     max_input: u64,
@@ -85,9 +89,12 @@ enum Command {
         #[arg(long, value_name = "FILE")]
         to_config: Option<PathBuf>,
     },
-    /// Load one library and exit (used to probe libraries in a child process).
+    /// Load libraries and exit (used to probe libraries in a child process).
     #[command(name = loader::PROBE_SUBCOMMAND, hide = true)]
-    ProbeLibrary { path: PathBuf },
+    ProbeLibrary {
+        #[arg(required = true)]
+        paths: Vec<PathBuf>,
+    },
     /// Serve one library's adapter on stdin/stdout with the pipe protocol (an adapter in a
     /// child process).
     #[command(name = "__serve-library", hide = true)]
@@ -167,7 +174,7 @@ fn init_logging(format: Format) {
 
 fn run(cli: &Cli) -> Result<(), Failure> {
     match &cli.command {
-        Command::ProbeLibrary { path } => std::process::exit(loader::run_probe(path)),
+        Command::ProbeLibrary { paths } => std::process::exit(loader::run_probe(paths)),
         Command::ServeLibrary { path } => return serve_library(path),
         _ => {}
     }
@@ -236,7 +243,11 @@ fn serve_library(path: &Path) -> Result<(), Failure> {
 }
 
 fn load_registry(cli: &Cli) -> Registry {
-    let mut registry = Registry::with_builtins();
+    let mut registry = if cli.no_builtins {
+        Registry::empty()
+    } else {
+        Registry::with_builtins()
+    };
     let mut paths = cli.plugins.clone();
     if let Some(env) = std::env::var_os("TRADEWIRE_PLUGIN_PATH") {
         paths.extend(std::env::split_paths(&env).filter(|p| !p.as_os_str().is_empty()));

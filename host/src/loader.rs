@@ -198,13 +198,13 @@ fn package_phrase(line: &str) -> String {
 /// The hidden CLI subcommand that [`probe_in_child`] runs.
 pub const PROBE_SUBCOMMAND: &str = "__probe-library";
 
-/// Loads `path` in a child process (`exe __probe-library PATH`) so that a library that
+/// Loads `paths` in a child process (`exe __probe-library PATH...`) so that a library that
 /// crashes while loading takes down only the child. Returns the child's reason when it
-/// refused the library, or how it died.
-pub fn probe_in_child(exe: &Path, path: &Path) -> Result<(), String> {
+/// refused a library, or how it died.
+pub fn probe_in_child(exe: &Path, paths: &[PathBuf]) -> Result<(), String> {
     let output = Command::new(exe)
         .arg(PROBE_SUBCOMMAND)
-        .arg(path)
+        .args(paths)
         .stdin(Stdio::null())
         .env("TRADEWIRE_LOG", "off")
         .output()
@@ -229,13 +229,14 @@ pub fn probe_in_child(exe: &Path, path: &Path) -> Result<(), String> {
     })
 }
 
-/// Implements [`PROBE_SUBCOMMAND`]: load, write the reason for a refusal to stdout, exit.
-pub fn run_probe(path: &Path) -> i32 {
-    match load(path) {
-        Ok(_) => 0,
-        Err(e) => {
+/// Implements [`PROBE_SUBCOMMAND`]: load each library, write the reason for the first
+/// refusal to stdout, exit.
+pub fn run_probe(paths: &[PathBuf]) -> i32 {
+    for path in paths {
+        if let Err(e) = load(path) {
             println!("{}", e.reason);
-            1
+            return 1;
         }
     }
+    0
 }

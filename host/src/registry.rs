@@ -80,17 +80,30 @@ impl Registry {
     /// Loads every library in each of `paths` (a directory, or a library file). Refusals
     /// are recorded and logged; the other libraries still load.
     pub fn load_plugins<P: AsRef<Path>>(&mut self, paths: &[P], options: &LoadOptions) {
+        let mut files = Vec::new();
         for path in paths {
-            for file in library_files(path.as_ref(), &mut self.refused) {
-                self.load_file(&file, options);
-            }
+            files.extend(library_files(path.as_ref(), &mut self.refused));
+        }
+        // One child probes them all: a process start costs more than loading a library.
+        // Only when it fails is each library probed alone, to tell which one it was.
+        let all_probed = match &options.probe_with {
+            Some(exe) if files.len() > 1 => loader::probe_in_child(exe, &files).is_ok(),
+            _ => false,
+        };
+        let each = if all_probed {
+            LoadOptions::default()
+        } else {
+            options.clone()
+        };
+        for file in &files {
+            self.load_file(file, &each);
         }
     }
 
     /// Loads one library file.
     pub fn load_file(&mut self, path: &Path, options: &LoadOptions) {
         let probed = match &options.probe_with {
-            Some(exe) => loader::probe_in_child(exe, path),
+            Some(exe) => loader::probe_in_child(exe, std::slice::from_ref(&path.to_path_buf())),
             None => Ok(()),
         };
         let loaded = probed

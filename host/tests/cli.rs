@@ -286,6 +286,51 @@ fn schema_prints_document_schemas() {
 }
 
 #[test]
+fn no_builtins_lets_libraries_stand_in_for_builtin_adapters() {
+    // Two libraries: one probe child loads both before this process does.
+    let dir = tempfile::tempdir().expect("tmp");
+    for name in ["tradewire_econnecteur", "tradewire_ois_orders"] {
+        let from = cdylib(name);
+        std::fs::copy(&from, dir.path().join(from.file_name().expect("name"))).expect("copy");
+    }
+    let plugins = dir.path().to_str().expect("utf8");
+    let listing = |extra: &[&str]| {
+        let mut args = vec!["--plugins", plugins, "adapters", "--format", "json"];
+        args.extend_from_slice(extra);
+        let out = tradewire(&args, b"");
+        assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+        serde_json::from_slice::<serde_json::Value>(&out.stdout).expect("JSON")
+    };
+
+    let with_builtins = listing(&[]);
+    assert_eq!(with_builtins["adapters"].as_array().map(Vec::len), Some(4));
+    let refusals = with_builtins["refused"].to_string();
+    assert!(
+        refusals.contains("duplicate adapter name `econnecteur`"),
+        "{refusals}"
+    );
+    assert!(
+        refusals.contains("duplicate adapter name `ois-orders`"),
+        "{refusals}"
+    );
+
+    let alone = listing(&["--no-builtins"]);
+    let mut names: Vec<String> = alone["adapters"]
+        .as_array()
+        .expect("a list")
+        .iter()
+        .map(|a| {
+            let origin = a["origin"].as_str().unwrap_or_default();
+            assert!(origin.starts_with(plugins), "{origin} is a library");
+            a["name"].as_str().unwrap_or_default().to_owned()
+        })
+        .collect();
+    names.sort();
+    assert_eq!(names, ["econnecteur", "ois-orders"]);
+    assert_eq!(alone["refused"].as_array().map(Vec::len), Some(0));
+}
+
+#[test]
 fn oversized_input_is_refused_before_it_is_read_whole() {
     let out = tradewire(
         &[
