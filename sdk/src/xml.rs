@@ -47,27 +47,39 @@ impl Default for XmlLimits {
     }
 }
 
-/// One element of a parsed document, owning everything below it.
+/// One element of a parsed document.
+///
+/// Names, attribute values and text borrow from the input wherever they can (UTF-8 input
+/// without references to unescape), so reading a document allocates little more than its
+/// child lists; [`Self::into_owned`] detaches a tree from its input.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Element {
+pub struct Element<'a> {
     /// The qualified name as written (`cXML`, `soap:Envelope`); prefixes are not resolved
     /// because protocol documents use fixed prefixes, if any.
-    pub name: String,
+    pub name: Cow<'a, str>,
     /// Attributes in document order, values unescaped and whitespace-normalised as XML
     /// requires (a literal newline in an attribute reads as a space).
-    pub attributes: Vec<(String, String)>,
-    pub children: Vec<Element>,
+    pub attributes: Vec<(Cow<'a, str>, Cow<'a, str>)>,
+    pub children: Vec<Element<'a>>,
     /// All text and CDATA directly inside this element, unescaped and concatenated, with
     /// whitespace kept: whether it matters is the protocol's call (see [`Self::text_trimmed`]).
-    pub text: String,
+    pub text: Cow<'a, str>,
 }
 
-impl Element {
+impl<'a> Element<'a> {
+    /// An element with this name and nothing in it.
+    pub fn new(name: impl Into<Cow<'a, str>>) -> Self {
+        Self {
+            name: name.into(),
+            ..Self::default()
+        }
+    }
+
     /// The name without its namespace prefix (`Envelope` for `soap:Envelope`).
     pub fn local_name(&self) -> &str {
         self.name
             .split_once(':')
-            .map_or(self.name.as_str(), |(_, local)| local)
+            .map_or(&*self.name, |(_, local)| local)
     }
 
     /// The text with surrounding whitespace (including the indentation of pretty-printed
@@ -81,22 +93,39 @@ impl Element {
         self.attributes
             .iter()
             .find(|(key, _)| key == name)
-            .map(|(_, value)| value.as_str())
+            .map(|(_, value)| &**value)
     }
 
     /// The first child element with this qualified name.
-    pub fn child(&self, name: &str) -> Option<&Element> {
+    pub fn child(&self, name: &str) -> Option<&Element<'a>> {
         self.children.iter().find(|child| child.name == name)
     }
 
     /// All child elements with this qualified name, in document order.
-    pub fn children_named<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a Element> + 'a {
+    pub fn children_named<'s>(
+        &'s self,
+        name: &'s str,
+    ) -> impl Iterator<Item = &'s Element<'a>> + 's {
         self.children.iter().filter(move |child| child.name == name)
     }
 
     /// The trimmed text of the first child element with this qualified name.
     pub fn child_text(&self, name: &str) -> Option<&str> {
         self.child(name).map(Element::text_trimmed)
+    }
+
+    /// The same tree, owning all its text.
+    pub fn into_owned(self) -> Element<'static> {
+        Element {
+            name: Cow::Owned(self.name.into_owned()),
+            attributes: self
+                .attributes
+                .into_iter()
+                .map(|(key, value)| (Cow::Owned(key.into_owned()), Cow::Owned(value.into_owned())))
+                .collect(),
+            children: self.children.into_iter().map(Element::into_owned).collect(),
+            text: Cow::Owned(self.text.into_owned()),
+        }
     }
 }
 
@@ -110,8 +139,9 @@ impl Element {
 ///
 /// The charset comes from a byte order mark, else from the XML declaration, else is
 /// UTF-8. A DOCTYPE is skipped and never used: only the five predefined entities and
-/// character references are understood.
-pub fn parse(bytes: &[u8], limits: &XmlLimits) -> Result<Element, Diagnostics> {
+/// character references are understood. A UTF-8 document is read in place (the tree
+/// borrows from `bytes`); any other charset is decoded first and the tree owns its text.
+pub fn parse<'a>(bytes: &'a [u8], limits: &XmlLimits) -> Result<Element<'a>, Diagnostics> {
     if bytes.len() > limits.max_bytes {
         return Err(Diagnostic::error(
             "",
@@ -125,15 +155,13 @@ pub fn parse(bytes: &[u8], limits: &XmlLimits) -> Result<Element, Diagnostics> {
         .into());
     }
     let source = Source::decode(bytes)?;
-    TreeBuilder {
-        source: &source,
-        limits,
-        open: Vec::new(),
-        root: None,
-        element_count: 0,
-    }
-    .build()
-    .map_err(Diagnostics::from)
+    let root = match &source.text {
+        Cow::Borrowed(text) => TreeBuilder::new(&source, text, limits).build(),
+        Cow::Owned(text) => TreeBuilder::new(&source, text, limits)
+            .build()
+            .map(Element::into_owned),
+    };
+    root.map_err(Diagnostics::from)
 }
 
 /// The document as UTF-8, with what is needed to turn offsets back into input offsets.
@@ -257,19 +285,35 @@ fn decode_strictly<'a>(
     }
 }
 
-struct TreeBuilder<'s, 'a> {
-    source: &'s Source<'a>,
+/// Past this many attributes on one element, duplicates are found with a hash set: a
+/// linear scan is faster for the few attributes real elements have, but quadratic.
+const ATTRIBUTES_SCANNED: usize = 16;
+
+struct TreeBuilder<'s, 't> {
+    source: &'s Source<'s>,
+    /// The decoded document, which names and text borrow from.
+    text: &'t str,
     limits: &'s XmlLimits,
     /// The elements started and not yet ended, outermost first.
-    open: Vec<Element>,
-    root: Option<Element>,
+    open: Vec<Element<'t>>,
+    root: Option<Element<'t>>,
     element_count: usize,
 }
 
-impl TreeBuilder<'_, '_> {
-    fn build(mut self) -> Result<Element, Diagnostic> {
-        let text: &str = &self.source.text;
-        let mut reader = Reader::from_str(text);
+impl<'s, 't> TreeBuilder<'s, 't> {
+    fn new(source: &'s Source<'s>, text: &'t str, limits: &'s XmlLimits) -> Self {
+        Self {
+            source,
+            text,
+            limits,
+            open: Vec::new(),
+            root: None,
+            element_count: 0,
+        }
+    }
+
+    fn build(mut self) -> Result<Element<'t>, Diagnostic> {
+        let mut reader = Reader::from_str(self.text);
         loop {
             let event_start = offset(reader.buffer_position());
             let event = match reader.read_event() {
@@ -290,11 +334,11 @@ impl TreeBuilder<'_, '_> {
                     None => return Err(self.malformed(event_start, "an end tag closes nothing")),
                 },
                 Event::Text(raw) => {
-                    let raw = self.utf8(&raw, event_start)?;
+                    let raw = self.borrowed(&raw, event_start)?;
                     self.add_text(raw, event_start, true)?;
                 }
                 Event::CData(raw) => {
-                    let raw = self.utf8(&raw, event_start)?;
+                    let raw = self.borrowed(&raw, event_start)?;
                     self.add_text(raw, event_start, false)?;
                 }
                 Event::Decl(_) if event_start != 0 => {
@@ -318,7 +362,7 @@ impl TreeBuilder<'_, '_> {
             let message = format!(
                 "the input ends inside <{0}> at byte {1}; </{0}> is missing",
                 innermost.name,
-                self.source.input_offset(text.len())
+                self.source.input_offset(self.text.len())
             );
             return Err(Diagnostic::error(self.path(), "xml.truncated", message));
         }
@@ -327,11 +371,15 @@ impl TreeBuilder<'_, '_> {
         })
     }
 
-    fn start_element(&mut self, start: &BytesStart<'_>, at: usize) -> Result<Element, Diagnostic> {
+    fn start_element(
+        &mut self,
+        start: &BytesStart<'_>,
+        at: usize,
+    ) -> Result<Element<'t>, Diagnostic> {
         if self.root.is_some() {
             return Err(self.malformed(at, "a second root element follows the first"));
         }
-        let name = self.utf8(start.name().as_ref(), at)?.to_owned();
+        let name = self.borrowed(start.name().as_ref(), at)?;
         let depth = self.open.len() + 1;
         if depth > self.limits.max_depth {
             return Err(Diagnostic::error(
@@ -339,7 +387,7 @@ impl TreeBuilder<'_, '_> {
                 "xml.too_deep",
                 format!(
                     "<{}> at byte {} is nested {depth} deep; at most {} levels are accepted",
-                    shorten(&name),
+                    shorten(name),
                     self.source.input_offset(at),
                     self.limits.max_depth
                 ),
@@ -357,64 +405,78 @@ impl TreeBuilder<'_, '_> {
                 ),
             ));
         }
-        if !is_valid_xml_name(&name) {
+        if !is_valid_xml_name(name) {
             return Err(self.malformed(
                 at,
-                &format!("{} is not a valid element name", quote_start(&name)),
+                &format!("{} is not a valid element name", quote_start(name)),
             ));
         }
-        let path = format!("{}/{name}", self.path());
-        let mut element = Element {
-            name,
-            ..Element::default()
-        };
-        let mut seen = HashSet::new();
+        let mut element = Element::new(name);
+        let element_path = || format!("{}/{name}", self.path());
+        let mut seen: Option<HashSet<&str>> = None;
         let mut attributes = start.attributes();
         // quick-xml's own duplicate check is quadratic in the number of attributes.
         attributes.with_checks(false);
         for attribute in attributes {
             let attribute = attribute.map_err(|error| {
                 self.failure(
-                    &path,
+                    &element_path(),
                     "xml.malformed",
                     at,
                     &format!("bad attribute: {error}"),
                 )
             })?;
-            let key = self.utf8(attribute.key.into_inner(), at)?;
-            let attribute_path = format!("{path}/@{key}");
+            let key = self.borrowed(attribute.key.into_inner(), at)?;
+            let attribute_path = || format!("{}/@{key}", element_path());
             if !is_valid_xml_name(key) {
                 let why = format!("{} is not a valid attribute name", quote_start(key));
-                return Err(self.failure(&path, "xml.malformed", at, &why));
+                return Err(self.failure(&element_path(), "xml.malformed", at, &why));
             }
-            if !seen.insert(key) {
+            let duplicate = match &mut seen {
+                Some(keys) => !keys.insert(key),
+                None => {
+                    let duplicate = element.attributes.iter().any(|(earlier, _)| earlier == key);
+                    if element.attributes.len() >= ATTRIBUTES_SCANNED {
+                        let mut keys: HashSet<&'t str> = HashSet::new();
+                        for (earlier, _) in &element.attributes {
+                            if let Cow::Borrowed(earlier) = earlier {
+                                keys.insert(earlier);
+                            }
+                        }
+                        keys.insert(key);
+                        seen = Some(keys);
+                    }
+                    duplicate
+                }
+            };
+            if duplicate {
                 let why = "the attribute appears twice in the same element";
-                return Err(self.failure(&attribute_path, "xml.malformed", at, why));
+                return Err(self.failure(&attribute_path(), "xml.malformed", at, why));
             }
-            let raw = self.utf8(&attribute.value, at)?;
+            let raw = self.borrowed(&attribute.value, at)?;
             if raw.contains('<') {
                 let why = "`<` must be written `&lt;` in an attribute value";
-                return Err(self.failure(&attribute_path, "xml.malformed", at, why));
+                return Err(self.failure(&attribute_path(), "xml.malformed", at, why));
             }
-            let value = self.unescape(
-                &normalize_attribute_whitespace(raw),
-                &attribute_path,
-                at,
-                None,
-            )?;
-            element.attributes.push((key.to_owned(), value));
+            let value = match normalize_attribute_whitespace(raw) {
+                Cow::Borrowed(raw) => self.unescape(raw, &attribute_path, at, None)?,
+                Cow::Owned(raw) => {
+                    Cow::Owned(self.unescape(&raw, &attribute_path, at, None)?.into_owned())
+                }
+            };
+            element.attributes.push((Cow::Borrowed(key), value));
         }
         Ok(element)
     }
 
-    fn attach(&mut self, element: Element) {
+    fn attach(&mut self, element: Element<'t>) {
         match self.open.last_mut() {
             Some(parent) => parent.children.push(element),
             None => self.root = Some(element),
         }
     }
 
-    fn add_text(&mut self, raw: &str, at: usize, escaped: bool) -> Result<(), Diagnostic> {
+    fn add_text(&mut self, raw: &'t str, at: usize, escaped: bool) -> Result<(), Diagnostic> {
         if self.open.is_empty() {
             if escaped
                 && raw
@@ -425,35 +487,43 @@ impl TreeBuilder<'_, '_> {
             }
             return Err(self.malformed(at, "text outside the root element"));
         }
-        let path = self.path();
-        let raw = normalize_line_endings(raw);
-        let text = if escaped {
-            self.unescape(&raw, &path, at, Some(at))?
-        } else {
-            check_xml_chars(&raw)
-                .map_err(|why| self.failure(&path, "xml.invalid_char", at, &why))?;
-            raw.into_owned()
+        let path = || self.path();
+        let text = match (normalize_line_endings(raw), escaped) {
+            (Cow::Borrowed(raw), true) => self.unescape(raw, &path, at, Some(at))?,
+            (Cow::Owned(raw), true) => {
+                Cow::Owned(self.unescape(&raw, &path, at, Some(at))?.into_owned())
+            }
+            (raw, false) => {
+                check_xml_chars(&raw)
+                    .map_err(|why| self.failure(&path(), "xml.invalid_char", at, &why))?;
+                raw
+            }
         };
         if let Some(element) = self.open.last_mut() {
-            element.text.push_str(&text);
+            if element.text.is_empty() {
+                element.text = text;
+            } else {
+                element.text.to_mut().push_str(&text);
+            }
         }
         Ok(())
     }
 
     /// Unescapes `raw`; `raw_start` is where `raw` begins in the text when the offsets of
     /// references in it are meaningful (text), `None` when not (normalised attributes).
-    fn unescape(
+    /// `path` is only called to report a failure.
+    fn unescape<'r>(
         &self,
-        raw: &str,
-        path: &str,
+        raw: &'r str,
+        path: &dyn Fn() -> String,
         at: usize,
         raw_start: Option<usize>,
-    ) -> Result<String, Diagnostic> {
+    ) -> Result<Cow<'r, str>, Diagnostic> {
         let at_reference = |position: usize| raw_start.map_or(at, |start| start + position);
         let value = unescape(raw).map_err(|error| match error {
             EscapeError::UnrecognizedEntity(range, entity) if is_valid_xml_name(&entity) => self
                 .failure(
-                    path,
+                    &path(),
                     "xml.unknown_entity",
                     at_reference(range.start.saturating_sub(1)),
                     &format!(
@@ -463,37 +533,45 @@ impl TreeBuilder<'_, '_> {
                     ),
                 ),
             EscapeError::UnrecognizedEntity(range, _) => self.failure(
-                path,
+                &path(),
                 "xml.malformed",
                 at_reference(range.start.saturating_sub(1)),
                 "`&` does not start a reference; write `&amp;`",
             ),
             EscapeError::UnterminatedEntity(range) => self.failure(
-                path,
+                &path(),
                 "xml.malformed",
                 at_reference(range.start),
                 "`&` does not start a reference; write `&amp;`",
             ),
             EscapeError::InvalidCharRef(ParseCharRefError::IllegalCharacter(code)) => self.failure(
-                path,
+                &path(),
                 "xml.invalid_char",
                 at,
                 &format!("a character reference to U+{code:04X}, which XML does not allow"),
             ),
             EscapeError::InvalidCharRef(error) => self.failure(
-                path,
+                &path(),
                 "xml.malformed",
                 at,
                 &format!("invalid character reference: {error}"),
             ),
         })?;
-        check_xml_chars(&value).map_err(|why| self.failure(path, "xml.invalid_char", at, &why))?;
-        Ok(value.into_owned())
+        check_xml_chars(&value)
+            .map_err(|why| self.failure(&path(), "xml.invalid_char", at, &why))?;
+        Ok(value)
     }
 
-    fn utf8<'b>(&self, bytes: &'b [u8], at: usize) -> Result<&'b str, Diagnostic> {
-        std::str::from_utf8(bytes)
-            .map_err(|_| self.malformed(at, "markup splits a character (not valid UTF-8)"))
+    /// The part of the document that `bytes` (a name, a value, a text taken from a reader
+    /// event) is, with the document's lifetime rather than the event's. Every event of a
+    /// `Reader::from_str` is a view into the document, and its markup never splits a
+    /// character, so this fails only on a reader that copied.
+    fn borrowed(&self, bytes: &[u8], at: usize) -> Result<&'t str, Diagnostic> {
+        let start = (bytes.as_ptr() as usize).wrapping_sub(self.text.as_ptr() as usize);
+        start
+            .checked_add(bytes.len())
+            .and_then(|end| self.text.get(start..end))
+            .ok_or_else(|| self.malformed(at, "markup splits a character (not valid UTF-8)"))
     }
 
     fn reader_failure(&self, error: &QuickXmlError, error_position: u64) -> Diagnostic {
@@ -526,6 +604,7 @@ impl TreeBuilder<'_, '_> {
         )
     }
 
+    /// The path of the innermost open element; built only for diagnostics.
     fn path(&self) -> String {
         self.open.iter().fold(String::new(), |mut path, element| {
             path.push('/');
@@ -566,6 +645,12 @@ fn is_xml_char(c: char) -> bool {
 }
 
 fn check_xml_chars(text: &str) -> Result<(), String> {
+    // Only control characters and U+FFFE/U+FFFF (lead byte 0xEF) can fail; most text has
+    // neither, and a byte scan is several times faster than decoding characters.
+    let plain = |byte: u8| byte >= 0x20 && byte != 0xEF || matches!(byte, b'\t' | b'\n' | b'\r');
+    if text.bytes().all(plain) {
+        return Ok(());
+    }
     match text.chars().find(|&c| !is_xml_char(c)) {
         Some(c) => Err(format!(
             "the character U+{:04X} is not allowed in XML 1.0",
@@ -578,6 +663,14 @@ fn check_xml_chars(text: &str) -> Result<(), String> {
 /// Whether `name` matches the XML 1.0 (fifth edition) `Name` production, so it can be
 /// used as an element or attribute name. Colons are allowed, as in `soap:Envelope`.
 pub fn is_valid_xml_name(name: &str) -> bool {
+    if let Some((&first, rest)) = name.as_bytes().split_first()
+        && name.is_ascii()
+    {
+        return (first.is_ascii_alphabetic() || matches!(first, b'_' | b':'))
+            && rest.iter().all(|&byte| {
+                byte.is_ascii_alphanumeric() || matches!(byte, b'_' | b':' | b'-' | b'.')
+            });
+    }
     let mut chars = name.chars();
     chars.next().is_some_and(is_name_start_char) && chars.all(is_name_char)
 }
@@ -640,7 +733,8 @@ pub struct XmlWriter {
 
 #[derive(Debug)]
 struct OpenElement {
-    name: String,
+    /// Where the name was written in the output (after `<`), to copy into the end tag.
+    name: std::ops::Range<usize>,
     has_children: bool,
     has_text: bool,
 }
@@ -687,9 +781,9 @@ impl XmlWriter {
         name: &str,
         attributes: &[(&str, &str)],
     ) -> Result<&mut Self, Diagnostic> {
-        self.write_start_tag(name, attributes, false)?;
+        let name = self.write_start_tag(name, attributes, false)?;
         self.open.push(OpenElement {
-            name: name.to_owned(),
+            name,
             has_children: false,
             has_text: false,
         });
@@ -724,7 +818,7 @@ impl XmlWriter {
             self.new_line();
         }
         self.output.extend_from_slice(b"</");
-        self.output.extend_from_slice(element.name.as_bytes());
+        self.output.extend_from_within(element.name);
         self.output.push(b'>');
         Ok(self)
     }
@@ -738,7 +832,7 @@ impl XmlWriter {
                 "text must be inside an element",
             ));
         }
-        self.check_chars(&self.path(), value)?;
+        self.check_chars(|| self.path(), value)?;
         if let Some(element) = self.open.last_mut() {
             element.has_text = true;
         }
@@ -749,7 +843,7 @@ impl XmlWriter {
     /// `<name>value</name>`.
     pub fn leaf(&mut self, name: &str, value: &str) -> Result<&mut Self, Diagnostic> {
         self.check_name(name, "element")?;
-        self.check_chars(&format!("{}/{name}", self.path()), value)?;
+        self.check_chars(|| format!("{}/{name}", self.path()), value)?;
         self.start(name)?.text(value)?.end()
     }
 
@@ -780,7 +874,7 @@ impl XmlWriter {
         name: &str,
         attributes: &[(&str, &str)],
         self_closing: bool,
-    ) -> Result<(), Diagnostic> {
+    ) -> Result<std::ops::Range<usize>, Diagnostic> {
         self.check_name(name, "element")?;
         if self.open.is_empty() && self.root_started {
             return Err(Diagnostic::error(
@@ -789,7 +883,7 @@ impl XmlWriter {
                 "a document has one root element; this would be a second one",
             ));
         }
-        let path = format!("{}/{name}", self.path());
+        let path = || format!("{}/{name}", self.path());
         for (index, (key, value)) in attributes.iter().enumerate() {
             self.check_name(key, "attribute")?;
             if attributes[..index]
@@ -797,12 +891,12 @@ impl XmlWriter {
                 .any(|(earlier, _)| earlier == key)
             {
                 return Err(Diagnostic::error(
-                    format!("{path}/@{key}"),
+                    format!("{}/@{key}", path()),
                     "xml.duplicate_attribute",
                     "the attribute is given twice",
                 ));
             }
-            self.check_chars(&format!("{path}/@{key}"), value)?;
+            self.check_chars(|| format!("{}/@{key}", path()), value)?;
         }
 
         let indent_here = match self.open.last_mut() {
@@ -817,7 +911,9 @@ impl XmlWriter {
         }
         self.root_started = true;
         self.output.push(b'<');
+        let name_start = self.output.len();
         self.output.extend_from_slice(name.as_bytes());
+        let name = name_start..self.output.len();
         for (key, value) in attributes {
             self.output.push(b' ');
             self.output.extend_from_slice(key.as_bytes());
@@ -827,7 +923,7 @@ impl XmlWriter {
         }
         self.output
             .extend_from_slice(if self_closing { b"/>" } else { b">" });
-        Ok(())
+        Ok(name)
     }
 
     fn new_line(&mut self) {
@@ -849,14 +945,18 @@ impl XmlWriter {
         }
     }
 
-    fn check_chars(&self, path: &str, value: &str) -> Result<(), Diagnostic> {
-        check_xml_chars(value).map_err(|why| Diagnostic::error(path, "xml.invalid_char", why))
+    /// `path` is only called to report a failure.
+    fn check_chars(&self, path: impl Fn() -> String, value: &str) -> Result<(), Diagnostic> {
+        check_xml_chars(value).map_err(|why| Diagnostic::error(path(), "xml.invalid_char", why))
     }
 
+    /// The path of the innermost open element; built only for diagnostics.
     fn path(&self) -> String {
         self.open.iter().fold(String::new(), |mut path, element| {
             path.push('/');
-            path.push_str(&element.name);
+            path.push_str(&String::from_utf8_lossy(
+                self.output.get(element.name.clone()).unwrap_or_default(),
+            ));
             path
         })
     }
@@ -867,8 +967,11 @@ impl XmlWriter {
 /// Carriage returns are written as references everywhere, since a parser turns a
 /// literal one into a line feed.
 fn escape_into(output: &mut Vec<u8>, value: &str, in_attribute: bool) {
-    // Every byte to escape is ASCII, so it never splits a multi-byte character.
-    for byte in value.bytes() {
+    // Every byte to escape is ASCII, so it never splits a multi-byte character; the runs
+    // between them are copied whole.
+    let bytes = value.as_bytes();
+    let mut copied = 0;
+    for (index, &byte) in bytes.iter().enumerate() {
         let replacement: &[u8] = match byte {
             b'&' => b"&amp;",
             b'<' => b"&lt;",
@@ -877,13 +980,13 @@ fn escape_into(output: &mut Vec<u8>, value: &str, in_attribute: bool) {
             b'"' if in_attribute => b"&quot;",
             b'\t' if in_attribute => b"&#9;",
             b'\n' if in_attribute => b"&#10;",
-            _ => {
-                output.push(byte);
-                continue;
-            }
+            _ => continue,
         };
+        output.extend_from_slice(&bytes[copied..index]);
         output.extend_from_slice(replacement);
+        copied = index + 1;
     }
+    output.extend_from_slice(&bytes[copied..]);
 }
 
 #[cfg(test)]
@@ -893,7 +996,7 @@ mod tests {
     use proptest::prelude::*;
     use std::time::{Duration, Instant};
 
-    fn parse_default(document: &[u8]) -> Result<Element, Diagnostics> {
+    fn parse_default(document: &[u8]) -> Result<Element<'_>, Diagnostics> {
         parse(document, &XmlLimits::default())
     }
 
@@ -940,6 +1043,41 @@ mod tests {
         assert_eq!(body.text, "x<raw & text>y");
         assert!(request.text.trim().is_empty());
         assert!(request.child("Body").is_none());
+    }
+
+    #[test]
+    fn utf8_documents_are_read_in_place_and_others_owned() {
+        let document = "<a k=\"v\"><b>plain</b><c>x &amp; y</c></a>".as_bytes();
+        let root = parse_default(document).unwrap();
+        let borrowed = |text: &Cow<'_, str>| matches!(text, Cow::Borrowed(_));
+        assert!(borrowed(&root.name));
+        assert!(borrowed(&root.attributes[0].1));
+        assert!(borrowed(&root.children[0].text));
+        assert!(!borrowed(&root.children[1].text), "unescaped text is owned");
+        assert_eq!(root.children[1].text, "x & y");
+
+        let latin1 = b"<?xml version=\"1.0\" encoding=\"ISO-8859-1\"?><a>caf\xe9</a>";
+        let root = parse_default(latin1).unwrap();
+        assert_eq!(root.text, "caf\u{e9}");
+        let owned: Element<'static> = root.into_owned();
+        assert_eq!(owned.name, "a");
+    }
+
+    #[test]
+    fn duplicate_attributes_are_found_among_many() {
+        let mut document = String::from("<a");
+        for i in 0..40 {
+            document.push_str(&format!(" k{i}=\"{i}\""));
+        }
+        let complete = format!("{document}/>");
+        let root = parse_default(complete.as_bytes()).unwrap();
+        assert_eq!(root.attributes.len(), 40);
+        assert_eq!(root.attribute("k39"), Some("39"));
+        for duplicate in ["k0", "k15", "k16", "k39"] {
+            let error = only_error(format!("{document} {duplicate}=\"x\"/>").as_bytes());
+            assert_eq!(error.code, "xml.malformed");
+            assert_eq!(error.path, format!("/a/@{duplicate}"));
+        }
     }
 
     #[test]
@@ -1110,6 +1248,16 @@ mod tests {
         assert_eq!(only_error(b"<a>&#1;</a>").code, "xml.invalid_char");
         assert_eq!(only_error(b"<a>&#0;</a>").code, "xml.invalid_char");
         assert_eq!(only_error(b"<a b=\"&#xFFFE;\"/>").code, "xml.invalid_char");
+        assert_eq!(
+            only_error("<a>\u{FFFF}</a>".as_bytes()).code,
+            "xml.invalid_char"
+        );
+        assert_eq!(
+            only_error("<a b=\"\u{FFFE}\"/>".as_bytes()).code,
+            "xml.invalid_char"
+        );
+        let root = parse_default("<a>\u{EFFF}\u{FFFD}\u{10000}\u{85}</a>".as_bytes()).unwrap();
+        assert_eq!(root.text, "\u{EFFF}\u{FFFD}\u{10000}\u{85}");
         assert_eq!(
             only_error(b"<a><![CDATA[\x0b]]></a>").code,
             "xml.invalid_char"
@@ -1311,7 +1459,8 @@ mod tests {
                 .start_with("root", &[("value", &attribute)]).unwrap()
                 .text(&text).unwrap()
                 .leaf("child", &tail).unwrap();
-            let root = parse_default(&writer.into_bytes()).unwrap();
+            let bytes = writer.into_bytes();
+            let root = parse_default(&bytes).unwrap();
             prop_assert_eq!(root.attribute("value"), Some(attribute.as_str()));
             prop_assert_eq!(&root.text, &text);
             prop_assert_eq!(&root.children[0].text, &tail);

@@ -18,7 +18,7 @@ pub(crate) const ENVELOPE: [&str; 3] = ["key", "resource", "url"];
 const MAX_DEPTH: usize = 16;
 
 /// Parses an XML document of at most `max_bytes` bytes.
-pub(crate) fn parse_xml(bytes: &[u8], max_bytes: usize) -> Result<Element, Diagnostics> {
+pub(crate) fn parse_xml(bytes: &[u8], max_bytes: usize) -> Result<Element<'_>, Diagnostics> {
     let limits = XmlLimits {
         max_depth: MAX_DEPTH,
         max_bytes,
@@ -29,7 +29,7 @@ pub(crate) fn parse_xml(bytes: &[u8], max_bytes: usize) -> Result<Element, Diagn
 
 /// The element's trimmed text, `None` when empty: e-connecteur sends `<ecotax/>` for
 /// "no value" as often as it leaves the element out.
-pub(crate) fn text(element: &Element) -> Option<String> {
+pub(crate) fn text(element: &Element<'_>) -> Option<String> {
     let text = element.text_trimmed();
     (!text.is_empty()).then(|| text.to_owned())
 }
@@ -40,7 +40,7 @@ pub(crate) fn child_path(parent: &str, name: &str) -> String {
 }
 
 /// A plain decimal (`.` separator, no thousands separator: the spec's format).
-pub(crate) fn decimal(d: &mut Diagnostics, path: &str, element: &Element) -> Option<Decimal> {
+pub(crate) fn decimal(d: &mut Diagnostics, path: &str, element: &Element<'_>) -> Option<Decimal> {
     let value = text(element)?;
     match check::parse_decimal(path, &value) {
         Ok(number) => Some(number),
@@ -52,7 +52,7 @@ pub(crate) fn decimal(d: &mut Diagnostics, path: &str, element: &Element) -> Opt
 }
 
 /// `1`/`0` as the spec writes booleans; `true`/`false` too.
-pub(crate) fn boolean(d: &mut Diagnostics, path: &str, element: &Element) -> Option<bool> {
+pub(crate) fn boolean(d: &mut Diagnostics, path: &str, element: &Element<'_>) -> Option<bool> {
     let value = text(element)?;
     match parse_bool(&value) {
         Some(flag) => Some(flag),
@@ -160,7 +160,7 @@ pub(crate) fn keep_unknown(
     d: &mut Diagnostics,
     path: &str,
     key: String,
-    element: &Element,
+    element: &Element<'_>,
     extensions: &mut BTreeMap<String, String>,
 ) {
     if element.children.is_empty() {

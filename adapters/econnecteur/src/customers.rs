@@ -21,15 +21,15 @@ use crate::common::{
 use crate::order::street_line;
 
 /// Decodes either shape (see the module documentation), telling them apart by element.
-pub(crate) fn decode_document(root: &Element, d: &mut Diagnostics) -> Option<CustomerList> {
-    match root.name.as_str() {
+pub(crate) fn decode_document(root: &Element<'_>, d: &mut Diagnostics) -> Option<CustomerList> {
+    match &*root.name {
         "clients" => Some(decode_clients(root.children.iter(), "/clients", d)),
         "connecteur" => {
             let mut clients = Vec::new();
             let mut answer = None;
             for child in &root.children {
                 let path = child_path("/connecteur", &child.name);
-                match child.name.as_str() {
+                match &*child.name {
                     "clients" => clients.extend(
                         child
                             .children
@@ -77,14 +77,14 @@ pub(crate) fn decode_document(root: &Element, d: &mut Diagnostics) -> Option<Cus
 
 /// Reads `client` nodes (others are ignored with a warning), merging nodes of one customer.
 pub(crate) fn decode_clients<'a>(
-    nodes: impl Iterator<Item = &'a Element>,
+    nodes: impl Iterator<Item = &'a Element<'a>>,
     path: &str,
     d: &mut Diagnostics,
 ) -> CustomerList {
     decode_client_nodes(nodes.map(|c| (c, child_path(path, &c.name))).collect(), d)
 }
 
-fn decode_client_nodes(nodes: Vec<(&Element, String)>, d: &mut Diagnostics) -> CustomerList {
+fn decode_client_nodes(nodes: Vec<(&Element<'_>, String)>, d: &mut Diagnostics) -> CustomerList {
     let mut customers: Vec<Customer> = Vec::new();
     for (i, (node, path)) in nodes.into_iter().enumerate() {
         let here = format!("{path}[{}]", i + 1);
@@ -137,15 +137,15 @@ fn merge(known: &mut Customer, later: Customer) {
     }
 }
 
-fn decode_client(node: &Element, path: &str, d: &mut Diagnostics) -> Customer {
+fn decode_client(node: &Element<'_>, path: &str, d: &mut Diagnostics) -> Customer {
     let mut customer = Customer::default();
     for (name, value) in &node.attributes {
-        match name.as_str() {
+        match &**name {
             "identifiant" => customer.id = Some(value.trim().to_owned()).filter(|v| !v.is_empty()),
             other => {
                 customer
                     .extensions
-                    .insert(format!("@{other}"), value.clone());
+                    .insert(format!("@{other}"), value.to_string());
             }
         }
     }
@@ -156,7 +156,7 @@ fn decode_client(node: &Element, path: &str, d: &mut Diagnostics) -> Customer {
     for child in &node.children {
         let here = child_path(path, &child.name);
         let value = text(child);
-        match child.name.as_str() {
+        match &*child.name {
             "codetiers" => customer.erp_code = value,
             "nom" => customer.last_name = value,
             "prenom" => customer.first_name = value,
@@ -223,7 +223,7 @@ fn decode_client(node: &Element, path: &str, d: &mut Diagnostics) -> Customer {
 }
 
 fn decode_contact(
-    element: &Element,
+    element: &Element<'_>,
     path: &str,
     index: usize,
     customer: &mut Customer,
@@ -233,7 +233,7 @@ fn decode_contact(
     for child in &element.children {
         let here = child_path(path, &child.name);
         let value = text(child);
-        match child.name.as_str() {
+        match &*child.name {
             "nom" => contact.last_name = value,
             "prenom" => contact.first_name = value,
             "contact" | "civilite_nom" => contact.name = value,
@@ -252,12 +252,12 @@ fn decode_contact(
     contact
 }
 
-fn decode_address(element: &Element, path: &str, d: &mut Diagnostics) -> Address {
+fn decode_address(element: &Element<'_>, path: &str, d: &mut Diagnostics) -> Address {
     let mut address = Address::default();
     for child in &element.children {
         let here = child_path(path, &child.name);
         let value = text(child);
-        match child.name.as_str() {
+        match &*child.name {
             "telephone" => address.phone = value,
             "telecopie" => address.fax = value,
             "email" => address.email = value,
@@ -294,17 +294,17 @@ fn decode_address(element: &Element, path: &str, d: &mut Diagnostics) -> Address
 }
 
 /// The `customers_list` answer: an `<adresse>` belongs to the `<client>` after it.
-fn decode_answer(element: &Element, path: &str, d: &mut Diagnostics) -> CustomerList {
+fn decode_answer(element: &Element<'_>, path: &str, d: &mut Diagnostics) -> CustomerList {
     let mut customers = Vec::new();
     let mut pending_address = None;
     for (i, child) in element.children.iter().enumerate() {
         let here = format!("{path}/{}[{}]", child.name, i + 1);
-        match child.name.as_str() {
+        match &*child.name {
             "adresse" => {
                 let mut address = Address::default();
                 for field in &child.children {
                     let value = text(field);
-                    match field.name.as_str() {
+                    match &*field.name {
                         "pays" => {
                             if let Some(code) = value {
                                 match Country::parse_lenient(&code) {
@@ -344,7 +344,7 @@ fn decode_answer(element: &Element, path: &str, d: &mut Diagnostics) -> Customer
                 };
                 for field in &child.children {
                     let value = text(field);
-                    match field.name.as_str() {
+                    match &*field.name {
                         "id" => customer.id = value,
                         "lastname" => customer.last_name = value,
                         "firstname" => customer.first_name = value,

@@ -16,14 +16,14 @@ use crate::common::{
 use crate::{FixedPriceType, Settings};
 
 /// Decodes a document whose root is `<connecteur>` holding `<grilles>` (or `<grilles>`).
-pub(crate) fn decode_document(root: &Element, d: &mut Diagnostics) -> Option<PriceList> {
-    match root.name.as_str() {
+pub(crate) fn decode_document(root: &Element<'_>, d: &mut Diagnostics) -> Option<PriceList> {
+    match &*root.name {
         "grilles" => Some(decode(root, "/grilles", d)),
         "connecteur" => {
             let mut list = None;
             for child in &root.children {
                 let path = child_path("/connecteur", &child.name);
-                match child.name.as_str() {
+                match &*child.name {
                     "grilles" if list.is_none() => list = Some(decode(child, &path, d)),
                     name if ENVELOPE.contains(&name) => {}
                     _ => d.warning(
@@ -57,7 +57,7 @@ pub(crate) fn decode_document(root: &Element, d: &mut Diagnostics) -> Option<Pri
 }
 
 /// Reads the `grille` children of `<grilles>` at `path`.
-pub(crate) fn decode(element: &Element, path: &str, d: &mut Diagnostics) -> PriceList {
+pub(crate) fn decode(element: &Element<'_>, path: &str, d: &mut Diagnostics) -> PriceList {
     let mut rules = Vec::with_capacity(element.children.len());
     for (i, grille) in element.children.iter().enumerate() {
         let here = format!("{path}/{}[{}]", grille.name, i + 1);
@@ -73,11 +73,11 @@ pub(crate) fn decode(element: &Element, path: &str, d: &mut Diagnostics) -> Pric
 }
 
 /// `None` for "not restricted": empty, `0`, or a zero date.
-fn restricted(element: &Element) -> Option<String> {
+fn restricted(element: &Element<'_>) -> Option<String> {
     text(element).filter(|v| v != "0" && !v.starts_with("0000-00-00"))
 }
 
-fn decode_rule(grille: &Element, path: &str, d: &mut Diagnostics) -> Option<PriceRule> {
+fn decode_rule(grille: &Element<'_>, path: &str, d: &mut Diagnostics) -> Option<PriceRule> {
     let errors_before = d.iter().filter(|x| x.is_error()).count();
     let mut rule = PriceRule {
         id: None,
@@ -96,9 +96,9 @@ fn decode_rule(grille: &Element, path: &str, d: &mut Diagnostics) -> Option<Pric
         base_price: None,
     };
     for (name, value) in &grille.attributes {
-        match name.as_str() {
-            "ref" => rule.id = Some(value.clone()).filter(|v| !v.is_empty()),
-            "src" => rule.source = Some(value.clone()).filter(|v| !v.is_empty()),
+        match &**name {
+            "ref" => rule.id = Some(value.to_string()).filter(|v| !v.is_empty()),
+            "src" => rule.source = Some(value.to_string()).filter(|v| !v.is_empty()),
             other => d.warning(
                 format!("{path}/@{other}"),
                 "econnecteur.field_dropped",
@@ -110,7 +110,7 @@ fn decode_rule(grille: &Element, path: &str, d: &mut Diagnostics) -> Option<Pric
     let mut reduction_type = None;
     for child in &grille.children {
         let here = child_path(path, &child.name);
-        match child.name.as_str() {
+        match &*child.name {
             "id_product" => rule.product_sku = text(child),
             "price" => price = decimal(d, &here, child),
             "reduction_type" => reduction_type = Some((text(child).unwrap_or_default(), here)),

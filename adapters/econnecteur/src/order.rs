@@ -29,7 +29,11 @@ use crate::{OrderFormat, Settings};
 const TOTALS_CODES: [&str; 2] = ["order.total_mismatch", "order.totals_inconsistent"];
 
 /// Decodes a document whose root is `<connecteur>` holding `<order>` (or `<order>` itself).
-pub(crate) fn decode_document(root: &Element, s: &Settings, d: &mut Diagnostics) -> Option<Order> {
+pub(crate) fn decode_document(
+    root: &Element<'_>,
+    s: &Settings,
+    d: &mut Diagnostics,
+) -> Option<Order> {
     if root.name == "order" {
         return Some(decode(root, "/order", s, d));
     }
@@ -47,7 +51,7 @@ pub(crate) fn decode_document(root: &Element, s: &Settings, d: &mut Diagnostics)
     let mut order = None;
     for child in &root.children {
         let path = child_path("/connecteur", &child.name);
-        match child.name.as_str() {
+        match &*child.name {
             "order" if order.is_none() => order = Some(decode(child, &path, s, d)),
             "order" => d.error(path, "econnecteur.several_orders", "one order per document"),
             name if ENVELOPE.contains(&name) => {}
@@ -64,7 +68,7 @@ pub(crate) fn decode_document(root: &Element, s: &Settings, d: &mut Diagnostics)
     order
 }
 
-fn ignored(d: &mut Diagnostics, path: &str, element: &Element) {
+fn ignored(d: &mut Diagnostics, path: &str, element: &Element<'_>) {
     d.warning(
         path,
         "econnecteur.ignored",
@@ -85,13 +89,18 @@ struct Amounts {
 }
 
 /// Reads one `<order>` element at `path`.
-pub(crate) fn decode(element: &Element, path: &str, s: &Settings, d: &mut Diagnostics) -> Order {
+pub(crate) fn decode(
+    element: &Element<'_>,
+    path: &str,
+    s: &Settings,
+    d: &mut Diagnostics,
+) -> Order {
     let mut order = Order::new(s.currency);
     let mut amounts = Amounts::default();
     let mut articles = Vec::new();
     for child in &element.children {
         let here = child_path(path, &child.name);
-        match child.name.as_str() {
+        match &*child.name {
             "livraison" => order.delivery_address = Some(decode_address(child, &here, d)),
             "facturation" => order.billing_address = Some(decode_address(child, &here, d)),
             "client" => order.customer = Some(decode_client(child, &here, &mut order, d)),
@@ -172,12 +181,12 @@ pub(crate) fn soften(findings: Diagnostics, d: &mut Diagnostics) {
     }
 }
 
-fn decode_address(element: &Element, path: &str, d: &mut Diagnostics) -> Address {
+fn decode_address(element: &Element<'_>, path: &str, d: &mut Diagnostics) -> Address {
     let mut address = Address::default();
     for child in &element.children {
         let here = child_path(path, &child.name);
         let value = text(child);
-        match child.name.as_str() {
+        match &*child.name {
             "pays" => {
                 if let Some(value) = value {
                     match Country::parse_lenient(&value) {
@@ -212,11 +221,16 @@ fn decode_address(element: &Element, path: &str, d: &mut Diagnostics) -> Address
     address
 }
 
-fn decode_client(element: &Element, path: &str, order: &mut Order, d: &mut Diagnostics) -> Party {
+fn decode_client(
+    element: &Element<'_>,
+    path: &str,
+    order: &mut Order,
+    d: &mut Diagnostics,
+) -> Party {
     let mut party = Party::default();
     for child in &element.children {
         let value = text(child);
-        match child.name.as_str() {
+        match &*child.name {
             "id" => party.id = value,
             "code_erp" => party.erp_code = value,
             "lastname" => party.last_name = value,
@@ -235,7 +249,7 @@ fn decode_client(element: &Element, path: &str, order: &mut Order, d: &mut Diagn
 }
 
 fn decode_commande(
-    element: &Element,
+    element: &Element<'_>,
     path: &str,
     s: &Settings,
     order: &mut Order,
@@ -245,7 +259,7 @@ fn decode_commande(
     let mut delivery = Delivery::default();
     for child in &element.children {
         let here = child_path(path, &child.name);
-        match child.name.as_str() {
+        match &*child.name {
             "date_add" => {
                 if let Some(value) = text(child) {
                     match parse_date_time(&here, &value) {
@@ -333,12 +347,12 @@ fn unknown_code(
         .insert(format!("commande/{name}"), value.to_owned());
 }
 
-fn decode_line(element: &Element, path: &str, d: &mut Diagnostics) -> OrderLine {
+fn decode_line(element: &Element<'_>, path: &str, d: &mut Diagnostics) -> OrderLine {
     let mut line = OrderLine::default();
     let mut quantity = None;
     for child in &element.children {
         let here = child_path(path, &child.name);
-        match child.name.as_str() {
+        match &*child.name {
             "product_reference" => line.sku = text(child),
             "product_quantity" => quantity = decimal(d, &here, child),
             "product_name" => line.description = text(child),
@@ -376,7 +390,11 @@ fn decode_line(element: &Element, path: &str, d: &mut Diagnostics) -> OrderLine 
 
 /// Base64 text with the line breaks senders put in it removed; refused when it is not
 /// base64, since a corrupt PDF is worse than none.
-pub(crate) fn checked_base64(d: &mut Diagnostics, path: &str, element: &Element) -> Option<String> {
+pub(crate) fn checked_base64(
+    d: &mut Diagnostics,
+    path: &str,
+    element: &Element<'_>,
+) -> Option<String> {
     let compact: String = element
         .text
         .chars()
@@ -1026,7 +1044,7 @@ fn encode_line(out: &mut Out, line: &OrderLine, at: &str, xsd: bool, dropped: &m
     let mut slots: [Option<&str>; 2] = [None, None];
     let mut others = Vec::new();
     for option in &line.options {
-        match option.name.as_str() {
+        match &*option.name {
             "gamme1" if slots[0].is_none() => slots[0] = Some(&option.value),
             "gamme2" if slots[1].is_none() => slots[1] = Some(&option.value),
             _ => others.push(option.value.as_str()),

@@ -26,7 +26,7 @@ use crate::common::{
 /// One field of the push, from the XML or from a POST variable, with its path for
 /// diagnostics (`/connecteur/p_vente` or `p_vente`).
 struct Field<'a> {
-    element: Cow<'a, Element>,
+    element: Cow<'a, Element<'a>>,
     path: String,
 }
 
@@ -35,7 +35,7 @@ struct Field<'a> {
 /// they differ. `image` is a file posted beside the data (multipart); a text `image`
 /// field wins over it.
 pub(crate) fn decode(
-    root: Option<&Element>,
+    root: Option<&Element<'_>>,
     post: &[(String, String)],
     image: Option<Image>,
     s: &Settings,
@@ -46,7 +46,7 @@ pub(crate) fn decode(
         .map(|r| r.children.iter())
         .into_iter()
         .flatten()
-        .filter(|child| !ENVELOPE.contains(&child.name.as_str()))
+        .filter(|child| !ENVELOPE.contains(&&*child.name))
         .map(|child| Field {
             element: Cow::Borrowed(child),
             path: child_path(&root_path, &child.name),
@@ -71,8 +71,8 @@ pub(crate) fn decode(
             }
             None => fields.push(Field {
                 element: Cow::Owned(Element {
-                    name: name.clone(),
-                    text: value.clone(),
+                    name: name.clone().into(),
+                    text: value.clone().into(),
                     ..Element::default()
                 }),
                 path: name.clone(),
@@ -128,11 +128,11 @@ fn decode_fields(fields: &[Field<'_>], s: &Settings, d: &mut Diagnostics) -> Pro
     let mut dimensions = Dimensions::default();
     let mut categories: Vec<(u32, String)> = Vec::new();
     for Field { element, path } in fields {
-        let element: &Element = element;
+        let element: &Element<'_> = element;
         let path = path.as_str();
         let money =
             |d: &mut Diagnostics| decimal(d, path, element).map(|a| Money::new(a, s.currency));
-        match element.name.as_str() {
+        match &*element.name {
             "reference" => set(&mut sku, text(element), d, path),
             "id" | "id_product" => set(&mut product.id, text(element), d, path),
             name @ ("EAN13" | "ean13") => gtin(&mut product, name, element, 13, d, path),
@@ -193,7 +193,7 @@ fn decode_fields(fields: &[Field<'_>], s: &Settings, d: &mut Diagnostics) -> Pro
 fn gtin(
     product: &mut Product,
     name: &str,
-    element: &Element,
+    element: &Element<'_>,
     digits: usize,
     d: &mut Diagnostics,
     path: &str,
@@ -225,7 +225,7 @@ fn gtin(
 fn text_field(
     target: &mut ProductText,
     name: &str,
-    element: &Element,
+    element: &Element<'_>,
     d: &mut Diagnostics,
     path: &str,
 ) -> bool {
@@ -242,7 +242,7 @@ fn text_field(
     true
 }
 
-fn decode_image(element: &Element, path: &str, d: &mut Diagnostics) -> Option<Image> {
+fn decode_image(element: &Element<'_>, path: &str, d: &mut Diagnostics) -> Option<Image> {
     let value = text(element)?;
     let lower = value.to_ascii_lowercase();
     if lower.starts_with("http://") || lower.starts_with("https://") {
@@ -269,7 +269,7 @@ fn decode_image(element: &Element, path: &str, d: &mut Diagnostics) -> Option<Im
 }
 
 fn decode_category_prices(
-    element: &Element,
+    element: &Element<'_>,
     path: &str,
     s: &Settings,
     product: &mut Product,
@@ -300,7 +300,12 @@ fn decode_category_prices(
     }
 }
 
-fn decode_translations(element: &Element, path: &str, product: &mut Product, d: &mut Diagnostics) {
+fn decode_translations(
+    element: &Element<'_>,
+    path: &str,
+    product: &mut Product,
+    d: &mut Diagnostics,
+) {
     for language in &element.children {
         let here = child_path(path, &language.name);
         let mut translated = ProductText::default();
@@ -318,7 +323,7 @@ fn decode_translations(element: &Element, path: &str, product: &mut Product, d: 
         }
         if product
             .translations
-            .insert(language.name.clone(), translated)
+            .insert(language.name.to_string(), translated)
             .is_some()
         {
             d.warning(
@@ -331,7 +336,7 @@ fn decode_translations(element: &Element, path: &str, product: &mut Product, d: 
 }
 
 fn decode_variants(
-    element: &Element,
+    element: &Element<'_>,
     path: &str,
     s: &Settings,
     product: &mut Product,
@@ -340,7 +345,7 @@ fn decode_variants(
     for variant_element in &element.children {
         let here = child_path(path, &variant_element.name);
         let mut variant = Variant {
-            sku: variant_element.name.clone(),
+            sku: variant_element.name.to_string(),
             ..Variant::default()
         };
         for option in &variant_element.children {
@@ -351,7 +356,7 @@ fn decode_variants(
                 let field_path = child_path(&option_path, &field.name);
                 // Price, stock and weight belong to the variant; e-connecteur repeats them
                 // in each of its options.
-                match field.name.as_str() {
+                match &*field.name {
                     "name" => name = text(field),
                     "value" => value = text(field),
                     "quantity" | "stock" => {
@@ -386,7 +391,7 @@ fn decode_variants(
                 }
             }
             variant.options.push(OptionValue {
-                name: name.unwrap_or_else(|| option.name.clone()),
+                name: name.unwrap_or_else(|| option.name.to_string()),
                 value: value.unwrap_or_default(),
             });
         }
@@ -651,7 +656,7 @@ fn encode_variants(out: &mut Out, product: &Product, warnings: &mut Diagnostics)
                 );
                 continue;
             }
-            if !names.insert(option.name.as_str()) {
+            if !names.insert(&*option.name) {
                 out.d.error(
                     format!("{option_at}/name"),
                     "econnecteur.duplicate_option",

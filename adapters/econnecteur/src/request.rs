@@ -44,7 +44,7 @@ impl Variable {
     fn text(&self) -> Result<String, Diagnostic> {
         String::from_utf8(self.value.clone()).map_err(|_| {
             Diagnostic::error(
-                self.name.as_str(),
+                &*self.name,
                 "form.invalid_encoding",
                 "the value is not valid UTF-8",
             )
@@ -128,16 +128,22 @@ pub(crate) fn decode(
     if d.has_errors() {
         return Err(d);
     }
-    let root = match data {
-        Some(data) => match read_data(data.value, compression.as_deref(), s) {
-            Ok(root) => Some(root),
-            // With a key to check and none in POST, an unauthenticated caller learns
-            // nothing about why its data could not be read.
-            Err(_) if s.expected_key.is_some() && post_key.is_none() => {
-                return Err(key_missing());
-            }
-            Err(failure) => return Err(failure),
-        },
+    // With a key to check and none in POST, an unauthenticated caller learns nothing
+    // about why its data could not be read.
+    let unauthenticated = s.expected_key.is_some() && post_key.is_none();
+    let refuse = |failure: Diagnostics| {
+        if unauthenticated {
+            key_missing()
+        } else {
+            failure
+        }
+    };
+    let xml = match data {
+        Some(data) => Some(unpack_data(data.value, compression.as_deref(), s).map_err(refuse)?),
+        None => None,
+    };
+    let root = match &xml {
+        Some(xml) => Some(parse_data(xml, s).map_err(refuse)?),
         None => None,
     };
     let xml_value = |name: &str| root.as_ref().and_then(|r| r.child(name)).and_then(text);
@@ -248,7 +254,7 @@ pub(crate) fn decode(
         )
     {
         for child in &root.children {
-            let name = child.name.as_str();
+            let name = &*child.name;
             if ["key", "resource", "url"].contains(&name)
                 || payload.contains(&name)
                 || PARAMS.contains(&name)
@@ -292,16 +298,20 @@ fn payload_element(kind: OperationKind) -> &'static [&'static str] {
     }
 }
 
-/// Unpacks and parses `data`; its root must be `<connecteur>` (or `<clients>`, the root
-/// of the spec's add_customer example).
-fn read_data(
+/// The XML in `data`, unpacked.
+fn unpack_data(
     data: Vec<u8>,
     compression: Option<&str>,
     s: &Settings,
-) -> Result<Element, Diagnostics> {
+) -> Result<Vec<u8>, Diagnostics> {
     let method = parse_compression(compression)?;
-    let xml = decompress(data, method, s.max_data_bytes)?;
-    let root = parse_xml(&xml, s.max_data_bytes).map_err(|e| prefix_paths("data", e))?;
+    decompress(data, method, s.max_data_bytes)
+}
+
+/// Parses the unpacked `data`; its root must be `<connecteur>` (or `<clients>`, the root
+/// of the spec's add_customer example).
+fn parse_data<'a>(xml: &'a [u8], s: &Settings) -> Result<Element<'a>, Diagnostics> {
+    let root = parse_xml(xml, s.max_data_bytes).map_err(|e| prefix_paths("data", e))?;
     if root.name != "connecteur" && root.name != "clients" {
         return Err(Diagnostic::error(
             format!("data/{}", root.name),
@@ -347,7 +357,7 @@ fn prefix_paths(prefix: &str, diagnostics: Diagnostics) -> Diagnostics {
 
 /// The call's variables, found in POST or in the XML.
 struct Call<'a> {
-    root: Option<&'a Element>,
+    root: Option<&'a Element<'a>>,
     post: Vec<(String, String)>,
     d: Diagnostics,
 }
@@ -417,7 +427,7 @@ impl<'a> Call<'a> {
         parsed
     }
 
-    fn xml_payload(&mut self, resource: &str) -> Option<&'a Element> {
+    fn xml_payload(&mut self, resource: &str) -> Option<&'a Element<'a>> {
         if self.root.is_none() {
             self.d.error(
                 "data",

@@ -161,7 +161,11 @@ fn refs(out: &mut Out, list: &str, entry: &str, refs: &[ProductRef], at: &str) {
     out.end();
 }
 
-pub(crate) fn decode(root: &Element, s: &Settings, d: &mut Diagnostics) -> Option<ServiceResponse> {
+pub(crate) fn decode(
+    root: &Element<'_>,
+    s: &Settings,
+    d: &mut Diagnostics,
+) -> Option<ServiceResponse> {
     if root.name != "connecteur" {
         d.error(
             format!("/{}", root.name),
@@ -184,7 +188,7 @@ pub(crate) fn decode(root: &Element, s: &Settings, d: &mut Diagnostics) -> Optio
         return None;
     };
     let path = child_path("/connecteur", &first.name);
-    let same: Vec<&Element> = root.children_named(&first.name).collect();
+    let same: Vec<&Element<'_>> = root.children_named(&first.name).collect();
     if same.len() != root.children.len() {
         d.warning(
             "/connecteur",
@@ -192,7 +196,7 @@ pub(crate) fn decode(root: &Element, s: &Settings, d: &mut Diagnostics) -> Optio
             format!("only the <{}> elements of the answer are read", first.name),
         );
     }
-    let reply = match first.name.as_str() {
+    let reply = match &*first.name {
         "products_list" => ServiceReply::ProductRefs {
             products: decode_refs(&same, "product", &path, d),
         },
@@ -235,7 +239,7 @@ pub(crate) fn decode(root: &Element, s: &Settings, d: &mut Diagnostics) -> Optio
     Some(ServiceResponse::new(reply))
 }
 
-fn required(element: &Element, name: &str, path: &str, d: &mut Diagnostics) -> String {
+fn required(element: &Element<'_>, name: &str, path: &str, d: &mut Diagnostics) -> String {
     element.child(name).and_then(text).unwrap_or_else(|| {
         d.error(
             child_path(path, name),
@@ -248,7 +252,7 @@ fn required(element: &Element, name: &str, path: &str, d: &mut Diagnostics) -> S
 
 /// Entries of `products_list`/`options_list`, wrapped (`<product><id/>…`) or not.
 fn decode_refs(
-    lists: &[&Element],
+    lists: &[&Element<'_>],
     entry: &str,
     path: &str,
     d: &mut Diagnostics,
@@ -256,7 +260,7 @@ fn decode_refs(
     let mut refs = Vec::new();
     for list in lists {
         let unwrapped = list.child("id").is_some();
-        let entries: Vec<&Element> = if unwrapped {
+        let entries: Vec<&Element<'_>> = if unwrapped {
             vec![list]
         } else {
             list.children.iter().collect()
@@ -279,11 +283,11 @@ fn decode_refs(
     refs
 }
 
-fn decode_order_refs(lists: &[&Element], path: &str, d: &mut Diagnostics) -> Vec<OrderRef> {
+fn decode_order_refs(lists: &[&Element<'_>], path: &str, d: &mut Diagnostics) -> Vec<OrderRef> {
     let mut refs = Vec::new();
     for list in lists {
         let unwrapped = list.child("id").is_some();
-        let entries: Vec<&Element> = if unwrapped {
+        let entries: Vec<&Element<'_>> = if unwrapped {
             vec![list]
         } else {
             list.children.iter().collect()

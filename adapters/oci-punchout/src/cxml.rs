@@ -60,11 +60,11 @@ fn child_path(parent: &str, name: &str, position: Option<usize>) -> String {
 }
 
 fn required_child<'a>(
-    element: &'a Element,
+    element: &'a Element<'a>,
     path: &str,
     name: &str,
     d: &mut Diagnostics,
-) -> Option<&'a Element> {
+) -> Option<&'a Element<'a>> {
     let found = element.child(name);
     if found.is_none() {
         d.error(
@@ -77,7 +77,7 @@ fn required_child<'a>(
 }
 
 fn required_attribute<'a>(
-    element: &'a Element,
+    element: &'a Element<'a>,
     path: &str,
     name: &str,
     d: &mut Diagnostics,
@@ -93,7 +93,7 @@ fn required_attribute<'a>(
     found
 }
 
-fn non_empty_text(element: Option<&Element>) -> Option<String> {
+fn non_empty_text(element: Option<&Element<'_>>) -> Option<String> {
     element
         .map(Element::text_trimmed)
         .filter(|text| !text.is_empty())
@@ -112,7 +112,7 @@ fn decimal_at(path: &str, text: &str, d: &mut Diagnostics) -> Option<Decimal> {
 
 /// A `<Money currency="EUR">85.00</Money>`, in the order's currency.
 fn money(
-    parent: &Element,
+    parent: &Element<'_>,
     parent_path: &str,
     currency: Option<Currency>,
     d: &mut Diagnostics,
@@ -199,7 +199,7 @@ fn whole_at(path: &str, text: &str, d: &mut Diagnostics) -> Option<u32> {
     }
 }
 
-fn parse_document(input: &[u8], d: &mut Diagnostics) -> Option<Element> {
+fn parse_document<'a>(input: &'a [u8], d: &mut Diagnostics) -> Option<Element<'a>> {
     match xml::parse(input, &XmlLimits::default()) {
         Ok(root) if root.name == "cXML" => Some(root),
         Ok(root) => {
@@ -234,14 +234,15 @@ pub fn decode_order_request(settings: &Settings, input: &[u8]) -> Outcome<Order>
     }
 }
 
-fn read_order_request(settings: &Settings, root: &Element, d: &mut Diagnostics) -> Option<Order> {
+fn read_order_request(
+    settings: &Settings,
+    root: &Element<'_>,
+    d: &mut Diagnostics,
+) -> Option<Order> {
     let header = required_child(root, "/cXML", "Header", d);
     let request = required_child(root, "/cXML", "Request", d)?;
     let Some(order_request) = request.child("OrderRequest") else {
-        let what = request
-            .children
-            .first()
-            .map_or("nothing", |c| c.name.as_str());
+        let what = request.children.first().map_or("nothing", |c| &*c.name);
         d.error(
             "/cXML/Request/OrderRequest",
             "oci.cxml.element_missing",
@@ -295,7 +296,7 @@ fn read_order_request(settings: &Settings, root: &Element, d: &mut Diagnostics) 
     let mut tax = None;
     for child in &order_header.children {
         let path = child_path(header_path, &child.name, None);
-        match child.name.as_str() {
+        match &*child.name {
             "Total" => {}
             "ShipTo" | "BillTo" => {
                 let Some(address) = required_child(child, &path, "Address", d) else {
@@ -392,7 +393,7 @@ fn read_order_request(settings: &Settings, root: &Element, d: &mut Diagnostics) 
     Some(order)
 }
 
-fn read_header(settings: &Settings, header: &Element, order: &mut Order, d: &mut Diagnostics) {
+fn read_header(settings: &Settings, header: &Element<'_>, order: &mut Order, d: &mut Diagnostics) {
     let mut secret_seen = false;
     for party in PARTIES {
         let path = format!("/cXML/Header/{party}");
@@ -469,7 +470,7 @@ fn check_secret(settings: &Settings, sent: &str, path: &str, d: &mut Diagnostics
 }
 
 fn read_extrinsic(
-    element: &Element,
+    element: &Element<'_>,
     path: &str,
     extensions: &mut std::collections::BTreeMap<String, String>,
     d: &mut Diagnostics,
@@ -490,7 +491,7 @@ fn read_extrinsic(
     );
 }
 
-fn read_address(element: &Element, path: &str, d: &mut Diagnostics) -> Address {
+fn read_address(element: &Element<'_>, path: &str, d: &mut Diagnostics) -> Address {
     let mut address = Address {
         company: non_empty_text(element.child("Name")),
         email: non_empty_text(element.child("Email")),
@@ -563,7 +564,7 @@ fn read_address(element: &Element, path: &str, d: &mut Diagnostics) -> Address {
 }
 
 fn read_item(
-    item: &Element,
+    item: &Element<'_>,
     path: &str,
     currency: Currency,
     d: &mut Diagnostics,
@@ -608,7 +609,7 @@ fn read_item(
         .find(|text| !text.is_empty())
         .map(str::to_owned);
     for child in &item.children {
-        if !matches!(child.name.as_str(), "ItemID" | "ItemDetail" | "Comments") {
+        if !matches!(&*child.name, "ItemID" | "ItemDetail" | "Comments") {
             d.warning(
                 format!("{path}/{}", child.name),
                 "oci.cxml.element_ignored",
@@ -620,7 +621,7 @@ fn read_item(
 }
 
 fn read_item_detail(
-    detail: &Element,
+    detail: &Element<'_>,
     path: &str,
     currency: Currency,
     line: &mut OrderLine,

@@ -38,7 +38,7 @@ struct Scope<'a> {
 
 impl<'a> Scope<'a> {
     /// The scope inside `element`, with its own `xmlns` declarations.
-    fn enter(&self, element: &'a Element) -> Scope<'a> {
+    fn enter(&self, element: &'a Element<'a>) -> Scope<'a> {
         let mut inner = self.clone();
         for (name, value) in &element.attributes {
             if name == "xmlns" {
@@ -65,11 +65,9 @@ impl<'a> Scope<'a> {
     }
 
     /// Whether `element` (entered into this scope) says `xsi:nil="true"`.
-    fn is_nil(&self, element: &Element) -> bool {
+    fn is_nil(&self, element: &Element<'_>) -> bool {
         element.attributes.iter().any(|(name, value)| {
-            let local = name
-                .split_once(':')
-                .map_or(name.as_str(), |(_, local)| local);
+            let local = name.split_once(':').map_or(&**name, |(_, local)| local);
             local == "nil"
                 && name.contains(':')
                 && self.namespace_of(name) == Some(XSI_NS)
@@ -142,7 +140,10 @@ pub(crate) fn read(input: &[u8], d: &mut Diagnostics) -> Option<RawOrder> {
 
 /// The first element named `order` in the service or object namespace, depth first,
 /// with the scope inside it.
-fn find_order<'a>(element: &'a Element, outside: &Scope<'a>) -> Option<(&'a Element, Scope<'a>)> {
+fn find_order<'a>(
+    element: &'a Element<'a>,
+    outside: &Scope<'a>,
+) -> Option<(&'a Element<'a>, Scope<'a>)> {
     let inside = outside.enter(element);
     if element.local_name() == "order"
         && matches!(inside.namespace_of(&element.name), Some(OBJ_NS | IMPL_NS))
@@ -159,7 +160,7 @@ fn find_order<'a>(element: &'a Element, outside: &Scope<'a>) -> Option<(&'a Elem
 /// same (senders get namespaces wrong more often than names) with a warning; `false`
 /// only for elements in a foreign namespace that merely share a name.
 fn expect_obj_namespace(
-    element: &Element,
+    element: &Element<'_>,
     scope: &Scope<'_>,
     path: &str,
     d: &mut Diagnostics,
@@ -218,7 +219,7 @@ fn unknown_element(d: &mut Diagnostics, path: String, name: &str) {
 }
 
 /// A leaf's text, trimmed; `None` when empty or not a leaf.
-fn leaf_text(element: &Element, path: &str, d: &mut Diagnostics) -> Option<String> {
+fn leaf_text(element: &Element<'_>, path: &str, d: &mut Diagnostics) -> Option<String> {
     if !element.children.is_empty() {
         d.error(
             path,
@@ -232,7 +233,7 @@ fn leaf_text(element: &Element, path: &str, d: &mut Diagnostics) -> Option<Strin
 }
 
 /// The items of the `details` wrapper (each one also named `details`).
-fn read_details(wrapper: &Element, scope: &Scope<'_>, d: &mut Diagnostics) -> Vec<RawDetail> {
+fn read_details(wrapper: &Element<'_>, scope: &Scope<'_>, d: &mut Diagnostics) -> Vec<RawDetail> {
     let mut details = Vec::new();
     for (index, item) in wrapper.children.iter().enumerate() {
         let item_scope = scope.enter(item);
