@@ -6,7 +6,8 @@
 //! expands entities declared in a DTD (no XXE, no "billion laughs"), decodes the charset
 //! the document declares (ISO-8859-1 is still common), and reports every failure as a
 //! diagnostic with the element path and byte offset where it happened. It builds a small
-//! owned [`Element`] tree, which is all protocol documents of a few megabytes need.
+//! [`Element`] tree that borrows its text from UTF-8 input, which is all protocol
+//! documents of a few megabytes need.
 //!
 //! [`XmlWriter`] checks names and characters as it writes and keeps its own stack of open
 //! elements, so what it produces is always well-formed UTF-8 XML that [`parse`] reads
