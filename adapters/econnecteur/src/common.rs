@@ -30,8 +30,13 @@ pub(crate) fn parse_xml(bytes: &[u8], max_bytes: usize) -> Result<Element<'_>, D
 /// The element's trimmed text, `None` when empty: e-connecteur sends `<ecotax/>` for
 /// "no value" as often as it leaves the element out.
 pub(crate) fn text(element: &Element<'_>) -> Option<String> {
+    trimmed(element).map(str::to_owned)
+}
+
+/// [`text`] without the copy, for values that are parsed rather than kept.
+pub(crate) fn trimmed<'e>(element: &'e Element<'_>) -> Option<&'e str> {
     let text = element.text_trimmed();
-    (!text.is_empty()).then(|| text.to_owned())
+    (!text.is_empty()).then_some(text)
 }
 
 /// `parent/name`, the path of a child in diagnostics.
@@ -41,8 +46,8 @@ pub(crate) fn child_path(parent: &str, name: &str) -> String {
 
 /// A plain decimal (`.` separator, no thousands separator: the spec's format).
 pub(crate) fn decimal(d: &mut Diagnostics, path: &str, element: &Element<'_>) -> Option<Decimal> {
-    let value = text(element)?;
-    match check::parse_decimal(path, &value) {
+    let value = trimmed(element)?;
+    match check::parse_decimal(path, value) {
         Ok(number) => Some(number),
         Err(diagnostic) => {
             d.push(diagnostic);
@@ -53,14 +58,14 @@ pub(crate) fn decimal(d: &mut Diagnostics, path: &str, element: &Element<'_>) ->
 
 /// `1`/`0` as the spec writes booleans; `true`/`false` too.
 pub(crate) fn boolean(d: &mut Diagnostics, path: &str, element: &Element<'_>) -> Option<bool> {
-    let value = text(element)?;
-    match parse_bool(&value) {
+    let value = trimmed(element)?;
+    match parse_bool(value) {
         Some(flag) => Some(flag),
         None => {
             d.error(
                 path,
                 "econnecteur.bad_boolean",
-                format!("{} is not a boolean (1 or 0)", quote(&value)),
+                format!("{} is not a boolean (1 or 0)", quote(value)),
             );
             None
         }
@@ -68,10 +73,14 @@ pub(crate) fn boolean(d: &mut Diagnostics, path: &str, element: &Element<'_>) ->
 }
 
 pub(crate) fn parse_bool(value: &str) -> Option<bool> {
-    match value.trim().to_ascii_lowercase().as_str() {
-        "1" | "true" | "yes" | "oui" => Some(true),
-        "0" | "false" | "no" | "non" => Some(false),
-        _ => None,
+    let value = value.trim();
+    let is = |word: &str| value.eq_ignore_ascii_case(word);
+    if ["1", "true", "yes", "oui"].into_iter().any(is) {
+        Some(true)
+    } else if ["0", "false", "no", "non"].into_iter().any(is) {
+        Some(false)
+    } else {
+        None
     }
 }
 
