@@ -13,8 +13,8 @@
 
 use std::borrow::Cow;
 
-use encoding_rs::Encoding;
-use percent_encoding::{percent_decode, percent_encode_byte};
+use encoding_rs::{Encoding, UTF_8};
+use percent_encoding::percent_encode_byte;
 use tradewire_core::Diagnostics;
 
 /// The charset a label (`utf-8`, `utf8`, `latin1`, `iso-8859-1`, `windows-1252` ...)
@@ -26,6 +26,10 @@ pub fn charset(label: &str) -> Option<&'static Encoding> {
 /// The name/value pairs of a form body, in body order and with duplicates kept: which
 /// copy of a repeated field wins is the protocol's decision, not the parser's.
 ///
+/// Names and values borrow from `body` when they need no decoding: no percent escape,
+/// no `+`, and bytes that read as themselves (ASCII, or any valid UTF-8 when the charset
+/// is UTF-8). Only the others are copied, so a plain form costs one allocation, the list.
+///
 /// Malformed percent escapes (`%G1`, a trailing `%4`) are kept literally, as browsers
 /// keep them; a leading `?` is skipped so a query string can be passed as is. A name or
 /// value whose bytes are not valid in `encoding` is an error `form.invalid_encoding` at
@@ -33,14 +37,24 @@ pub fn charset(label: &str) -> Option<&'static Encoding> {
 ///
 /// UTF-16 and other charsets that are not ASCII-compatible cannot frame a form body, so
 /// (as in WHATWG) UTF-8 is used in their place.
-pub fn decode_form(
-    body: &[u8],
+///
+/// ```
+/// use std::borrow::Cow;
+/// use tradewire_sdk::form::{charset, decode_form};
+///
+/// let latin1 = charset("latin1").unwrap();
+/// let pairs = decode_form(b"NAME%5B1%5D=K%E4se&QTY=2", latin1).unwrap();
+/// assert_eq!(pairs[0], ("NAME[1]".into(), "Käse".into()));
+/// assert!(matches!(pairs[1], (Cow::Borrowed("QTY"), Cow::Borrowed("2"))));
+/// ```
+pub fn decode_form<'a>(
+    body: &'a [u8],
     encoding: &'static Encoding,
-) -> Result<Vec<(String, String)>, Diagnostics> {
+) -> Result<FormPairs<'a>, Diagnostics> {
     let encoding = encoding.output_encoding();
     let body = body.strip_prefix(b"?").unwrap_or(body);
     let mut diagnostics = Diagnostics::new();
-    let mut pairs = Vec::new();
+    let mut pairs = Vec::with_capacity(body.iter().filter(|&&byte| byte == b'&').count() + 1);
 
     for segment in body.split(|&byte| byte == b'&') {
         if segment.is_empty() {
@@ -50,13 +64,12 @@ pub fn decode_form(
             Some(equals) => (&segment[..equals], &segment[equals + 1..]),
             None => (segment, &b""[..]),
         };
-        let name_bytes = percent_decode_plus(raw_name);
-        let value_bytes = percent_decode_plus(raw_value);
-        let name = encoding.decode_without_bom_handling_and_without_replacement(&name_bytes);
-        let value = encoding.decode_without_bom_handling_and_without_replacement(&value_bytes);
+        let name = decode_text(percent_decode_plus(raw_name), encoding);
+        let value = decode_text(percent_decode_plus(raw_value), encoding);
         match (name, value) {
-            (Some(name), Some(value)) => pairs.push((name.into_owned(), value.into_owned())),
+            (Some(name), Some(value)) => pairs.push((name, value)),
             (None, _) => {
+                let name_bytes = percent_decode_plus(raw_name);
                 let (lossy_name, _) = encoding.decode_without_bom_handling(&name_bytes);
                 diagnostics.error(
                     lossy_name.into_owned(),
@@ -79,16 +92,66 @@ pub fn decode_form(
     }
 }
 
-/// `+` means space only in the raw body; `%2B` must stay a plus, so `+` goes first.
+/// What [`decode_form`] returns: (name, value) pairs, borrowed from the body where they
+/// could be.
+pub type FormPairs<'a> = Vec<(Cow<'a, str>, Cow<'a, str>)>;
+
+/// Percent escapes and `+` undone in one pass: `+` means space only in the raw body, so
+/// `%2B` stays a plus. Borrowed when there is neither.
 fn percent_decode_plus(raw: &[u8]) -> Cow<'_, [u8]> {
-    if raw.contains(&b'+') {
-        let spaced: Vec<u8> = raw
-            .iter()
-            .map(|&byte| if byte == b'+' { b' ' } else { byte })
-            .collect();
-        Cow::Owned(percent_decode(&spaced).collect())
-    } else {
-        percent_decode(raw).into()
+    let Some(first) = raw.iter().position(|&byte| byte == b'%' || byte == b'+') else {
+        return Cow::Borrowed(raw);
+    };
+    let mut decoded = Vec::with_capacity(raw.len());
+    decoded.extend_from_slice(&raw[..first]);
+    let mut rest = &raw[first..];
+    while let Some((&byte, after)) = rest.split_first() {
+        rest = after;
+        match byte {
+            b'+' => decoded.push(b' '),
+            b'%' => match after {
+                [high, low, tail @ ..] => match (hex_digit(*high), hex_digit(*low)) {
+                    (Some(high), Some(low)) => {
+                        decoded.push(high << 4 | low);
+                        rest = tail;
+                    }
+                    _ => decoded.push(b'%'),
+                },
+                _ => decoded.push(b'%'),
+            },
+            _ => decoded.push(byte),
+        }
+    }
+    Cow::Owned(decoded)
+}
+
+fn hex_digit(byte: u8) -> Option<u8> {
+    match byte {
+        b'0'..=b'9' => Some(byte - b'0'),
+        b'a'..=b'f' => Some(byte - b'a' + 10),
+        b'A'..=b'F' => Some(byte - b'A' + 10),
+        _ => None,
+    }
+}
+
+/// Bytes in `encoding` as text, `None` when they are not valid in it. Borrowed bytes stay
+/// borrowed when they read as themselves; decoded bytes that do are moved, not copied.
+fn decode_text<'a>(bytes: Cow<'a, [u8]>, encoding: &'static Encoding) -> Option<Cow<'a, str>> {
+    match bytes {
+        Cow::Borrowed(bytes) => encoding.decode_without_bom_handling_and_without_replacement(bytes),
+        Cow::Owned(bytes) if encoding == UTF_8 => String::from_utf8(bytes).ok().map(Cow::Owned),
+        Cow::Owned(bytes) => {
+            let converted =
+                match encoding.decode_without_bom_handling_and_without_replacement(&bytes)? {
+                    Cow::Owned(text) => Some(text),
+                    // ASCII, so the bytes are that text already.
+                    Cow::Borrowed(_) => None,
+                };
+            match converted {
+                Some(text) => Some(Cow::Owned(text)),
+                None => String::from_utf8(bytes).ok().map(Cow::Owned),
+            }
+        }
     }
 }
 
@@ -132,9 +195,17 @@ mod tests {
     use encoding_rs::{UTF_8, WINDOWS_1252};
     use proptest::prelude::*;
 
-    fn pairs(list: &[(&str, &str)]) -> Vec<(String, String)> {
+    fn pairs(list: &[(&str, &str)]) -> FormPairs<'static> {
         list.iter()
-            .map(|(name, value)| (name.to_string(), value.to_string()))
+            .map(|(name, value)| (name.to_string().into(), value.to_string().into()))
+            .collect()
+    }
+
+    /// Owned copies, to compare with what a strategy generated.
+    fn owned(pairs: FormPairs<'_>) -> Vec<(String, String)> {
+        pairs
+            .into_iter()
+            .map(|(name, value)| (name.into_owned(), value.into_owned()))
             .collect()
     }
 
@@ -286,6 +357,77 @@ mod tests {
         );
     }
 
+    #[test]
+    fn plain_components_are_borrowed_and_decoded_ones_owned() {
+        let is_borrowed = |text: &Cow<'_, str>| matches!(text, Cow::Borrowed(_));
+        let utf8 = decode_form(b"a=plain&b=K\xc3\xa4se&n%5B1%5D=x+y", UTF_8).unwrap();
+        assert_eq!(
+            utf8,
+            pairs(&[("a", "plain"), ("b", "Käse"), ("n[1]", "x y")])
+        );
+        let borrowed: Vec<_> = utf8
+            .iter()
+            .map(|(name, value)| (is_borrowed(name), is_borrowed(value)))
+            .collect();
+        assert_eq!(borrowed, [(true, true), (true, true), (false, false)]);
+
+        // In windows-1252 only ASCII reads as itself; escapes that decode to ASCII are
+        // moved into the text, those that do not are converted.
+        let latin1 = charset("latin1").unwrap();
+        let decoded = decode_form(b"a=plain&b=K\xe4se&c=%41&d=%E4", latin1).unwrap();
+        assert_eq!(
+            decoded,
+            pairs(&[("a", "plain"), ("b", "Käse"), ("c", "A"), ("d", "ä")])
+        );
+        let borrowed: Vec<_> = decoded
+            .iter()
+            .map(|(_, value)| is_borrowed(value))
+            .collect();
+        assert_eq!(borrowed, [true, false, false, false]);
+    }
+
+    #[test]
+    fn plus_and_escapes_mix() {
+        assert_eq!(
+            decode_form(b"q=a+%2B+b%20c+%&r=%+1&s=%2b%2", UTF_8).unwrap(),
+            pairs(&[("q", "a + b c %"), ("r", "% 1"), ("s", "+%2")])
+        );
+        let latin1 = charset("latin1").unwrap();
+        assert_eq!(
+            decode_form(b"n+%E4=K%E4se+%2B+%80", latin1).unwrap(),
+            pairs(&[("n ä", "Käse + €")])
+        );
+    }
+
+    /// The decoder before borrowing: `+` to space, then `percent_encoding`, then the charset.
+    fn reference_decode(body: &[u8], encoding: &'static Encoding) -> Option<Vec<(String, String)>> {
+        let encoding = encoding.output_encoding();
+        let component = |raw: &[u8]| -> Option<String> {
+            let spaced: Vec<u8> = raw
+                .iter()
+                .map(|&b| if b == b'+' { b' ' } else { b })
+                .collect();
+            let bytes: Vec<u8> = percent_encoding::percent_decode(&spaced).collect();
+            encoding
+                .decode_without_bom_handling_and_without_replacement(&bytes)
+                .map(Cow::into_owned)
+        };
+        let body = body.strip_prefix(b"?").unwrap_or(body);
+        let mut pairs = Vec::new();
+        let mut valid = true;
+        for segment in body.split(|&b| b == b'&').filter(|s| !s.is_empty()) {
+            let (name, value) = match segment.iter().position(|&b| b == b'=') {
+                Some(at) => (&segment[..at], &segment[at + 1..]),
+                None => (segment, &b""[..]),
+            };
+            match (component(name), component(value)) {
+                (Some(name), Some(value)) => pairs.push((name, value)),
+                _ => valid = false,
+            }
+        }
+        valid.then_some(pairs)
+    }
+
     fn windows_1252_text() -> impl Strategy<Value = String> {
         let alphabet: Vec<char> = (0..=255u8)
             .filter_map(|byte| {
@@ -302,7 +444,7 @@ mod tests {
         #[test]
         fn utf8_round_trips(list in prop::collection::vec((".*", ".*"), 0..8)) {
             let body = encode_form(list.iter().map(|(n, v)| (n.as_str(), v.as_str())), UTF_8);
-            prop_assert_eq!(decode_form(&body, UTF_8).unwrap(), list);
+            prop_assert_eq!(owned(decode_form(&body, UTF_8).unwrap()), list);
         }
 
         #[test]
@@ -312,7 +454,20 @@ mod tests {
             let latin1 = charset("iso-8859-1").unwrap();
             let body = encode_form(list.iter().map(|(n, v)| (n.as_str(), v.as_str())), latin1);
             prop_assert!(body.is_ascii());
-            prop_assert_eq!(decode_form(&body, latin1).unwrap(), list);
+            prop_assert_eq!(owned(decode_form(&body, latin1).unwrap()), list);
+        }
+
+        #[test]
+        fn decoding_matches_the_reference(
+            body in prop::collection::vec(
+                prop::sample::select(b"%+=&?aZ09fG\x80\xc3\xa4\xe4".to_vec()),
+                0..48,
+            )
+        ) {
+            for encoding in [UTF_8, WINDOWS_1252] {
+                let decoded = decode_form(&body, encoding).ok().map(owned);
+                prop_assert_eq!(decoded, reference_decode(&body, encoding));
+            }
         }
 
         #[test]

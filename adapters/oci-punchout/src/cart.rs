@@ -6,7 +6,9 @@
 //! blank optional fields, gaps in line numbers) and strict where a guess would change the
 //! order (numbers with separators, quantities, currencies).
 
+use std::cmp::Ordering;
 use std::collections::BTreeMap;
+use std::collections::btree_map::Entry;
 
 use tradewire_sdk::check::{format_decimal, max_chars, parse_decimal, parse_whole_number};
 use tradewire_sdk::core::{
@@ -17,7 +19,7 @@ use tradewire_sdk::{Diagnostic, Diagnostics};
 
 use crate::config::{LineIdentifier, OciVersion, Settings};
 use crate::fields::{
-    self, FIELDS, ItemName, PREFIX, form_name, long_text_name, own_code, parse_item_name,
+    self, FIELDS, Field, ItemName, PREFIX, form_name, long_text_name, own_code, parse_item_name,
 };
 
 /// Order extension: where the cart page posts the cart (the session's `hook_url`).
@@ -476,7 +478,7 @@ impl LineWriter<'_> {
 
     /// Adds `NEW_ITEM-<field>[n]`, refusing a value longer than the field holds.
     fn put(&mut self, field: &str, value: &str, at: &str) {
-        if let Some(spec) = fields::spec(&field.to_ascii_uppercase()) {
+        if let Some(spec) = Field::from_name(field).map(Field::spec) {
             let mut found = Diagnostics::new();
             max_chars(
                 &mut found,
@@ -532,36 +534,157 @@ fn non_empty(value: &Option<String>) -> Option<&str> {
 // Decoding
 // ---------------------------------------------------------------------------------------
 
-/// One form field of one line, as received.
-#[derive(Debug, Clone)]
-struct Received {
+/// One form field of one line, as received, borrowed from the form.
+#[derive(Debug, Clone, Copy)]
+struct Received<'a> {
     /// The form field's name as received, used as the diagnostic path.
-    name: String,
-    /// The field name between `NEW_ITEM-` and `[`, as written.
-    field: String,
-    value: String,
+    name: &'a str,
+    value: &'a str,
 }
 
-/// The fields of one line, keyed by upper-case field name.
+/// A field name compared as its upper-case form, without building that form: the order
+/// of a map keyed by the upper-cased names.
+#[derive(Debug, Clone, Copy)]
+struct Caseless<'a>(&'a str);
+
+impl Ord for Caseless<'_> {
+    fn cmp(&self, other: &Self) -> Ordering {
+        let mine = self.0.bytes().map(|byte| byte.to_ascii_uppercase());
+        mine.cmp(other.0.bytes().map(|byte| byte.to_ascii_uppercase()))
+    }
+}
+
+impl PartialOrd for Caseless<'_> {
+    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl PartialEq for Caseless<'_> {
+    fn eq(&self, other: &Self) -> bool {
+        self.0.eq_ignore_ascii_case(other.0)
+    }
+}
+
+impl Eq for Caseless<'_> {}
+
+/// The fields of one line: the known ones in a slot each, the others by name (as
+/// written; matched in any case).
+#[derive(Debug)]
+struct ReceivedLine<'a> {
+    index: u32,
+    known: [Option<Received<'a>>; FIELDS.len()],
+    others: BTreeMap<Caseless<'a>, Received<'a>>,
+    long_text: Vec<&'a str>,
+}
+
+impl<'a> ReceivedLine<'a> {
+    fn new(index: u32) -> Self {
+        Self {
+            index,
+            known: [None; FIELDS.len()],
+            others: BTreeMap::new(),
+            long_text: Vec::new(),
+        }
+    }
+
+    fn get(&self, field: Field) -> Option<&Received<'a>> {
+        self.known[field as usize].as_ref()
+    }
+
+    /// Records a field; the copy received earlier when there is one.
+    fn insert(&mut self, field: &'a str, received: Received<'a>) -> Option<Received<'a>> {
+        match Field::from_name(field) {
+            Some(known) => match &mut self.known[known as usize] {
+                Some(earlier) => Some(*earlier),
+                slot @ None => {
+                    *slot = Some(received);
+                    None
+                }
+            },
+            None => match self.others.entry(Caseless(field)) {
+                Entry::Occupied(earlier) => Some(*earlier.get()),
+                Entry::Vacant(slot) => {
+                    slot.insert(received);
+                    None
+                }
+            },
+        }
+    }
+
+    /// The field that comes first by upper-case name.
+    fn first_field(&self) -> Option<&Received<'a>> {
+        let known = Field::BY_NAME
+            .iter()
+            .find_map(|&field| Some((field.name(), self.get(field)?)));
+        let other = self
+            .others
+            .iter()
+            .next()
+            .map(|(name, field)| (name.0, field));
+        match (known, other) {
+            (Some((known_name, known)), Some((other_name, other))) => {
+                if Caseless(other_name) < Caseless(known_name) {
+                    Some(other)
+                } else {
+                    Some(known)
+                }
+            }
+            (Some((_, field)), None) | (None, Some((_, field))) => Some(field),
+            (None, None) => None,
+        }
+    }
+}
+
+/// The lines of a cart as they come in: fields of one line mostly arrive together, so
+/// the last line used is tried before the index.
 #[derive(Debug, Default)]
-struct ReceivedLine {
-    fields: BTreeMap<String, Received>,
-    long_text: Vec<String>,
+struct ReceivedLines<'a> {
+    lines: Vec<ReceivedLine<'a>>,
+    /// OCI index → place in `lines`.
+    places: BTreeMap<u32, usize>,
+    last: usize,
+}
+
+impl<'a> ReceivedLines<'a> {
+    fn line(&mut self, index: u32) -> &mut ReceivedLine<'a> {
+        if self
+            .lines
+            .get(self.last)
+            .is_none_or(|line| line.index != index)
+        {
+            self.last = *self.places.entry(index).or_insert_with(|| {
+                self.lines.push(ReceivedLine::new(index));
+                self.lines.len() - 1
+            });
+        }
+        &mut self.lines[self.last]
+    }
+
+    /// The lines in index order.
+    fn into_sorted(mut self) -> Vec<ReceivedLine<'a>> {
+        self.lines.sort_unstable_by_key(|line| line.index);
+        self.lines
+    }
 }
 
 /// Reads a cart from its form fields, in any order. `oci.form.<name>` extensions keep the
 /// fields that are not cart lines. Problems are recorded in `d` at the form field names.
-pub fn decode_cart(
+///
+/// The pairs are only borrowed: a value is copied when the order keeps it, never to look
+/// a field up.
+pub fn decode_cart<N: AsRef<str>, V: AsRef<str>>(
     settings: &Settings,
-    pairs: Vec<(String, String)>,
+    pairs: &[(N, V)],
     d: &mut Diagnostics,
 ) -> Order {
     let mut order = Order::new(settings.config.default_currency);
     order.kind = OrderKind::Cart;
-    let mut received: BTreeMap<u32, ReceivedLine> = BTreeMap::new();
+    let mut received = ReceivedLines::default();
 
     for (name, value) in pairs {
-        match parse_item_name(&name) {
+        let (name, value) = (name.as_ref(), value.as_ref());
+        match parse_item_name(name) {
             None => {
                 let key = format!("{EXT_FORM_PREFIX}{name}");
                 match order.extensions.get(&key) {
@@ -572,33 +695,30 @@ pub fn decode_cart(
                     ),
                     Some(_) => {}
                     None => {
-                        order.extensions.insert(key, value);
+                        order.extensions.insert(key, value.to_owned());
                     }
                 }
             }
             Some(Err(diagnostic)) => d.push(diagnostic),
             Some(Ok(ItemName::LongText { index })) => {
-                received.entry(index).or_default().long_text.push(value);
+                received.line(index).long_text.push(value);
             }
             Some(Ok(ItemName::Field { field, index })) => {
-                let line = received.entry(index).or_default();
-                let key = field.to_ascii_uppercase();
-                match line.fields.get(&key) {
+                let earlier = received.line(index).insert(field, Received { name, value });
+                match earlier {
                     Some(earlier) if earlier.value != value => d.error(
                         name,
                         "oci.duplicate_field",
                         format!("the field is sent twice, also as {}", earlier.name),
                     ),
-                    Some(_) => {}
-                    None => {
-                        line.fields.insert(key, Received { name, field, value });
-                    }
+                    Some(_) | None => {}
                 }
             }
         }
     }
 
-    if received.is_empty() {
+    let received = received.into_sorted();
+    let Some(first) = received.first() else {
         if !d.has_errors() {
             d.error(
                 "",
@@ -607,13 +727,11 @@ pub fn decode_cart(
             );
         }
         return order;
-    }
-    if let Some(line_zero) = received.get(&0) {
-        let name = line_zero
-            .fields
-            .values()
-            .next()
-            .map_or_else(|| long_text_name(0), |field| field.name.clone());
+    };
+    if first.index == 0 {
+        let name = first
+            .first_field()
+            .map_or_else(|| long_text_name(0), |field| field.name.to_owned());
         d.warning(
             name,
             "oci.index_zero",
@@ -621,21 +739,21 @@ pub fn decode_cart(
         );
     }
 
-    let positions: BTreeMap<u32, u32> = received.keys().copied().zip(1u32..).collect();
-    let mut currencies: Vec<(Currency, String)> = Vec::new();
+    order.lines.reserve_exact(received.len());
+    let mut currencies: Vec<(Currency, &str)> = Vec::new();
     let mut lines_without_currency = Vec::new();
-    for (&index, line) in &received {
+    for line in &received {
         let reader = LineReader {
             settings,
-            index,
+            index: line.index,
             line,
-            positions: &positions,
+            lines: &received,
         };
         let (decoded, currency) = reader.read(d);
         match currency {
             Some(found) => currencies.push(found),
             None if decoded.unit_price.is_some() => {
-                lines_without_currency.push(form_name("CURRENCY", index));
+                lines_without_currency.push(form_name(Field::Currency.name(), line.index));
             }
             None => {}
         }
@@ -647,7 +765,7 @@ pub fn decode_cart(
         for (other, path) in &currencies[1..] {
             if other != currency {
                 d.error(
-                    path.clone(),
+                    *path,
                     "oci.mixed_currencies",
                     format!(
                         "the cart is in {currency}, this line in {other}: one order has one currency"
@@ -697,30 +815,30 @@ fn restore_cut_description(line: &mut OrderLine) {
 struct LineReader<'a> {
     settings: &'a Settings,
     index: u32,
-    line: &'a ReceivedLine,
-    /// OCI index → 1-based position in the decoded cart.
-    positions: &'a BTreeMap<u32, u32>,
+    line: &'a ReceivedLine<'a>,
+    /// Every line, in index order: a line's 1-based position is its place here plus one.
+    lines: &'a [ReceivedLine<'a>],
 }
 
-impl LineReader<'_> {
-    fn read(&self, d: &mut Diagnostics) -> (OrderLine, Option<(Currency, String)>) {
+impl<'a> LineReader<'a> {
+    fn read(&self, d: &mut Diagnostics) -> (OrderLine, Option<(Currency, &'a str)>) {
         let mapping = &self.settings.config.mapping;
         let mut line = OrderLine::default();
         self.check_lengths(d);
 
-        line.description = self.text("DESCRIPTION");
-        line.buyer_part_id = self.text("MATNR");
+        line.description = self.text(Field::Description);
+        line.buyer_part_id = self.text(Field::Matnr);
         if line.description.is_none() && line.buyer_part_id.is_none() {
             d.error(
-                self.path("DESCRIPTION"),
+                self.path(Field::Description),
                 "oci.description_missing",
                 "a cart line needs a DESCRIPTION or a MATNR",
             );
         }
 
-        match self.value("QUANTITY") {
+        match self.value(Field::Quantity) {
             None => d.error(
-                self.path("QUANTITY"),
+                self.path(Field::Quantity),
                 "oci.quantity_missing",
                 "every cart line needs a QUANTITY",
             ),
@@ -728,7 +846,7 @@ impl LineReader<'_> {
                 if let Some(quantity) = self.decimal(field, d) {
                     if quantity <= Decimal::ZERO {
                         d.error(
-                            &field.name,
+                            field.name,
                             "oci.quantity_not_positive",
                             format!(
                                 "the quantity must be greater than 0, got {}",
@@ -740,63 +858,62 @@ impl LineReader<'_> {
                 }
             }
         }
-        line.unit = self
-            .text("UNIT")
-            .map(|unit| self.settings.units_back.get(&unit).cloned().unwrap_or(unit));
+        line.unit = self.value(Field::Unit).map(|unit| {
+            self.settings
+                .units_back
+                .get(unit.value)
+                .map_or_else(|| unit.value.to_owned(), Clone::clone)
+        });
         if line.unit.is_none() && line.buyer_part_id.is_none() {
             d.warning(
-                self.path("UNIT"),
+                self.path(Field::Unit),
                 "oci.unit_missing",
                 "OCI wants a UNIT on a line without MATNR",
             );
         }
 
-        if let Some(field) = self.value("PRICE")
+        if let Some(field) = self.value(Field::Price)
             && let Some(price) = self.decimal(field, d)
         {
             if price < Decimal::ZERO {
-                d.error(
-                    &field.name,
-                    "oci.price_negative",
-                    "PRICE cannot be negative",
-                );
+                d.error(field.name, "oci.price_negative", "PRICE cannot be negative");
             }
             line.unit_price = Some(Price::net(price));
         }
-        let currency = self.value("CURRENCY").and_then(|field| {
+        let currency = self.value(Field::Currency).and_then(|field| {
             match Currency::from_code(field.value.trim()) {
-                Ok(currency) => Some((currency, field.name.clone())),
+                Ok(currency) => Some((currency, field.name)),
                 Err(error) => {
-                    d.error(&field.name, "oci.unknown_currency", error.to_string());
+                    d.error(field.name, "oci.unknown_currency", error.to_string());
                     None
                 }
             }
         });
-        if let Some(field) = self.value("PRICEUNIT")
+        if let Some(field) = self.value(Field::PriceUnit)
             && let Some(basis) = self.decimal(field, d)
         {
             if basis <= Decimal::ZERO {
                 d.error(
-                    &field.name,
+                    field.name,
                     "oci.quantity_not_positive",
                     "PRICEUNIT must be greater than 0",
                 );
             } else if !basis.fract().is_zero() {
                 d.warning(
-                    &field.name,
+                    field.name,
                     "oci.priceunit_not_whole",
                     "PRICEUNIT is a whole number of units in OCI",
                 );
             }
             line.price_basis_quantity = Some(basis);
         }
-        if let Some(field) = self.value("LEADTIME") {
-            match parse_whole_number(&field.name, &field.value)
+        if let Some(field) = self.value(Field::LeadTime) {
+            match parse_whole_number(field.name, field.value)
                 .map_err(own_code)
                 .and_then(|days| {
                     u32::try_from(days).map_err(|_| {
                         Diagnostic::error(
-                            &field.name,
+                            field.name,
                             "oci.number_too_large",
                             "LEADTIME is too large",
                         )
@@ -810,28 +927,28 @@ impl LineReader<'_> {
         line.long_text = Some(long_text).filter(|text| !text.is_empty());
         restore_cut_description(&mut line);
 
-        line.vendor = self.text("VENDOR");
-        self.identifier("VENDORMAT", mapping.vendormat, &mut line);
-        self.identifier("EXT_PRODUCT_ID", mapping.ext_product_id, &mut line);
+        line.vendor = self.text(Field::Vendor);
+        self.identifier(Field::VendorMat, mapping.vendormat, &mut line);
+        self.identifier(Field::ExtProductId, mapping.ext_product_id, &mut line);
         let manufacturer = Manufacturer {
-            code: self.text("MANUFACTCODE"),
+            code: self.text(Field::ManufactCode),
             name: None,
-            part_number: self.text("MANUFACTMAT"),
+            part_number: self.text(Field::ManufactMat),
         };
         if manufacturer != Manufacturer::default() {
             line.manufacturer = Some(manufacturer);
         }
 
-        if let Some(code) = self.text("MATGROUP") {
+        if let Some(code) = self.text(Field::MatGroup) {
             line.classifications.push(Classification {
                 domain: MATGROUP_DOMAIN.into(),
                 code,
                 ..Classification::default()
             });
         }
-        let category_id = self.text("EXT_CATEGORY_ID");
-        let category = self.text("EXT_CATEGORY");
-        match self.text("EXT_SCHEMA_TYPE") {
+        let category_id = self.text(Field::ExtCategoryId);
+        let category = self.text(Field::ExtCategory);
+        match self.text(Field::ExtSchemaType) {
             Some(domain) => line.classifications.push(Classification {
                 domain,
                 code: category_id.unwrap_or_default(),
@@ -839,52 +956,56 @@ impl LineReader<'_> {
                 version: None,
             }),
             None if category_id.is_some() || category.is_some() => d.error(
-                self.path("EXT_SCHEMA_TYPE"),
+                self.path(Field::ExtSchemaType),
                 "oci.schema_type_missing",
                 "EXT_CATEGORY_ID and EXT_CATEGORY need EXT_SCHEMA_TYPE",
             ),
             None => {}
         }
 
-        if let Some(field) = self.value("SERVICE")
+        if let Some(field) = self.value(Field::Service)
             && !field.value.trim().is_empty()
         {
             if !field.value.trim().eq_ignore_ascii_case("X") {
                 d.warning(
-                    &field.name,
+                    field.name,
                     "oci.service_flag_unknown",
                     "SERVICE is `X` for a service line or blank; any other value is read as `X`",
                 );
             }
             line.kind = mapping.service_decodes_as;
         }
-        line.contract = self.document_ref("CONTRACT", "CONTRACT_ITEM", d);
-        line.quote = self.document_ref("EXT_QUOTE_ID", "EXT_QUOTE_ITEM", d);
-        if let Some(url) = self.text("ATTACHMENT") {
+        line.contract = self.document_ref(Field::Contract, Field::ContractItem, d);
+        line.quote = self.document_ref(Field::ExtQuoteId, Field::ExtQuoteItem, d);
+        if let Some(url) = self.text(Field::Attachment) {
             line.attachments.push(Attachment {
                 url,
-                title: self.text("ATTACHMENT_TITLE"),
-                purpose: self.text("ATTACHMENT_PURPOSE"),
+                title: self.text(Field::AttachmentTitle),
+                purpose: self.text(Field::AttachmentPurpose),
             });
         }
-        if let Some(vat_field) = mapping.vat_rate_field
-            && let Some(field) = self.value(vat_field.name())
+        if let Some(vat_field) = self.vat_rate_field()
+            && let Some(field) = self.value(vat_field)
         {
             line.vat_rate = self.decimal(field, d);
         }
-        if let Some(field) = self.value("PARENT_ID") {
-            match parse_whole_number(&field.name, &field.value).map_err(own_code) {
+        if let Some(field) = self.value(Field::ParentId) {
+            match parse_whole_number(field.name, field.value).map_err(own_code) {
                 Err(diagnostic) => d.push(diagnostic),
                 Ok(parent) => {
-                    let position = u32::try_from(parent)
-                        .ok()
-                        .and_then(|parent| self.positions.get(&parent).copied());
+                    let position = u32::try_from(parent).ok().and_then(|parent| {
+                        let place = self
+                            .lines
+                            .binary_search_by_key(&parent, |line| line.index)
+                            .ok()?;
+                        u32::try_from(place + 1).ok()
+                    });
                     match position {
                         Some(position) if parent != u64::from(self.index) => {
                             line.parent_line = Some(position);
                         }
                         _ => d.error(
-                            &field.name,
+                            field.name,
                             "oci.parent_unknown",
                             format!(
                                 "PARENT_ID {parent} is not the index of another line of the cart"
@@ -898,21 +1019,33 @@ impl LineReader<'_> {
         (line, currency)
     }
 
+    /// The field the config reads the VAT rate from, if any.
+    fn vat_rate_field(&self) -> Option<Field> {
+        let custom = self.settings.config.mapping.vat_rate_field?;
+        Field::from_name(custom.name())
+    }
+
     /// Values longer than the field holds are accepted (SAP cuts them), with a warning.
     fn check_lengths(&self, d: &mut Diagnostics) {
-        for (key, field) in &self.line.fields {
-            if let Some(spec) = fields::spec(key) {
-                let mut found = Diagnostics::new();
-                max_chars(&mut found, &field.name, &field.value, spec.max_chars);
-                for diagnostic in found {
-                    let diagnostic = own_code(diagnostic);
-                    d.warning(diagnostic.path, diagnostic.code, diagnostic.message);
-                }
+        for &field in &Field::BY_NAME {
+            let Some(received) = self.line.get(field) else {
+                continue;
+            };
+            let mut found = Diagnostics::new();
+            max_chars(
+                &mut found,
+                received.name,
+                received.value,
+                field.spec().max_chars,
+            );
+            for diagnostic in found {
+                let diagnostic = own_code(diagnostic);
+                d.warning(diagnostic.path, diagnostic.code, diagnostic.message);
             }
         }
     }
 
-    fn identifier(&self, field: &str, target: LineIdentifier, line: &mut OrderLine) {
+    fn identifier(&self, field: Field, target: LineIdentifier, line: &mut OrderLine) {
         match target {
             LineIdentifier::Sku => line.sku = self.text(field),
             LineIdentifier::ProductId => line.product_id = self.text(field),
@@ -923,8 +1056,8 @@ impl LineReader<'_> {
 
     fn document_ref(
         &self,
-        id_field: &str,
-        item_field: &str,
+        id_field: Field,
+        item_field: Field,
         d: &mut Diagnostics,
     ) -> Option<DocumentRef> {
         let item = self.text(item_field);
@@ -934,7 +1067,7 @@ impl LineReader<'_> {
                 d.error(
                     self.path(id_field),
                     "oci.reference_missing",
-                    format!("{item_field} is sent without {id_field}"),
+                    format!("{} is sent without {}", item_field.name(), id_field.name()),
                 );
                 None
             }
@@ -945,57 +1078,55 @@ impl LineReader<'_> {
     /// Fields the model has no place for stay on the line as `NEW_ITEM-<FIELD>` extensions.
     fn keep_the_rest(&self, line: &mut OrderLine) {
         let mapping = &self.settings.config.mapping;
-        for (key, field) in &self.line.fields {
-            let mapped = FIELDS.iter().any(|spec| spec.name == key)
-                && !matches!(
-                    key.as_str(),
-                    "SLD_SYS_NAME"
-                        | "ITEM_TYPE"
-                        | "CUST_FIELD1"
-                        | "CUST_FIELD2"
-                        | "CUST_FIELD3"
-                        | "CUST_FIELD4"
-                        | "CUST_FIELD5"
-                );
-            let is_vat = mapping.vat_rate_field.is_some_and(|f| f.name() == key);
-            let unmapped_identifier = (key == "VENDORMAT"
+        let vat_rate_field = self.vat_rate_field();
+        let has_attachment = self.value(Field::Attachment).is_some();
+        for field in Field::ALL {
+            let Some(received) = self.line.get(field) else {
+                continue;
+            };
+            let mapped = !field.is_free();
+            let is_vat = vat_rate_field == Some(field);
+            let unmapped_identifier = (field == Field::VendorMat
                 && mapping.vendormat == LineIdentifier::None)
-                || (key == "EXT_PRODUCT_ID" && mapping.ext_product_id == LineIdentifier::None);
+                || (field == Field::ExtProductId && mapping.ext_product_id == LineIdentifier::None);
             let attachment_detail =
-                matches!(key.as_str(), "ATTACHMENT_TITLE" | "ATTACHMENT_PURPOSE")
-                    && self.text("ATTACHMENT").is_none();
+                matches!(field, Field::AttachmentTitle | Field::AttachmentPurpose)
+                    && !has_attachment;
             if ((mapped || is_vat) && !unmapped_identifier && !attachment_detail)
-                || field.value.is_empty()
+                || received.value.is_empty()
             {
                 continue;
             }
-            let name = if fields::spec(key).is_some() {
-                key.as_str()
-            } else {
-                field.field.as_str()
-            };
-            line.extensions
-                .insert(format!("{PREFIX}{name}"), field.value.clone());
+            line.extensions.insert(
+                format!("{PREFIX}{}", field.name()),
+                received.value.to_owned(),
+            );
+        }
+        // Unknown fields keep their name as written.
+        for (field, received) in &self.line.others {
+            if !received.value.is_empty() {
+                line.extensions
+                    .insert(format!("{PREFIX}{}", field.0), received.value.to_owned());
+            }
         }
     }
 
     /// A field with a non-blank value.
-    fn value(&self, field: &str) -> Option<&Received> {
+    fn value(&self, field: Field) -> Option<&'a Received<'a>> {
         self.line
-            .fields
             .get(field)
             .filter(|received| !received.value.trim().is_empty())
     }
 
     /// A text field's value; blank means absent (R13: blank optional fields are common).
-    fn text(&self, field: &str) -> Option<String> {
-        self.value(field).map(|received| received.value.clone())
+    fn text(&self, field: Field) -> Option<String> {
+        self.value(field).map(|received| received.value.to_owned())
     }
 
     /// A number: `.` as the decimal point, no thousands separators; leading zeros are
     /// fine (`00000001730.900`). Normalised, so `1.0` and `1` read the same.
-    fn decimal(&self, field: &Received, d: &mut Diagnostics) -> Option<Decimal> {
-        match parse_decimal(&field.name, &field.value) {
+    fn decimal(&self, field: &Received<'_>, d: &mut Diagnostics) -> Option<Decimal> {
+        match parse_decimal(field.name, field.value) {
             Ok(value) => Some(value.normalize()),
             Err(diagnostic) => {
                 let mut diagnostic = own_code(diagnostic);
@@ -1010,10 +1141,10 @@ impl LineReader<'_> {
     }
 
     /// The form name of `field` on this line, for a field that is missing.
-    fn path(&self, field: &str) -> String {
-        self.line
-            .fields
-            .get(field)
-            .map_or_else(|| form_name(field, self.index), |f| f.name.clone())
+    fn path(&self, field: Field) -> String {
+        self.line.get(field).map_or_else(
+            || form_name(field.name(), self.index),
+            |received| received.name.to_owned(),
+        )
     }
 }

@@ -18,59 +18,135 @@ pub struct FieldSpec {
     pub since_v5: bool,
 }
 
-const fn field(name: &'static str, max_chars: usize) -> FieldSpec {
-    FieldSpec {
-        name,
-        max_chars,
-        since_v5: false,
+/// Declares [`Field`] and [`FIELDS`] from one list, so the two cannot disagree.
+macro_rules! fields {
+    ($($variant:ident = $name:literal, $max_chars:literal $(, $since_v5:ident)?;)*) => {
+        /// A known cart field, by its place in [`FIELDS`].
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+        pub enum Field {
+            $($variant,)*
+        }
+
+        impl Field {
+            /// Every field, in the order of [`FIELDS`].
+            pub const ALL: [Field; FIELDS.len()] = [$(Field::$variant,)*];
+        }
+
+        /// The fields of OCI 4.0 and 5.0, in the order they are written. `LONGTEXT` has no
+        /// length limit and its own name form, so it is not listed.
+        pub const FIELDS: &[FieldSpec] = &[
+            $(FieldSpec {
+                name: $name,
+                max_chars: $max_chars,
+                since_v5: fields!(@v5 $($since_v5)?),
+            },)*
+        ];
+    };
+    (@v5) => { false };
+    (@v5 since_v5) => { true };
+}
+
+fields! {
+    Description = "DESCRIPTION", 40;
+    Matnr = "MATNR", 40;
+    Quantity = "QUANTITY", 15;
+    Unit = "UNIT", 3;
+    Price = "PRICE", 15;
+    Currency = "CURRENCY", 5;
+    PriceUnit = "PRICEUNIT", 5;
+    LeadTime = "LEADTIME", 5;
+    Vendor = "VENDOR", 10;
+    VendorMat = "VENDORMAT", 40;
+    ManufactCode = "MANUFACTCODE", 10;
+    ManufactMat = "MANUFACTMAT", 40;
+    MatGroup = "MATGROUP", 10;
+    Service = "SERVICE", 1;
+    Contract = "CONTRACT", 10;
+    ContractItem = "CONTRACT_ITEM", 5;
+    ExtQuoteId = "EXT_QUOTE_ID", 35;
+    ExtQuoteItem = "EXT_QUOTE_ITEM", 10;
+    ExtProductId = "EXT_PRODUCT_ID", 40;
+    Attachment = "ATTACHMENT", 255;
+    AttachmentTitle = "ATTACHMENT_TITLE", 255;
+    AttachmentPurpose = "ATTACHMENT_PURPOSE", 1;
+    ExtSchemaType = "EXT_SCHEMA_TYPE", 10;
+    ExtCategoryId = "EXT_CATEGORY_ID", 60;
+    ExtCategory = "EXT_CATEGORY", 40;
+    SldSysName = "SLD_SYS_NAME", 60;
+    CustField1 = "CUST_FIELD1", 10;
+    CustField2 = "CUST_FIELD2", 10;
+    CustField3 = "CUST_FIELD3", 10;
+    CustField4 = "CUST_FIELD4", 20;
+    CustField5 = "CUST_FIELD5", 50;
+    ItemType = "ITEM_TYPE", 1, since_v5;
+    ParentId = "PARENT_ID", 5, since_v5;
+}
+
+impl Field {
+    /// Every field, in the order of their names (the order of a map keyed by name).
+    pub const BY_NAME: [Field; FIELDS.len()] = {
+        let mut sorted = Self::ALL;
+        let mut i = 1;
+        while i < sorted.len() {
+            let mut j = i;
+            while j > 0 && name_before(sorted[j].name(), sorted[j - 1].name()) {
+                let swapped = sorted[j];
+                sorted[j] = sorted[j - 1];
+                sorted[j - 1] = swapped;
+                j -= 1;
+            }
+            i += 1;
+        }
+        sorted
+    };
+
+    /// The known field named `name`, in any case (`price`, `Price`, `PRICE`); no
+    /// allocation, no hashing: the names differ enough that length and a few bytes decide.
+    pub fn from_name(name: &str) -> Option<Self> {
+        Self::ALL
+            .iter()
+            .copied()
+            .find(|field| field.name().eq_ignore_ascii_case(name))
+    }
+
+    /// Its spec in [`FIELDS`].
+    pub const fn spec(self) -> &'static FieldSpec {
+        &FIELDS[self as usize]
+    }
+
+    /// Its upper-case name (`EXT_PRODUCT_ID`).
+    pub const fn name(self) -> &'static str {
+        self.spec().name
+    }
+
+    /// The fields kept as line extensions whatever is sent, since the order has no place
+    /// for them (unless one is configured as the VAT rate).
+    pub fn is_free(self) -> bool {
+        matches!(
+            self,
+            Self::SldSysName
+                | Self::ItemType
+                | Self::CustField1
+                | Self::CustField2
+                | Self::CustField3
+                | Self::CustField4
+                | Self::CustField5
+        )
     }
 }
 
-/// The fields of OCI 4.0 and 5.0, in the order they are written. `LONGTEXT` has no
-/// length limit and its own name form, so it is not listed.
-pub const FIELDS: &[FieldSpec] = &[
-    field("DESCRIPTION", 40),
-    field("MATNR", 40),
-    field("QUANTITY", 15),
-    field("UNIT", 3),
-    field("PRICE", 15),
-    field("CURRENCY", 5),
-    field("PRICEUNIT", 5),
-    field("LEADTIME", 5),
-    field("VENDOR", 10),
-    field("VENDORMAT", 40),
-    field("MANUFACTCODE", 10),
-    field("MANUFACTMAT", 40),
-    field("MATGROUP", 10),
-    field("SERVICE", 1),
-    field("CONTRACT", 10),
-    field("CONTRACT_ITEM", 5),
-    field("EXT_QUOTE_ID", 35),
-    field("EXT_QUOTE_ITEM", 10),
-    field("EXT_PRODUCT_ID", 40),
-    field("ATTACHMENT", 255),
-    field("ATTACHMENT_TITLE", 255),
-    field("ATTACHMENT_PURPOSE", 1),
-    field("EXT_SCHEMA_TYPE", 10),
-    field("EXT_CATEGORY_ID", 60),
-    field("EXT_CATEGORY", 40),
-    field("SLD_SYS_NAME", 60),
-    field("CUST_FIELD1", 10),
-    field("CUST_FIELD2", 10),
-    field("CUST_FIELD3", 10),
-    field("CUST_FIELD4", 20),
-    field("CUST_FIELD5", 50),
-    FieldSpec {
-        name: "ITEM_TYPE",
-        max_chars: 1,
-        since_v5: true,
-    },
-    FieldSpec {
-        name: "PARENT_ID",
-        max_chars: 5,
-        since_v5: true,
-    },
-];
+/// Whether `a` sorts before `b`, byte by byte (`str`'s order, in a `const`).
+const fn name_before(a: &str, b: &str) -> bool {
+    let (a, b) = (a.as_bytes(), b.as_bytes());
+    let mut i = 0;
+    while i < a.len() && i < b.len() {
+        if a[i] != b[i] {
+            return a[i] < b[i];
+        }
+        i += 1;
+    }
+    a.len() < b.len()
+}
 
 /// The spec of a known field, by its upper-case name.
 pub fn spec(name: &str) -> Option<&'static FieldSpec> {
@@ -79,9 +155,9 @@ pub fn spec(name: &str) -> Option<&'static FieldSpec> {
 
 /// What a `NEW_ITEM-…` form field name says.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum ItemName {
+pub enum ItemName<'a> {
     /// `NEW_ITEM-<field>[<index>]`; `field` as written.
-    Field { field: String, index: u32 },
+    Field { field: &'a str, index: u32 },
     /// `NEW_ITEM-LONGTEXT_<index>:132[]` and the variants readers accept.
     LongText { index: u32 },
 }
@@ -102,7 +178,7 @@ pub fn long_text_name(index: u32) -> String {
 /// Accepted besides the standard forms, as meplato's parser does: the long text as
 /// `LONGTEXT_n:132[k]`, `LONGTEXTn:132[]` (the discountoffice spelling) and
 /// `LONGTEXT[n]`; the prefix and field names in any case.
-pub fn parse_item_name(name: &str) -> Option<Result<ItemName, Diagnostic>> {
+pub fn parse_item_name(name: &str) -> Option<Result<ItemName<'_>, Diagnostic>> {
     let prefix = name.get(..PREFIX.len())?;
     if !prefix.eq_ignore_ascii_case(PREFIX) {
         return None;
@@ -118,9 +194,13 @@ pub fn parse_item_name(name: &str) -> Option<Result<ItemName, Diagnostic>> {
     }))
 }
 
-fn parse_rest(rest: &str) -> Option<ItemName> {
-    let upper = rest.to_ascii_uppercase();
-    if let Some(after) = upper.strip_prefix("LONGTEXT") {
+fn parse_rest(rest: &str) -> Option<ItemName<'_>> {
+    const LONGTEXT: &str = "LONGTEXT";
+    let long_text = rest
+        .get(..LONGTEXT.len())
+        .filter(|prefix| prefix.eq_ignore_ascii_case(LONGTEXT))
+        .map(|_| &rest[LONGTEXT.len()..]);
+    if let Some(after) = long_text {
         // `_n:132[]`, `n:132[]`, `_n:132[k]`
         let numbered = after.strip_prefix('_').unwrap_or(after);
         if let Some((index, width_and_brackets)) = numbered.split_once(':') {
@@ -142,10 +222,7 @@ fn parse_rest(rest: &str) -> Option<ItemName> {
     if field.eq_ignore_ascii_case("LONGTEXT") {
         return Some(ItemName::LongText { index });
     }
-    Some(ItemName::Field {
-        field: field.to_owned(),
-        index,
-    })
+    Some(ItemName::Field { field, index })
 }
 
 fn is_digits(text: &str) -> bool {
@@ -173,11 +250,26 @@ pub fn own_code(mut diagnostic: Diagnostic) -> Diagnostic {
 mod tests {
     use super::*;
 
-    fn field(name: &str, index: u32) -> Option<Result<ItemName, Diagnostic>> {
-        Some(Ok(ItemName::Field {
-            field: name.into(),
-            index,
-        }))
+    fn field(name: &str, index: u32) -> Option<Result<ItemName<'_>, Diagnostic>> {
+        Some(Ok(ItemName::Field { field: name, index }))
+    }
+
+    #[test]
+    fn fields_are_found_in_any_case_and_listed_by_name() {
+        for (field, spec) in Field::ALL.iter().zip(FIELDS) {
+            assert_eq!(field.name(), spec.name);
+            assert_eq!(Field::from_name(spec.name), Some(*field));
+            assert_eq!(
+                Field::from_name(&spec.name.to_ascii_lowercase()),
+                Some(*field)
+            );
+        }
+        assert_eq!(Field::from_name("PRICE_"), None);
+        assert_eq!(Field::from_name("TAX_RATE"), None);
+        let mut names: Vec<&str> = FIELDS.iter().map(|spec| spec.name).collect();
+        names.sort_unstable();
+        let by_name: Vec<&str> = Field::BY_NAME.iter().map(|field| field.name()).collect();
+        assert_eq!(by_name, names);
     }
 
     #[test]

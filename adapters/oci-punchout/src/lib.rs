@@ -100,7 +100,7 @@ impl Adapter for OciPunchout {
             message::CART => {
                 let pairs = form::decode_form(input, settings.charset)?;
                 let mut d = Diagnostics::new();
-                let order = cart::decode_cart(settings, pairs, &mut d);
+                let order = cart::decode_cart(settings, &pairs, &mut d);
                 d.finish(Document::from(order))
             }
             message::CART_PAGE => {

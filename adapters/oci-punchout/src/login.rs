@@ -3,6 +3,10 @@
 //! Parameter names are matched case-insensitively, since callers vary them (`HOOK_URL`,
 //! `hook_url`, `Hook_Url`). The password is never quoted in a diagnostic.
 
+use std::borrow::Cow;
+use std::collections::BTreeMap;
+use std::collections::btree_map::Entry;
+
 use tradewire_sdk::check::parse_decimal;
 use tradewire_sdk::core::{Decimal, PunchoutFunction, PunchoutSession, Secret};
 use tradewire_sdk::{Diagnostics, Outcome, form};
@@ -50,62 +54,68 @@ mod name {
     ];
 }
 
-/// The call-up's parameters, looked up case-insensitively.
-struct Parameters {
-    /// Known parameters by their canonical name: (name as received, value).
-    known: Vec<(&'static str, String, String)>,
+/// The call-up's parameters, looked up case-insensitively, borrowed from the form.
+struct Parameters<'a> {
+    /// Known parameters, in the order of `name::ALL`: (name as received, value) of the
+    /// first copy sent.
+    known: [Option<(&'a str, &'a str)>; name::ALL.len()],
     /// Everything else, by name as received, first occurrence kept.
-    others: Vec<(String, String)>,
+    others: BTreeMap<&'a str, &'a str>,
 }
 
-impl Parameters {
-    fn read(pairs: Vec<(String, String)>, d: &mut Diagnostics) -> Self {
-        let mut known: Vec<(&'static str, String, String)> = Vec::new();
-        let mut others: Vec<(String, String)> = Vec::new();
+impl<'a> Parameters<'a> {
+    fn read(pairs: &'a [(Cow<'a, str>, Cow<'a, str>)], d: &mut Diagnostics) -> Self {
+        let mut known = [None; name::ALL.len()];
+        let mut others = BTreeMap::new();
         for (received_name, value) in pairs {
+            let (received_name, value) = (received_name.as_ref(), value.as_ref());
             match name::ALL
                 .iter()
-                .find(|known| known.eq_ignore_ascii_case(&received_name))
+                .position(|known| known.eq_ignore_ascii_case(received_name))
             {
-                Some(&canonical) => {
-                    if let Some((_, earlier_name, earlier)) =
-                        known.iter().find(|(name, _, _)| *name == canonical)
-                    {
-                        // Two different hook URLs (or passwords) are an attack or a broken
-                        // caller: which one is meant cannot be told, so neither is taken.
-                        if *earlier != value {
+                Some(slot) => match known[slot] {
+                    // Two different hook URLs (or passwords) are an attack or a broken
+                    // caller: which one is meant cannot be told, so neither is taken.
+                    Some((earlier_name, earlier)) => {
+                        if earlier != value {
                             d.error(
                                 received_name,
                                 "oci.duplicate_parameter",
                                 format!("the parameter is sent twice with different values (also as `{earlier_name}`)"),
                             );
                         }
-                        continue;
                     }
-                    known.push((canonical, received_name, value));
-                }
-                None => {
-                    if others.iter().any(|(name, _)| *name == received_name) {
-                        d.warning(
-                            received_name,
-                            "oci.duplicate_parameter",
-                            "the parameter is sent twice; the first is kept",
-                        );
-                        continue;
+                    None => known[slot] = Some((received_name, value)),
+                },
+                None => match others.entry(received_name) {
+                    Entry::Occupied(_) => d.warning(
+                        received_name,
+                        "oci.duplicate_parameter",
+                        "the parameter is sent twice; the first is kept",
+                    ),
+                    Entry::Vacant(slot) => {
+                        slot.insert(value);
                     }
-                    others.push((received_name, value));
-                }
+                },
             }
         }
         Self { known, others }
     }
 
-    /// A parameter's (name as received, value), when sent and not blank.
-    fn get(&self, canonical: &str) -> Option<(&str, &str)> {
-        self.known
+    /// The known parameters sent: (canonical name, name as received, value).
+    fn known(&self) -> impl Iterator<Item = (&'static str, &'a str, &'a str)> + '_ {
+        name::ALL
             .iter()
-            .find(|(name, _, value)| *name == canonical && !value.trim().is_empty())
-            .map(|(_, received, value)| (received.as_str(), value.as_str()))
+            .zip(&self.known)
+            .filter_map(|(&canonical, sent)| {
+                sent.map(|(received, value)| (canonical, received, value))
+            })
+    }
+
+    /// A parameter's (name as received, value), when sent and not blank.
+    fn get(&self, canonical: &str) -> Option<(&'a str, &'a str)> {
+        let slot = name::ALL.iter().position(|known| *known == canonical)?;
+        self.known[slot].filter(|(_, value)| !value.trim().is_empty())
     }
 
     fn text(&self, canonical: &str) -> Option<String> {
@@ -119,7 +129,7 @@ pub fn decode_login(settings: &Settings, input: &[u8]) -> Outcome<PunchoutSessio
     let body = query_of(input);
     let pairs = form::decode_form(body, settings.charset)?;
     let mut d = Diagnostics::new();
-    let parameters = Parameters::read(pairs, &mut d);
+    let parameters = Parameters::read(&pairs, &mut d);
 
     let mut session = PunchoutSession::default();
     match parameters.get(name::HOOK_URL) {
@@ -167,17 +177,21 @@ pub fn decode_login(settings: &Settings, input: &[u8]) -> Outcome<PunchoutSessio
 
     let (function, used) = read_function(&parameters, &mut d);
     session.function = function;
-    for (canonical, received, value) in &parameters.known {
+    for (canonical, received, value) in parameters.known() {
         let function_parameter = matches!(
-            *canonical,
+            canonical,
             name::FUNCTION | name::PRODUCTID | name::QUANTITY | name::SEARCHSTRING | name::VENDOR
         );
-        if function_parameter && !used.contains(canonical) {
-            session.extensions.insert(received.clone(), value.clone());
+        if function_parameter && !used.contains(&canonical) {
+            session
+                .extensions
+                .insert(received.to_owned(), value.to_owned());
         }
     }
     for (received, value) in parameters.others {
-        session.extensions.insert(received, value);
+        session
+            .extensions
+            .insert(received.to_owned(), value.to_owned());
     }
     d.finish(session)
 }
@@ -201,7 +215,7 @@ fn query_of(input: &[u8]) -> &[u8] {
 /// extensions). An unknown FUNCTION is kept as an extension with a warning: the catalog
 /// then opens normally, which is what a buyer expects of a function it does not offer.
 fn read_function(
-    parameters: &Parameters,
+    parameters: &Parameters<'_>,
     d: &mut Diagnostics,
 ) -> (Option<PunchoutFunction>, Vec<&'static str>) {
     let Some((function_name, function)) = parameters.get(name::FUNCTION) else {
@@ -279,7 +293,7 @@ fn read_function(
 }
 
 /// VALIDATE's QUANTITY: a positive plain decimal.
-fn read_quantity(parameters: &Parameters, d: &mut Diagnostics) -> Option<Decimal> {
+fn read_quantity(parameters: &Parameters<'_>, d: &mut Diagnostics) -> Option<Decimal> {
     let Some((received, text)) = parameters.get(name::QUANTITY) else {
         d.warning(
             name::QUANTITY,

@@ -272,6 +272,84 @@ fn line_zero_is_read_with_a_warning_and_gaps_are_closed() {
 }
 
 #[test]
+fn cart_fields_match_in_any_case_and_lines_in_any_order() {
+    let accepted = adapter()
+        .decode(
+            "cart",
+            b"NEW_ITEM-QUANTITY[0]=1&NEW_ITEM-DESCRIPTION[2]=B&new_item-description[0]=A\
+              &NEW_ITEM-Aardvark[0]=x&NEW_ITEM-aardvark[0]=x&NEW_ITEM-QUANTITY[2]=2\
+              &NEW_ITEM-unit[0]=PCE&NEW_ITEM-UNIT[2]=PCE&NEW_ITEM-ZZZ[2]=z&NEW_ITEM-PARENT_ID[2]=0",
+        )
+        .unwrap();
+    // Line 0 is named by the field first in name order, known or not.
+    assert_eq!(
+        codes_at(&accepted.warnings),
+        [(
+            "NEW_ITEM-Aardvark[0]".to_owned(),
+            "oci.index_zero".to_owned()
+        )]
+    );
+    let order = order(accepted.value);
+    assert_eq!(order.lines[0].description.as_deref(), Some("A"));
+    assert_eq!(order.lines[0].unit.as_deref(), Some("PCE"));
+    assert_eq!(
+        order.lines[0]
+            .extensions
+            .get("NEW_ITEM-Aardvark")
+            .map(String::as_str),
+        Some("x")
+    );
+    assert_eq!(order.lines[1].description.as_deref(), Some("B"));
+    assert_eq!(order.lines[1].parent_line, Some(1));
+    assert_eq!(
+        order.lines[1]
+            .extensions
+            .get("NEW_ITEM-ZZZ")
+            .map(String::as_str),
+        Some("z")
+    );
+
+    let known_first = adapter()
+        .decode(
+            "cart",
+            b"NEW_ITEM-ZZZ[0]=z&NEW_ITEM-QUANTITY[0]=1&new_item-Description[0]=A&NEW_ITEM-UNIT[0]=PCE",
+        )
+        .unwrap();
+    assert_eq!(
+        codes_at(&known_first.warnings),
+        [(
+            "new_item-Description[0]".to_owned(),
+            "oci.index_zero".to_owned()
+        )]
+    );
+
+    let refused = refusal(
+        "cart",
+        b"NEW_ITEM-Zebra[1]=z&NEW_ITEM-DESCRIPTION[1]=A&NEW_ITEM-QUANTITY[1]=1&NEW_ITEM-UNIT[1]=PCE\
+          &NEW_ITEM-ZEBRA[1]=other&NEW_ITEM-price[1]=1&NEW_ITEM-PRICE[1]=2&NEW_ITEM-zebra[1]=z&NEW_ITEM-CURRENCY[1]=EUR",
+    );
+    let found: Vec<_> = refused
+        .iter()
+        .map(|d| (d.path.as_str(), d.code.as_str(), d.message.as_str()))
+        .collect();
+    assert_eq!(
+        found,
+        [
+            (
+                "NEW_ITEM-ZEBRA[1]",
+                "oci.duplicate_field",
+                "the field is sent twice, also as NEW_ITEM-Zebra[1]"
+            ),
+            (
+                "NEW_ITEM-PRICE[1]",
+                "oci.duplicate_field",
+                "the field is sent twice, also as NEW_ITEM-price[1]"
+            ),
+        ]
+    );
+}
+
+#[test]
 fn service_lines_and_vat_follow_the_mapping() {
     let order = decode_order("cart", &fixture("cart/discountoffice.txt"));
     assert_eq!(order.lines[2].kind, LineKind::Shipping);
