@@ -53,8 +53,15 @@ pub fn is_library_candidate(path: &Path) -> bool {
 
 /// Checks `path` without running any of its code and returns its root module symbol.
 pub fn inspect(path: &Path) -> Result<String, String> {
-    let bytes = std::fs::read(path).map_err(|e| format!("cannot read the file: {e}"))?;
-    let file = object::File::parse(&*bytes)
+    // Only the headers and the symbol tables are read, not the whole file: a library is
+    // megabytes, and reading it all would count in the host's peak memory.
+    let opened = std::fs::File::open(path).map_err(|e| format!("cannot read the file: {e}"))?;
+    let len = opened
+        .metadata()
+        .map_err(|e| format!("cannot read the file: {e}"))?
+        .len();
+    let cache = object::ReadCache::new(opened);
+    let file = object::File::parse(&cache)
         .map_err(|e| format!("not a loadable library (corrupt or truncated): {e}"))?;
     if file.kind() != ObjectKind::Dynamic {
         return Err(format!(
@@ -70,7 +77,6 @@ pub fn inspect(path: &Path) -> Result<String, String> {
             host_arch
         ));
     }
-    let len = bytes.len() as u64;
     for segment in file.segments() {
         let (offset, size) = segment.file_range();
         if offset.checked_add(size).is_none_or(|end| end > len) {
