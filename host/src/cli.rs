@@ -333,6 +333,17 @@ fn split_endpoint(endpoint: &str) -> Result<(&str, &str), Failure> {
 }
 
 fn read_input(file: Option<&Path>, limit: u64) -> Result<Vec<u8>, Failure> {
+    let too_large = |name: &str| {
+        Failure::Rejected(
+            Diagnostic::error(
+                "",
+                "host.input_too_large",
+                format!("{name} is larger than the limit of {limit} bytes (--max-input)"),
+            )
+            .into(),
+        )
+    };
+    let mut input = Vec::new();
     let (reader, name): (Box<dyn Read>, String) = match file {
         Some(path) => {
             let f = std::fs::File::open(path).map_err(|e| {
@@ -341,24 +352,27 @@ fn read_input(file: Option<&Path>, limit: u64) -> Result<Vec<u8>, Failure> {
                     format!("cannot open {}: {e}", path.display()),
                 )
             })?;
-            (Box::new(f), path.display().to_string())
+            let name = path.display().to_string();
+            // A file's size is known: one that is too large is refused unread, and one
+            // that is not is read into a buffer of its size rather than a doubling one.
+            if let Ok(metadata) = f.metadata()
+                && metadata.is_file()
+            {
+                if metadata.len() > limit {
+                    return Err(too_large(&name));
+                }
+                input.reserve_exact(usize::try_from(metadata.len()).unwrap_or(0));
+            }
+            (Box::new(f), name)
         }
         None => (Box::new(io::stdin().lock()), "standard input".to_owned()),
     };
-    let mut input = Vec::new();
     reader
         .take(limit.saturating_add(1))
         .read_to_end(&mut input)
         .map_err(|e| Failure::usage("host.input_unreadable", format!("cannot read {name}: {e}")))?;
     if input.len() as u64 > limit {
-        return Err(Failure::Rejected(
-            Diagnostic::error(
-                "",
-                "host.input_too_large",
-                format!("{name} is larger than the limit of {limit} bytes (--max-input)"),
-            )
-            .into(),
-        ));
+        return Err(too_large(&name));
     }
     Ok(input)
 }

@@ -349,6 +349,36 @@ fn oversized_input_is_refused_before_it_is_read_whole() {
 }
 
 #[test]
+fn a_file_over_the_limit_is_refused_and_one_at_the_limit_read() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let decode = |bytes: usize| {
+        let file = dir.path().join(format!("input-{bytes}"));
+        std::fs::write(&file, "x".repeat(bytes)).expect("write input");
+        let file = file.display().to_string();
+        let args = [
+            "--plugins",
+            &panicky(),
+            "--max-input",
+            "16",
+            "decode",
+            "panicky",
+            "echo",
+        ];
+        tradewire(&[&args[..], &[file.as_str()]].concat(), b"")
+    };
+    let over = decode(17);
+    assert_eq!(over.status.code(), Some(1));
+    assert!(text(&over.stderr).contains("host.input_too_large"));
+    let at_limit = decode(16);
+    assert_eq!(
+        at_limit.status.code(),
+        Some(0),
+        "{}",
+        text(&at_limit.stderr)
+    );
+}
+
+#[test]
 fn an_adapter_serves_the_same_calls_from_a_child_process_over_a_pipe() {
     use tradewire_sdk::CallError;
     use tradewire_sdk::pipe::PipeClient;
