@@ -78,7 +78,7 @@ fn restricted(element: &Element<'_>) -> Option<String> {
 }
 
 fn decode_rule(grille: &Element<'_>, path: &str, d: &mut Diagnostics) -> Option<PriceRule> {
-    let errors_before = d.iter().filter(|x| x.is_error()).count();
+    let found_before = d.len();
     let mut rule = PriceRule {
         id: None,
         source: None,
@@ -165,9 +165,10 @@ fn decode_rule(grille: &Element<'_>, path: &str, d: &mut Diagnostics) -> Option<
         }
     }
     let Some(price) = price else {
-        if !d.iter().any(|x| x.path == child_path(path, "price")) {
+        let price_path = child_path(path, "price");
+        if !d.iter().skip(found_before).any(|x| x.path == price_path) {
             d.error(
-                child_path(path, "price"),
+                price_path,
                 "econnecteur.value_missing",
                 "a grille needs its price",
             );
@@ -193,8 +194,10 @@ fn decode_rule(grille: &Element<'_>, path: &str, d: &mut Diagnostics) -> Option<
             return None;
         }
     };
-    let errors_after = d.iter().filter(|x| x.is_error()).count();
-    (errors_after == errors_before).then_some(rule)
+    // Only this rule's findings are looked at: a push of thousands of rules with a
+    // warning each must not rescan all earlier ones per rule.
+    let rule_has_errors = d.iter().skip(found_before).any(|x| x.is_error());
+    (!rule_has_errors).then_some(rule)
 }
 
 /// Writes `<connecteur><grilles>…</grilles></connecteur>`.

@@ -348,6 +348,7 @@ fn unknown_code(
 }
 
 fn decode_line(element: &Element<'_>, path: &str, d: &mut Diagnostics) -> OrderLine {
+    let found_before = d.len();
     let mut line = OrderLine::default();
     let mut quantity = None;
     for child in &element.children {
@@ -373,12 +374,10 @@ fn decode_line(element: &Element<'_>, path: &str, d: &mut Diagnostics) -> OrderL
     match quantity {
         Some(quantity) => line.quantity = quantity,
         None => {
-            if !d
-                .iter()
-                .any(|x| x.path == child_path(path, "product_quantity"))
-            {
+            let quantity_path = child_path(path, "product_quantity");
+            if !d.iter().skip(found_before).any(|x| x.path == quantity_path) {
                 d.error(
-                    child_path(path, "product_quantity"),
+                    quantity_path,
                     "econnecteur.value_missing",
                     "a product line needs its quantity",
                 );
