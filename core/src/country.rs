@@ -26,7 +26,20 @@ impl std::error::Error for UnknownCountry {}
 impl Country {
     /// Accepts an alpha-2 code in any case (`FR`, `fr`).
     pub fn from_alpha2(code: &str) -> Result<Self, UnknownCountry> {
-        CountryCode::for_alpha2_caseless(code.trim())
+        let trimmed = code.trim();
+        // Upper-case ASCII on the stack: this runs for every address a document carries.
+        if let &[a, b] = trimmed.as_bytes()
+            && a.is_ascii()
+            && b.is_ascii()
+        {
+            let upper = [a.to_ascii_uppercase(), b.to_ascii_uppercase()];
+            return std::str::from_utf8(&upper)
+                .ok()
+                .and_then(|upper| CountryCode::for_alpha2(upper).ok())
+                .map(Self)
+                .ok_or_else(|| UnknownCountry(code.to_owned()));
+        }
+        CountryCode::for_alpha2_caseless(trimmed)
             .map(Self)
             .map_err(|_| UnknownCountry(code.to_owned()))
     }
@@ -117,5 +130,19 @@ mod tests {
         }
         assert!(Country::parse_lenient("Atlantis").is_err());
         assert!(Country::from_alpha2("XX").is_err());
+    }
+
+    #[test]
+    fn alpha2_is_read_in_any_case_and_refused_whole() {
+        for text in ["FR", "fr", "fR", " Fr "] {
+            assert_eq!(Country::from_alpha2(text).map(Country::alpha2), Ok("FR"));
+        }
+        for bad in ["", "F", "FRA", "F\u{e9}", "\u{e9}", "1R"] {
+            assert_eq!(
+                Country::from_alpha2(bad),
+                Err(UnknownCountry(bad.to_owned())),
+                "{bad:?}"
+            );
+        }
     }
 }

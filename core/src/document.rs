@@ -2,6 +2,7 @@
 
 use std::fmt;
 use std::str::FromStr;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use schemars::JsonSchema;
 use serde::de::DeserializeOwned;
@@ -36,6 +37,20 @@ macro_rules! documents {
             pub fn schema_file(self) -> &'static str {
                 match self {
                     $( Self::$variant => $file, )*
+                }
+            }
+
+            /// Refuses this kind of document where a document of kind `expected` (when
+            /// given) is required, as [`Document::from_json`] does.
+            pub fn expect(self, expected: Option<DocumentKind>) -> Result<(), Diagnostics> {
+                match expected {
+                    Some(expected) if expected != self => Err(Diagnostic::error(
+                        "/contract",
+                        "document.wrong_contract",
+                        format!("expected a `{}` document, got `{}`", expected.contract_id(), self.contract_id()),
+                    )
+                    .into()),
+                    _ => Ok(()),
                 }
             }
 
@@ -84,26 +99,34 @@ macro_rules! documents {
             /// not `expected` (when given) is refused.
             pub fn from_json(bytes: &[u8], expected: Option<DocumentKind>) -> Result<Self, Diagnostics> {
                 let kind = read_contract(bytes)?;
-                if let Some(expected) = expected
-                    && expected != kind
-                {
-                    return Err(Diagnostic::error(
-                        "/contract",
-                        "document.wrong_contract",
-                        format!("expected a `{}` document, got `{}`", expected.contract_id(), kind.contract_id()),
-                    )
-                    .into());
-                }
+                kind.expect(expected)?;
                 match kind {
                     $( DocumentKind::$variant => from_json_with_paths(bytes).map(Self::$variant), )*
                 }
             }
 
-            /// Serialises as canonical JSON with the `contract` tag.
+            /// Serialises as canonical JSON with the `contract` tag first.
             pub fn to_json(&self) -> Vec<u8> {
+                let mut out = Vec::new();
+                self.write_json(&mut out);
+                // Presized for a much larger document: give the excess back.
+                if out.capacity() > 2 * out.len() + 4096 {
+                    out.shrink_to_fit();
+                }
+                out
+            }
+
+            /// Appends the canonical JSON of [`Document::to_json`] to `out`, in one pass
+            /// and without intermediate values. `out` is first grown to hold a document as
+            /// large as the last one written, so that a run of similar documents is written
+            /// without reallocating (and copying) the buffer as it fills.
+            pub fn write_json(&self, out: &mut Vec<u8>) {
+                out.reserve(json_len_hint());
+                let start = out.len();
                 // Serialising these types cannot fail: no maps with non-string keys, no
-                // custom serialisers that error.
-                serde_json::to_vec(self).unwrap_or_default()
+                // custom serialisers that error, and writing to a `Vec` does not fail.
+                let _ = serde_json::to_writer(&mut *out, self);
+                remember_json_len(out.len() - start);
             }
         }
 
@@ -129,6 +152,25 @@ documents! {
     Acknowledgement = "acknowledgement/v1", "acknowledgement.v1.json";
     ServiceRequest = "service-request/v1", "service-request.v1.json";
     ServiceResponse = "service-response/v1", "service-response.v1.json";
+}
+
+/// The length of the last canonical JSON written, in this process (any thread): the
+/// estimate [`Document::write_json`] presizes its buffer with.
+static LAST_JSON_LEN: AtomicUsize = AtomicUsize::new(0);
+
+/// Presizing beyond this is left to the buffer's own growth: one huge document must not
+/// make every later small one allocate as much.
+const MAX_JSON_LEN_HINT: usize = 1 << 20;
+
+fn json_len_hint() -> usize {
+    let last = LAST_JSON_LEN.load(Ordering::Relaxed);
+    // A little slack for a document slightly larger than the last; 256 bytes hold the
+    // smallest documents whole.
+    (last + last / 8).clamp(256, MAX_JSON_LEN_HINT)
+}
+
+fn remember_json_len(len: usize) {
+    LAST_JSON_LEN.store(len, Ordering::Relaxed);
 }
 
 /// A contract id this build does not know.

@@ -34,8 +34,17 @@ impl Currency {
 
     /// Looks up an alphabetic code (`EUR`); case-insensitive.
     pub fn from_code(code: &str) -> Result<Self, UnknownCurrency> {
-        let upper = code.trim().to_ascii_uppercase();
-        iso_currency::Currency::from_code(&upper)
+        // Every code is three ASCII letters: upper-case them on the stack, without the
+        // allocation of `to_ascii_uppercase` (this runs for every amount's currency).
+        let mut upper = [0u8; 3];
+        match code.trim().as_bytes() {
+            bytes @ [_, _, _] => upper.copy_from_slice(bytes),
+            _ => return Err(UnknownCurrency(code.to_owned())),
+        }
+        upper.make_ascii_uppercase();
+        std::str::from_utf8(&upper)
+            .ok()
+            .and_then(iso_currency::Currency::from_code)
             .map(Self)
             .ok_or_else(|| UnknownCurrency(code.to_owned()))
     }
@@ -240,5 +249,13 @@ mod tests {
         let back: Currency = serde_json::from_str("\"eur\"").expect("lower case accepted");
         assert_eq!(back, Currency::EUR);
         assert!(serde_json::from_str::<Currency>("\"EURO\"").is_err());
+        assert_eq!(Currency::from_code(" uSd "), Ok(Currency::USD));
+        for bad in ["", "EU", "€", "EU€", "ÉUR", "E R", "EURO"] {
+            assert_eq!(
+                Currency::from_code(bad),
+                Err(UnknownCurrency(bad.to_owned())),
+                "{bad:?}"
+            );
+        }
     }
 }

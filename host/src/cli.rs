@@ -223,7 +223,7 @@ fn run(cli: &Cli) -> Result<(), Failure> {
             check_message(&target, to_message, Direction::Encode)?;
             let input = read_input(file.as_deref(), cli.max_input)?;
             let document = decode(&source, from_message, &input, cli.format)?;
-            let bytes = encode(&target, to_message, &document.to_json(), cli.format)?;
+            let bytes = encode_checked(&target, to_message, &document, cli.format)?;
             write_stdout(&bytes)
         }
         Command::ProbeLibrary { .. } | Command::ServeLibrary { .. } => Ok(()),
@@ -419,6 +419,26 @@ fn encode(
     }
     print_warnings(format, &checked);
     let reply = instance.encode(message, canonical).map_err(call_failure)?;
+    print_warnings(format, &reply.warnings);
+    Ok(reply.bytes)
+}
+
+/// [`encode`] of a document [`decode`] just read and checked: serialised once and passed
+/// on, not parsed and validated a second time.
+fn encode_checked(
+    instance: &AdapterInstance,
+    message: &str,
+    document: &Document,
+    format: Format,
+) -> Result<Vec<u8>, Failure> {
+    let expected = instance.manifest().message(message).map(|m| m.document);
+    document
+        .kind()
+        .expect(expected)
+        .map_err(Failure::Rejected)?;
+    let reply = instance
+        .encode(message, &document.to_json())
+        .map_err(call_failure)?;
     print_warnings(format, &reply.warnings);
     Ok(reply.bytes)
 }

@@ -99,6 +99,29 @@ fn convert_goes_through_the_canonical_model() {
 }
 
 #[test]
+fn convert_refuses_a_document_the_target_message_does_not_take() {
+    // oci-punchout `login` decodes to a punchout session; e-connecteur `order` encodes orders.
+    let login = b"username=4711&password=geheim&hook_url=https%3A%2F%2Fsrm.example%2Fhook";
+    let out = tradewire(
+        &[
+            "--format",
+            "json",
+            "convert",
+            "oci-punchout:login",
+            "econnecteur:order",
+        ],
+        login,
+    );
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    let stderr = text(&out.stderr);
+    assert!(stderr.contains("document.wrong_contract"), "{stderr}");
+    assert!(
+        stderr.contains("expected a `order/v1` document, got `punchout-session/v1`"),
+        "{stderr}"
+    );
+}
+
+#[test]
 fn a_panicking_adapter_exits_1_with_a_diagnostic_and_no_raw_panic_output() {
     let out = tradewire(
         &["--plugins", &panicky(), "decode", "panicky", "echo"],

@@ -1,7 +1,7 @@
 //! The SDK side of the ABI: generic `extern "C"` functions that serve an [`Adapter`]
 //! through [`AdapterMod`]. Every call is wrapped in `catch_unwind`.
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::panic::{AssertUnwindSafe, catch_unwind};
 
 use abi_stable::prefix_type::WithMetadata;
@@ -107,7 +107,10 @@ extern "C" fn decode<A: Adapter>(
                 accepted.value.kind()
             )));
         }
-        Ok((accepted.value.to_json(), accepted.warnings))
+        // Serialised once, straight into this thread's reused buffer (see `finish`).
+        let mut json = take_buffer();
+        accepted.value.write_json(&mut json);
+        Ok((json, accepted.warnings))
     });
     finish(result, Some(out), diagnostics)
 }
@@ -225,6 +228,37 @@ pub fn install_quiet_panic_hook() {
 
 type Produced = (Vec<u8>, Diagnostics);
 
+thread_local! {
+    /// The buffer of the last output written to a caller's sink on this thread, reused by
+    /// the next decode: a canonical document is serialised into memory that is already
+    /// allocated and warm, then copied once into the caller's buffer.
+    static SPARE: Cell<Vec<u8>> = const { Cell::new(Vec::new()) };
+}
+
+/// A buffer larger than this is freed rather than kept for the next call.
+const MAX_SPARE: usize = 1 << 20;
+
+/// An empty buffer, this thread's spare one when there is one.
+fn take_buffer() -> Vec<u8> {
+    let mut buffer = SPARE.with(Cell::take);
+    buffer.clear();
+    buffer
+}
+
+/// Keeps `buffer` (its contents already copied out) for the next call on this thread.
+fn recycle(buffer: Vec<u8>) {
+    if buffer.capacity() <= MAX_SPARE {
+        SPARE.with(|spare| {
+            let kept = spare.take();
+            spare.set(if kept.capacity() >= buffer.capacity() {
+                kept
+            } else {
+                buffer
+            });
+        });
+    }
+}
+
 fn guarded(call: impl FnOnce() -> Result<Produced, Failure>) -> Result<Produced, Failure> {
     match catch_unwind(AssertUnwindSafe(call)) {
         Ok(result) => result,
@@ -259,6 +293,7 @@ fn finish(
             if let Some(mut out) = out {
                 out.write(&bytes);
             }
+            recycle(bytes);
             write_diagnostics(&warnings);
             STATUS_OK
         }

@@ -118,8 +118,19 @@ fn main() {
         "tradewire_ois_orders",
         "tradewire_payment_order",
     ]);
+    // `--profile-time` (under `perf record`): criterion runs only the benchmarks named, and
+    // nothing else runs after them; the libraries stay on disk so the profile can name
+    // their symbols.
+    let profiling = std::env::args().any(|a| a == "--profile-time");
+    let plugins = if profiling {
+        let kept = plugins.keep();
+        eprintln!("libraries kept in {}", kept.display());
+        kept
+    } else {
+        plugins.path().to_owned()
+    };
     let mut loaded = Registry::empty();
-    loaded.load_plugins(&[plugins.path()], &LoadOptions::default());
+    loaded.load_plugins(&[plugins.as_path()], &LoadOptions::default());
     assert!(loaded.refused().is_empty(), "{:?}", loaded.refused());
 
     let mut criterion = support::criterion();
@@ -146,6 +157,9 @@ fn main() {
             b.iter(|| round_trip_abi(&library, subject))
         });
         group.finish();
+        if profiling {
+            continue;
+        }
         ratios.push(Ratios {
             library_over_direct: interleaved_ratio(
                 || round_trip_abi(&library, subject),
@@ -158,6 +172,9 @@ fn main() {
         });
     }
     criterion.final_summary();
+    if profiling {
+        return;
+    }
     println!("{}", table(&Results::read(), &subjects, &ratios));
 }
 
