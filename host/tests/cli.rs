@@ -355,50 +355,41 @@ fn no_builtins_lets_libraries_stand_in_for_builtin_adapters() {
 
 #[test]
 fn oversized_input_is_refused_before_it_is_read_whole() {
-    let out = tradewire(
-        &[
-            "--plugins",
-            &panicky(),
-            "--max-input",
-            "16",
-            "decode",
-            "panicky",
-            "echo",
-        ],
-        &[b'x'; 64],
-    );
-    assert_eq!(out.status.code(), Some(1));
-    assert!(text(&out.stderr).contains("host.input_too_large"));
-}
-
-#[test]
-fn a_file_over_the_limit_is_refused_and_one_at_the_limit_read() {
     let dir = tempfile::tempdir().expect("tmp");
-    let decode = |bytes: usize| {
-        let file = dir.path().join(format!("input-{bytes}"));
-        std::fs::write(&file, "x".repeat(bytes)).expect("write input");
-        let file = file.display().to_string();
-        let args = [
+    let panicky = panicky();
+    let decode = |bytes: usize, from_file: bool| {
+        let mut args = vec![
             "--plugins",
-            &panicky(),
+            &panicky,
             "--max-input",
             "16",
             "decode",
             "panicky",
             "echo",
         ];
-        tradewire(&[&args[..], &[file.as_str()]].concat(), b"")
+        let input = vec![b'x'; bytes];
+        let file = dir.path().join(format!("input-{bytes}"));
+        let file = file.display().to_string();
+        if from_file {
+            std::fs::write(&file, &input).expect("write input");
+            args.push(&file);
+            tradewire(&args, b"")
+        } else {
+            tradewire(&args, &input)
+        }
     };
-    let over = decode(17);
-    assert_eq!(over.status.code(), Some(1));
-    assert!(text(&over.stderr).contains("host.input_too_large"));
-    let at_limit = decode(16);
-    assert_eq!(
-        at_limit.status.code(),
-        Some(0),
-        "{}",
-        text(&at_limit.stderr)
-    );
+    for from_file in [false, true] {
+        let over = decode(17, from_file);
+        assert_eq!(over.status.code(), Some(1), "from a file: {from_file}");
+        assert!(text(&over.stderr).contains("host.input_too_large"));
+        let at_limit = decode(16, from_file);
+        assert_eq!(
+            at_limit.status.code(),
+            Some(0),
+            "{}",
+            text(&at_limit.stderr)
+        );
+    }
 }
 
 #[test]
