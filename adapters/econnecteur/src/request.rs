@@ -83,15 +83,11 @@ pub(crate) fn decode(
     let mut variables = read_body(body, s)?;
     let mut d = Diagnostics::new();
     let mut take = |name: &str, d: &mut Diagnostics| -> Option<Variable> {
-        let mut found: Vec<Variable> = Vec::new();
-        variables.retain(|v| {
-            if v.name == name {
-                found.push(v.clone());
-                false
-            } else {
-                true
-            }
-        });
+        // Moved out, not cloned: `data` can be megabytes.
+        let (mut found, others): (Vec<Variable>, Vec<Variable>) = std::mem::take(&mut variables)
+            .into_iter()
+            .partition(|v| v.name == name);
+        variables = others;
         if found.len() > 1 {
             // PHP, which most shops run on, keeps the last one.
             d.warning(
