@@ -31,7 +31,7 @@ use crate::{BodyFormat, Compression, Settings, customers, grilles, order, produc
 const MAX_VARIABLES: usize = 10_000;
 
 /// One POST variable: its name, its raw bytes, and for a file its name and type.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 struct Variable {
     name: String,
     value: Vec<u8>,
