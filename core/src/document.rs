@@ -42,7 +42,7 @@ macro_rules! documents {
 
             /// Refuses this kind of document where a document of kind `expected` (when
             /// given) is required, as [`Document::from_json`] does.
-            pub fn expect(self, expected: Option<DocumentKind>) -> Result<(), Diagnostics> {
+            pub fn check_against(self, expected: Option<DocumentKind>) -> Result<(), Diagnostics> {
                 match expected {
                     Some(expected) if expected != self => Err(Diagnostic::error(
                         "/contract",
@@ -99,7 +99,7 @@ macro_rules! documents {
             /// not `expected` (when given) is refused.
             pub fn from_json(bytes: &[u8], expected: Option<DocumentKind>) -> Result<Self, Diagnostics> {
                 let kind = read_contract(bytes)?;
-                kind.expect(expected)?;
+                kind.check_against(expected)?;
                 match kind {
                     $( DocumentKind::$variant => from_json_with_paths(bytes).map(Self::$variant), )*
                 }

@@ -434,7 +434,7 @@ fn encode_checked(
     let expected = instance.manifest().message(message).map(|m| m.document);
     document
         .kind()
-        .expect(expected)
+        .check_against(expected)
         .map_err(Failure::Rejected)?;
     let reply = instance
         .encode(message, &document.to_json())
