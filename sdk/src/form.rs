@@ -13,7 +13,8 @@
 
 use std::borrow::Cow;
 
-use encoding_rs::{Encoding, UTF_8};
+use encoding_rs::{DecoderResult, Encoding, UTF_8};
+use memchr::{memchr, memchr_iter, memchr2};
 use percent_encoding::percent_encode_byte;
 use tradewire_core::Diagnostics;
 
@@ -28,7 +29,9 @@ pub fn charset(label: &str) -> Option<&'static Encoding> {
 ///
 /// Names and values borrow from `body` when they need no decoding: no percent escape,
 /// no `+`, and bytes that read as themselves (ASCII, or any valid UTF-8 when the charset
-/// is UTF-8). Only the others are copied, so a plain form costs one allocation, the list.
+/// is UTF-8). The others are decoded into one buffer the [`Form`] holds, so a form costs
+/// two allocations however many of its fields are escaped (OCI escapes every cart
+/// field's name: `NEW_ITEM-PRICE%5B1%5D`).
 ///
 /// Malformed percent escapes (`%G1`, a trailing `%4`) are kept literally, as browsers
 /// keep them; a leading `?` is skipped so a query string can be passed as is. A name or
@@ -39,46 +42,51 @@ pub fn charset(label: &str) -> Option<&'static Encoding> {
 /// (as in WHATWG) UTF-8 is used in their place.
 ///
 /// ```
-/// use std::borrow::Cow;
 /// use tradewire_sdk::form::{charset, decode_form};
 ///
 /// let latin1 = charset("latin1").unwrap();
-/// let pairs = decode_form(b"NAME%5B1%5D=K%E4se&QTY=2", latin1).unwrap();
-/// assert_eq!(pairs[0], ("NAME[1]".into(), "Käse".into()));
-/// assert!(matches!(pairs[1], (Cow::Borrowed("QTY"), Cow::Borrowed("2"))));
+/// let form = decode_form(b"NAME%5B1%5D=K%E4se&QTY=2", latin1).unwrap();
+/// let pairs: Vec<(&str, &str)> = form.iter().collect();
+/// assert_eq!(pairs, [("NAME[1]", "Käse"), ("QTY", "2")]);
 /// ```
 pub fn decode_form<'a>(
     body: &'a [u8],
     encoding: &'static Encoding,
-) -> Result<FormPairs<'a>, Diagnostics> {
+) -> Result<Form<'a>, Diagnostics> {
     let encoding = encoding.output_encoding();
     let body = body.strip_prefix(b"?").unwrap_or(body);
     let mut diagnostics = Diagnostics::new();
-    let mut pairs = Vec::with_capacity(body.iter().filter(|&&byte| byte == b'&').count() + 1);
+    let mut form = Form {
+        pairs: Vec::with_capacity(memchr_iter(b'&', body).count() + 1),
+        decoded: String::new(),
+    };
+    let mut scratch = Vec::new();
 
-    for segment in body.split(|&byte| byte == b'&') {
+    for segment in split_at_ampersands(body) {
         if segment.is_empty() {
             continue;
         }
-        let (raw_name, raw_value) = match segment.iter().position(|&byte| byte == b'=') {
+        let (raw_name, raw_value) = match memchr(b'=', segment) {
             Some(equals) => (&segment[..equals], &segment[equals + 1..]),
             None => (segment, &b""[..]),
         };
-        let name = decode_text(percent_decode_plus(raw_name), encoding);
-        let value = decode_text(percent_decode_plus(raw_value), encoding);
-        match (name, value) {
-            (Some(name), Some(value)) => pairs.push((name, value)),
-            (None, _) => {
-                let name_bytes = percent_decode_plus(raw_name);
-                let (lossy_name, _) = encoding.decode_without_bom_handling(&name_bytes);
-                diagnostics.error(
-                    lossy_name.into_owned(),
-                    "form.invalid_encoding",
-                    format!("the field name is not valid {}", encoding.name()),
-                );
-            }
-            (Some(name), None) => diagnostics.error(
-                name.into_owned(),
+        let Some(name) = form.read_text(raw_name, encoding, &mut scratch) else {
+            let name_bytes = match percent_decode_plus(raw_name, &mut scratch) {
+                true => &scratch[..],
+                false => raw_name,
+            };
+            let (lossy_name, _) = encoding.decode_without_bom_handling(name_bytes);
+            diagnostics.error(
+                lossy_name.into_owned(),
+                "form.invalid_encoding",
+                format!("the field name is not valid {}", encoding.name()),
+            );
+            continue;
+        };
+        match form.read_text(raw_value, encoding, &mut scratch) {
+            Some(value) => form.pairs.push((name, value)),
+            None => diagnostics.error(
+                form.text(name),
                 "form.invalid_encoding",
                 format!("the value is not valid {}", encoding.name()),
             ),
@@ -88,41 +96,152 @@ pub fn decode_form<'a>(
     if diagnostics.has_errors() {
         Err(diagnostics)
     } else {
-        Ok(pairs)
+        Ok(form)
     }
 }
 
-/// What [`decode_form`] returns: (name, value) pairs, borrowed from the body where they
-/// could be.
-pub type FormPairs<'a> = Vec<(Cow<'a, str>, Cow<'a, str>)>;
+/// `body.split(|&byte| byte == b'&')`, found with `memchr` rather than byte by byte.
+fn split_at_ampersands(body: &[u8]) -> impl Iterator<Item = &[u8]> {
+    let mut rest = Some(body);
+    std::iter::from_fn(move || {
+        let current = rest?;
+        match memchr(b'&', current) {
+            Some(at) => {
+                rest = Some(&current[at + 1..]);
+                Some(&current[..at])
+            }
+            None => {
+                rest = None;
+                Some(current)
+            }
+        }
+    })
+}
 
-/// Percent escapes and `+` undone in one pass: `+` means space only in the raw body, so
-/// `%2B` stays a plus. Borrowed when there is neither.
-fn percent_decode_plus(raw: &[u8]) -> Cow<'_, [u8]> {
-    let Some(first) = raw.iter().position(|&byte| byte == b'%' || byte == b'+') else {
-        return Cow::Borrowed(raw);
+/// A form body read by [`decode_form`]: its (name, value) pairs in body order.
+#[derive(Debug, Clone, Default)]
+pub struct Form<'a> {
+    pairs: Vec<(Text<'a>, Text<'a>)>,
+    /// Every name and value that needed decoding, back to back.
+    decoded: String,
+}
+
+/// A name or value of a [`Form`]: in the body, or in the form's buffer of decoded text.
+#[derive(Debug, Clone, Copy)]
+enum Text<'a> {
+    Body(&'a str),
+    Decoded { start: usize, end: usize },
+}
+
+impl<'a> Form<'a> {
+    /// The (name, value) pairs, in body order.
+    pub fn iter(&self) -> impl ExactSizeIterator<Item = (&str, &str)> + '_ {
+        self.pairs
+            .iter()
+            .map(|&(name, value)| (self.text(name), self.text(value)))
+    }
+
+    /// How many pairs the body has.
+    pub fn len(&self) -> usize {
+        self.pairs.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.pairs.is_empty()
+    }
+
+    fn text(&self, text: Text<'a>) -> &str {
+        match text {
+            Text::Body(text) => text,
+            Text::Decoded { start, end } => &self.decoded[start..end],
+        }
+    }
+
+    /// A raw name or value as text, `None` when its bytes are not valid in `encoding`.
+    fn read_text(
+        &mut self,
+        raw: &'a [u8],
+        encoding: &'static Encoding,
+        scratch: &mut Vec<u8>,
+    ) -> Option<Text<'a>> {
+        if percent_decode_plus(raw, scratch) {
+            return self.push_decoded(scratch, encoding);
+        }
+        match encoding.decode_without_bom_handling_and_without_replacement(raw)? {
+            Cow::Borrowed(text) => Some(Text::Body(text)),
+            // Bytes that are not ASCII, unescaped, in a charset other than UTF-8: rare,
+            // as browsers escape them.
+            Cow::Owned(text) => {
+                let start = self.decoded.len();
+                self.decoded.push_str(&text);
+                Some(Text::Decoded {
+                    start,
+                    end: self.decoded.len(),
+                })
+            }
+        }
+    }
+
+    /// `bytes` in `encoding` appended to the buffer of decoded text; `None` (and nothing
+    /// appended) when they are not valid in it.
+    fn push_decoded(&mut self, bytes: &[u8], encoding: &'static Encoding) -> Option<Text<'a>> {
+        let start = self.decoded.len();
+        if encoding == UTF_8 {
+            self.decoded.push_str(std::str::from_utf8(bytes).ok()?);
+        } else {
+            let mut decoder = encoding.new_decoder_without_bom_handling();
+            self.decoded
+                .reserve(decoder.max_utf8_buffer_length_without_replacement(bytes.len())?);
+            let (result, _) =
+                decoder.decode_to_string_without_replacement(bytes, &mut self.decoded, true);
+            if result != DecoderResult::InputEmpty {
+                self.decoded.truncate(start);
+                return None;
+            }
+        }
+        Some(Text::Decoded {
+            start,
+            end: self.decoded.len(),
+        })
+    }
+}
+
+/// Percent escapes and `+` undone in one pass, into `decoded` (cleared first): `+` means
+/// space only in the raw body, so `%2B` stays a plus. `false`, and `decoded` untouched,
+/// when `raw` has neither, so it can be used as it is.
+fn percent_decode_plus(raw: &[u8], decoded: &mut Vec<u8>) -> bool {
+    let Some(first) = memchr2(b'%', b'+', raw) else {
+        return false;
     };
-    let mut decoded = Vec::with_capacity(raw.len());
+    decoded.clear();
     decoded.extend_from_slice(&raw[..first]);
     let mut rest = &raw[first..];
     while let Some((&byte, after)) = rest.split_first() {
         rest = after;
-        match byte {
-            b'+' => decoded.push(b' '),
-            b'%' => match after {
-                [high, low, tail @ ..] => match (hex_digit(*high), hex_digit(*low)) {
-                    (Some(high), Some(low)) => {
-                        decoded.push(high << 4 | low);
-                        rest = tail;
-                    }
-                    _ => decoded.push(b'%'),
-                },
-                _ => decoded.push(b'%'),
-            },
-            _ => decoded.push(byte),
+        if byte == b'+' {
+            decoded.push(b' ');
+        } else {
+            let escaped = match after {
+                [high, low, tail @ ..] => hex_digit(*high)
+                    .zip(hex_digit(*low))
+                    .map(|(high, low)| (high << 4 | low, tail)),
+                _ => None,
+            };
+            match escaped {
+                Some((byte, tail)) => {
+                    decoded.push(byte);
+                    rest = tail;
+                }
+                // Malformed: the `%` stays literally.
+                None => decoded.push(b'%'),
+            }
         }
+        // Runs between escapes are copied whole.
+        let run = memchr2(b'%', b'+', rest).unwrap_or(rest.len());
+        decoded.extend_from_slice(&rest[..run]);
+        rest = &rest[run..];
     }
-    Cow::Owned(decoded)
+    true
 }
 
 fn hex_digit(byte: u8) -> Option<u8> {
@@ -131,27 +250,6 @@ fn hex_digit(byte: u8) -> Option<u8> {
         b'a'..=b'f' => Some(byte - b'a' + 10),
         b'A'..=b'F' => Some(byte - b'A' + 10),
         _ => None,
-    }
-}
-
-/// Bytes in `encoding` as text, `None` when they are not valid in it. Borrowed bytes stay
-/// borrowed when they read as themselves; decoded bytes that do are moved, not copied.
-fn decode_text<'a>(bytes: Cow<'a, [u8]>, encoding: &'static Encoding) -> Option<Cow<'a, str>> {
-    match bytes {
-        Cow::Borrowed(bytes) => encoding.decode_without_bom_handling_and_without_replacement(bytes),
-        Cow::Owned(bytes) if encoding == UTF_8 => String::from_utf8(bytes).ok().map(Cow::Owned),
-        Cow::Owned(bytes) => {
-            let converted =
-                match encoding.decode_without_bom_handling_and_without_replacement(&bytes)? {
-                    Cow::Owned(text) => Some(text),
-                    // ASCII, so the bytes are that text already.
-                    Cow::Borrowed(_) => None,
-                };
-            match converted {
-                Some(text) => Some(Cow::Owned(text)),
-                None => String::from_utf8(bytes).ok().map(Cow::Owned),
-            }
-        }
     }
 }
 
@@ -195,17 +293,25 @@ mod tests {
     use encoding_rs::{UTF_8, WINDOWS_1252};
     use proptest::prelude::*;
 
-    fn pairs(list: &[(&str, &str)]) -> FormPairs<'static> {
+    fn pairs(list: &[(&str, &str)]) -> Vec<(String, String)> {
         list.iter()
-            .map(|(name, value)| (name.to_string().into(), value.to_string().into()))
+            .map(|(name, value)| (name.to_string(), value.to_string()))
             .collect()
     }
 
-    /// Owned copies, to compare with what a strategy generated.
-    fn owned(pairs: FormPairs<'_>) -> Vec<(String, String)> {
-        pairs
-            .into_iter()
-            .map(|(name, value)| (name.into_owned(), value.into_owned()))
+    /// Owned copies of the pairs, to compare with what was expected.
+    fn owned(form: Form<'_>) -> Vec<(String, String)> {
+        form.iter()
+            .map(|(name, value)| (name.to_owned(), value.to_owned()))
+            .collect()
+    }
+
+    /// Which of the names and values borrow from the body.
+    fn borrowed(form: &Form<'_>) -> Vec<(bool, bool)> {
+        let is_borrowed = |text: Text<'_>| matches!(text, Text::Body(_));
+        form.pairs
+            .iter()
+            .map(|&(name, value)| (is_borrowed(name), is_borrowed(value)))
             .collect()
     }
 
@@ -225,7 +331,7 @@ mod tests {
         let body =
             b"~OkCode=ADDI&NEW_ITEM-DESCRIPTION%5B1%5D=Stift+blau&NEW_ITEM-PRICE%5B1%5D=1.50\
             &NEW_ITEM-QUANTITY%5B1%5D=2&NEW_ITEM-DESCRIPTION%5B2%5D=Papier%2BUmschlag";
-        let decoded = decode_form(body, UTF_8).unwrap();
+        let decoded = owned(decode_form(body, UTF_8).unwrap());
         assert_eq!(
             decoded,
             pairs(&[
@@ -242,22 +348,25 @@ mod tests {
     fn percent_escapes_are_bytes_in_the_charset() {
         let latin1 = charset("iso-8859-1").unwrap();
         assert_eq!(
-            decode_form(b"NAME=K%E4se", latin1).unwrap(),
+            owned(decode_form(b"NAME=K%E4se", latin1).unwrap()),
             pairs(&[("NAME", "Käse")])
         );
         assert_eq!(
-            decode_form(b"NAME=K%C3%A4se", UTF_8).unwrap(),
+            owned(decode_form(b"NAME=K%C3%A4se", UTF_8).unwrap()),
             pairs(&[("NAME", "Käse")])
         );
         // The ISO-8859-1 label is windows-1252: 0x80 is the euro sign.
-        assert_eq!(decode_form(b"P=%80", latin1).unwrap(), pairs(&[("P", "€")]));
+        assert_eq!(
+            owned(decode_form(b"P=%80", latin1).unwrap()),
+            pairs(&[("P", "€")])
+        );
     }
 
     #[test]
     fn raw_non_ascii_bytes_are_read_in_the_charset_too() {
         let latin1 = charset("latin1").unwrap();
         assert_eq!(
-            decode_form(b"NAME=K\xe4se", latin1).unwrap(),
+            owned(decode_form(b"NAME=K\xe4se", latin1).unwrap()),
             pairs(&[("NAME", "Käse")])
         );
     }
@@ -265,7 +374,7 @@ mod tests {
     #[test]
     fn duplicates_empty_segments_and_missing_values_are_kept() {
         assert_eq!(
-            decode_form(b"?a=1&&b=2&a=3&flag&=x&c=", UTF_8).unwrap(),
+            owned(decode_form(b"?a=1&&b=2&a=3&flag&=x&c=", UTF_8).unwrap()),
             pairs(&[
                 ("a", "1"),
                 ("b", "2"),
@@ -275,10 +384,10 @@ mod tests {
                 ("c", ""),
             ])
         );
-        assert_eq!(decode_form(b"", UTF_8).unwrap(), pairs(&[]));
-        assert_eq!(decode_form(b"?", UTF_8).unwrap(), pairs(&[]));
+        assert_eq!(owned(decode_form(b"", UTF_8).unwrap()), pairs(&[]));
+        assert_eq!(owned(decode_form(b"?", UTF_8).unwrap()), pairs(&[]));
         assert_eq!(
-            decode_form(b"a=1=2", UTF_8).unwrap(),
+            owned(decode_form(b"a=1=2", UTF_8).unwrap()),
             pairs(&[("a", "1=2")])
         );
     }
@@ -286,7 +395,7 @@ mod tests {
     #[test]
     fn malformed_escapes_are_kept_literally() {
         assert_eq!(
-            decode_form(b"a=%G1&b=%4&c=100%&d=%%41", UTF_8).unwrap(),
+            owned(decode_form(b"a=%G1&b=%4&c=100%&d=%%41", UTF_8).unwrap()),
             pairs(&[("a", "%G1"), ("b", "%4"), ("c", "100%"), ("d", "%A")])
         );
     }
@@ -342,7 +451,7 @@ mod tests {
         assert_eq!(encode_form([("ok", "✓")], latin1), b"ok=%26%2310003%3B");
         // Not reversible: the receiver reads the reference as text, as servers do.
         assert_eq!(
-            decode_form(b"ok=%26%2310003%3B", latin1).unwrap(),
+            owned(decode_form(b"ok=%26%2310003%3B", latin1).unwrap()),
             pairs(&[("ok", "&#10003;")])
         );
     }
@@ -352,49 +461,66 @@ mod tests {
         let utf16 = charset("utf-16").unwrap();
         assert_eq!(encode_form([("n", "ä")], utf16), b"n=%C3%A4");
         assert_eq!(
-            decode_form(b"n=%C3%A4", utf16).unwrap(),
+            owned(decode_form(b"n=%C3%A4", utf16).unwrap()),
             pairs(&[("n", "ä")])
         );
     }
 
     #[test]
-    fn plain_components_are_borrowed_and_decoded_ones_owned() {
-        let is_borrowed = |text: &Cow<'_, str>| matches!(text, Cow::Borrowed(_));
-        let utf8 = decode_form(b"a=plain&b=K\xc3\xa4se&n%5B1%5D=x+y", UTF_8).unwrap();
+    fn plain_components_are_borrowed_and_decoded_ones_copied_once() {
+        let utf8 = decode_form(b"a=plain&b=K\xc3\xa4se&n%5B1%5D=x+y&m%5B2%5D=%41", UTF_8).unwrap();
         assert_eq!(
-            utf8,
-            pairs(&[("a", "plain"), ("b", "Käse"), ("n[1]", "x y")])
+            borrowed(&utf8),
+            [(true, true), (true, true), (false, false), (false, false)]
         );
-        let borrowed: Vec<_> = utf8
-            .iter()
-            .map(|(name, value)| (is_borrowed(name), is_borrowed(value)))
-            .collect();
-        assert_eq!(borrowed, [(true, true), (true, true), (false, false)]);
+        // Decoded text lies back to back in the one buffer.
+        assert_eq!(utf8.decoded, "n[1]x ym[2]A");
+        assert_eq!(
+            owned(utf8),
+            pairs(&[
+                ("a", "plain"),
+                ("b", "Käse"),
+                ("n[1]", "x y"),
+                ("m[2]", "A")
+            ])
+        );
 
-        // In windows-1252 only ASCII reads as itself; escapes that decode to ASCII are
-        // moved into the text, those that do not are converted.
+        // In windows-1252 only ASCII reads as itself; the rest is converted.
         let latin1 = charset("latin1").unwrap();
         let decoded = decode_form(b"a=plain&b=K\xe4se&c=%41&d=%E4", latin1).unwrap();
+        let values: Vec<_> = borrowed(&decoded)
+            .into_iter()
+            .map(|(_, value)| value)
+            .collect();
+        assert_eq!(values, [true, false, false, false]);
         assert_eq!(
-            decoded,
+            owned(decoded),
             pairs(&[("a", "plain"), ("b", "Käse"), ("c", "A"), ("d", "ä")])
         );
-        let borrowed: Vec<_> = decoded
-            .iter()
-            .map(|(_, value)| is_borrowed(value))
-            .collect();
-        assert_eq!(borrowed, [true, false, false, false]);
+    }
+
+    #[test]
+    fn a_value_invalid_in_the_charset_leaves_no_text_behind() {
+        let mut form = Form::default();
+        let mut scratch = Vec::new();
+        let shift_jis = charset("shift_jis").unwrap();
+        assert!(
+            form.read_text(b"ok%82%A0", shift_jis, &mut scratch)
+                .is_some()
+        );
+        assert!(form.read_text(b"bad%82", shift_jis, &mut scratch).is_none());
+        assert_eq!(form.decoded, "okあ");
     }
 
     #[test]
     fn plus_and_escapes_mix() {
         assert_eq!(
-            decode_form(b"q=a+%2B+b%20c+%&r=%+1&s=%2b%2", UTF_8).unwrap(),
+            owned(decode_form(b"q=a+%2B+b%20c+%&r=%+1&s=%2b%2", UTF_8).unwrap()),
             pairs(&[("q", "a + b c %"), ("r", "% 1"), ("s", "+%2")])
         );
         let latin1 = charset("latin1").unwrap();
         assert_eq!(
-            decode_form(b"n+%E4=K%E4se+%2B+%80", latin1).unwrap(),
+            owned(decode_form(b"n+%E4=K%E4se+%2B+%80", latin1).unwrap()),
             pairs(&[("n ä", "Käse + €")])
         );
     }

@@ -673,9 +673,9 @@ impl<'a> ReceivedLines<'a> {
 ///
 /// The pairs are only borrowed: a value is copied when the order keeps it, never to look
 /// a field up.
-pub fn decode_cart<N: AsRef<str>, V: AsRef<str>>(
+pub fn decode_cart<'a>(
     settings: &Settings,
-    pairs: &[(N, V)],
+    pairs: impl IntoIterator<Item = (&'a str, &'a str)>,
     d: &mut Diagnostics,
 ) -> Order {
     let mut order = Order::new(settings.config.default_currency);
@@ -683,7 +683,6 @@ pub fn decode_cart<N: AsRef<str>, V: AsRef<str>>(
     let mut received = ReceivedLines::default();
 
     for (name, value) in pairs {
-        let (name, value) = (name.as_ref(), value.as_ref());
         match parse_item_name(name) {
             None => {
                 let key = format!("{EXT_FORM_PREFIX}{name}");

@@ -100,10 +100,12 @@ impl Field {
         sorted
     };
 
-    /// The known field named `name`, in any case (`price`, `Price`, `PRICE`); no
-    /// allocation, no hashing: the names differ enough that length and a few bytes decide.
+    /// The known field named `name`, in any case (`price`, `Price`, `PRICE`), without
+    /// allocating: only the few known names of its length are compared.
     pub fn from_name(name: &str) -> Option<Self> {
-        Self::ALL
+        let start = *BY_LENGTH_STARTS.get(name.len())?;
+        let end = BY_LENGTH_STARTS[name.len() + 1];
+        BY_LENGTH[start..end]
             .iter()
             .copied()
             .find(|field| field.name().eq_ignore_ascii_case(name))
@@ -136,6 +138,53 @@ impl Field {
 }
 
 /// Whether `a` sorts before `b`, byte by byte (`str`'s order, in a `const`).
+/// The length of the longest known field name.
+const LONGEST_NAME: usize = {
+    let mut longest = 0;
+    let mut i = 0;
+    while i < FIELDS.len() {
+        if FIELDS[i].name.len() > longest {
+            longest = FIELDS[i].name.len();
+        }
+        i += 1;
+    }
+    longest
+};
+
+/// Every field, shortest name first: the fields of one name length are side by side.
+const BY_LENGTH: [Field; FIELDS.len()] = {
+    let mut sorted = Field::ALL;
+    let mut i = 1;
+    while i < sorted.len() {
+        let mut j = i;
+        while j > 0 && sorted[j].name().len() < sorted[j - 1].name().len() {
+            let swapped = sorted[j];
+            sorted[j] = sorted[j - 1];
+            sorted[j - 1] = swapped;
+            j -= 1;
+        }
+        i += 1;
+    }
+    sorted
+};
+
+/// Where the names of each length start in [`BY_LENGTH`]: those of length `n` are
+/// `BY_LENGTH[BY_LENGTH_STARTS[n]..BY_LENGTH_STARTS[n + 1]]`.
+const BY_LENGTH_STARTS: [usize; LONGEST_NAME + 2] = {
+    let mut starts = [0; LONGEST_NAME + 2];
+    let mut length = 0;
+    while length <= LONGEST_NAME + 1 {
+        let mut before = 0;
+        while before < BY_LENGTH.len() && BY_LENGTH[before].name().len() < length {
+            before += 1;
+        }
+        starts[length] = before;
+        length += 1;
+    }
+    starts
+};
+
+/// `a < b` as bytes; `const`, unlike `Ord`.
 const fn name_before(a: &str, b: &str) -> bool {
     let (a, b) = (a.as_bytes(), b.as_bytes());
     let mut i = 0;
@@ -216,7 +265,11 @@ fn parse_rest(rest: &str) -> Option<ItemName<'_>> {
     }
     let (field, bracketed) = rest.split_once('[')?;
     let index = parse_index(bracketed.strip_suffix(']')?)?;
-    if field.is_empty() || !field.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+    if field.is_empty()
+        || !field
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_')
+    {
         return None;
     }
     if field.eq_ignore_ascii_case("LONGTEXT") {
@@ -266,6 +319,9 @@ mod tests {
         }
         assert_eq!(Field::from_name("PRICE_"), None);
         assert_eq!(Field::from_name("TAX_RATE"), None);
+        assert_eq!(Field::from_name(""), None);
+        assert_eq!(Field::from_name(&"PRICE".repeat(10)), None);
+        assert_eq!(Field::from_name("PRİCE"), None);
         let mut names: Vec<&str> = FIELDS.iter().map(|spec| spec.name).collect();
         names.sort_unstable();
         let by_name: Vec<&str> = Field::BY_NAME.iter().map(|field| field.name()).collect();

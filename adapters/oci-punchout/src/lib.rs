@@ -98,9 +98,9 @@ impl Adapter for OciPunchout {
                 login::decode_login(settings, input).map(|accepted| accepted.map(Document::from))
             }
             message::CART => {
-                let pairs = form::decode_form(input, settings.charset)?;
+                let form = form::decode_form(input, settings.charset)?;
                 let mut d = Diagnostics::new();
-                let order = cart::decode_cart(settings, &pairs, &mut d);
+                let order = cart::decode_cart(settings, form.iter(), &mut d);
                 d.finish(Document::from(order))
             }
             message::CART_PAGE => {

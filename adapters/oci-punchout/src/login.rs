@@ -3,7 +3,6 @@
 //! Parameter names are matched case-insensitively, since callers vary them (`HOOK_URL`,
 //! `hook_url`, `Hook_Url`). The password is never quoted in a diagnostic.
 
-use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::collections::btree_map::Entry;
 
@@ -64,11 +63,10 @@ struct Parameters<'a> {
 }
 
 impl<'a> Parameters<'a> {
-    fn read(pairs: &'a [(Cow<'a, str>, Cow<'a, str>)], d: &mut Diagnostics) -> Self {
+    fn read(pairs: impl IntoIterator<Item = (&'a str, &'a str)>, d: &mut Diagnostics) -> Self {
         let mut known = [None; name::ALL.len()];
         let mut others = BTreeMap::new();
         for (received_name, value) in pairs {
-            let (received_name, value) = (received_name.as_ref(), value.as_ref());
             match name::ALL
                 .iter()
                 .position(|known| known.eq_ignore_ascii_case(received_name))
@@ -127,9 +125,9 @@ impl<'a> Parameters<'a> {
 /// `https://shop/login?…`), or a POST form body.
 pub fn decode_login(settings: &Settings, input: &[u8]) -> Outcome<PunchoutSession> {
     let body = query_of(input);
-    let pairs = form::decode_form(body, settings.charset)?;
+    let form = form::decode_form(body, settings.charset)?;
     let mut d = Diagnostics::new();
-    let parameters = Parameters::read(&pairs, &mut d);
+    let parameters = Parameters::read(form.iter(), &mut d);
 
     let mut session = PunchoutSession::default();
     match parameters.get(name::HOOK_URL) {

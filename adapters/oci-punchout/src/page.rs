@@ -71,10 +71,10 @@ pub fn encode_page(settings: &Settings, order: &Order) -> Outcome<Vec<u8>> {
         // The hook URL's own parameters (`sap-client=100`) travel as hidden fields: a
         // browser submitting a form may drop the action's query.
         match form::decode_form(query.as_bytes(), UTF_8) {
-            Ok(pairs) => hidden.extend(
-                pairs
-                    .into_iter()
-                    .map(|(name, value)| (name.into_owned(), value.into_owned())),
+            Ok(query) => hidden.extend(
+                query
+                    .iter()
+                    .map(|(name, value)| (name.to_owned(), value.to_owned())),
             ),
             Err(_) => d.error(
                 hook_path.clone(),
@@ -245,7 +245,13 @@ pub fn decode_page(settings: &Settings, input: &[u8]) -> Outcome<Order> {
             "the cart form is never closed: the page is cut short, and lines may be missing",
         );
     }
-    let mut order = cart::decode_cart(settings, &form.fields, &mut d);
+    let mut order = cart::decode_cart(
+        settings,
+        form.fields
+            .iter()
+            .map(|(name, value)| (name.as_str(), value.as_str())),
+        &mut d,
+    );
 
     if let Some(action) = attribute(&form.attributes, "action") {
         match check_hook_url("form/@action", action) {
