@@ -6,7 +6,10 @@
 //! catalogs send them: with or without the HTTP response head in front, in the charset
 //! the head or a `<meta>` declares, with the form anywhere in the page.
 
+use std::borrow::Cow;
+
 use encoding_rs::{Encoding, UTF_8, WINDOWS_1252};
+use memchr::memmem;
 use tradewire_sdk::core::{Order, pointer_token};
 use tradewire_sdk::{Diagnostic, Diagnostics, Outcome, form};
 
@@ -192,35 +195,37 @@ pub fn decode_page(settings: &Settings, input: &[u8]) -> Outcome<Order> {
     let html = decode_text(settings, header_charset.as_deref(), body, &mut d)?;
     let events = scan(&html);
 
-    let mut forms: Vec<(Form, bool)> = Vec::new();
-    let mut open: Option<Form> = None;
+    let mut forms: Vec<(Form<'_>, bool)> = Vec::new();
+    let mut open: Option<Form<'_>> = None;
     for event in events {
         match event {
             // As in browsers, a form inside a form is ignored.
-            Event::Start { name, attributes } if name == "form" && open.is_none() => {
+            Event::Start { name, attributes }
+                if name.eq_ignore_ascii_case("form") && open.is_none() =>
+            {
                 open = Some(Form {
                     attributes,
                     fields: Vec::new(),
                 });
             }
-            Event::End { name } if name == "form" => {
+            Event::End { name } if name.eq_ignore_ascii_case("form") => {
                 if let Some(form) = open.take() {
                     forms.push((form, true));
                 }
             }
-            Event::Start { name, attributes } if name == "input" => {
+            Event::Start { name, attributes } if name.eq_ignore_ascii_case("input") => {
                 if let Some(form) = &mut open {
-                    form.add_input(&attributes);
+                    form.add_input(attributes);
                 }
             }
             Event::Textarea {
-                attributes,
+                mut attributes,
                 content,
             } => {
                 if let Some(form) = &mut open
-                    && let Some(name) = attribute(&attributes, "name")
+                    && let Some(name) = take_attribute(&mut attributes, "name")
                 {
-                    form.fields.push((name.to_owned(), content));
+                    form.fields.push((name, content));
                 }
             }
             _ => {}
@@ -247,9 +252,7 @@ pub fn decode_page(settings: &Settings, input: &[u8]) -> Outcome<Order> {
     }
     let mut order = cart::decode_cart(
         settings,
-        form.fields
-            .iter()
-            .map(|(name, value)| (name.as_str(), value.as_str())),
+        form.fields.iter().map(|(name, value)| (&**name, &**value)),
         &mut d,
     );
 
@@ -293,30 +296,32 @@ pub fn decode_page(settings: &Settings, input: &[u8]) -> Outcome<Order> {
     d.finish(order)
 }
 
-struct Form {
-    attributes: Vec<(String, String)>,
-    fields: Vec<(String, String)>,
+struct Form<'a> {
+    attributes: Attributes<'a>,
+    fields: Vec<(Cow<'a, str>, Cow<'a, str>)>,
 }
 
-impl Form {
+impl<'a> Form<'a> {
     /// Adds an input as a browser would submit it: buttons only when clicked (never, here),
     /// checkboxes and radios only when checked.
-    fn add_input(&mut self, attributes: &[(String, String)]) {
-        let Some(name) = attribute(attributes, "name") else {
+    fn add_input(&mut self, mut attributes: Attributes<'a>) {
+        let kind = attribute(&attributes, "type").unwrap_or("text");
+        let is = |kinds: &[&str]| kinds.iter().any(|k| kind.eq_ignore_ascii_case(k));
+        let submitted = if is(&["submit", "button", "reset", "image", "file"]) {
+            false
+        } else if is(&["checkbox", "radio"]) {
+            attribute(&attributes, "checked").is_some()
+        } else {
+            true
+        };
+        if !submitted {
+            return;
+        }
+        let Some(name) = take_attribute(&mut attributes, "name") else {
             return;
         };
-        let kind = attribute(attributes, "type")
-            .unwrap_or("text")
-            .to_ascii_lowercase();
-        let submitted = match kind.as_str() {
-            "submit" | "button" | "reset" | "image" | "file" => false,
-            "checkbox" | "radio" => attribute(attributes, "checked").is_some(),
-            _ => true,
-        };
-        if submitted {
-            let value = attribute(attributes, "value").unwrap_or_default();
-            self.fields.push((name.to_owned(), value.to_owned()));
-        }
+        let value = take_attribute(&mut attributes, "value").unwrap_or_default();
+        self.fields.push((name, value));
     }
 
     fn has_cart(&self) -> bool {
@@ -327,11 +332,20 @@ impl Form {
     }
 }
 
-fn attribute<'a>(attributes: &'a [(String, String)], name: &str) -> Option<&'a str> {
+/// The value of attribute `name` (lower case).
+fn attribute<'a>(attributes: &'a [(&str, Cow<'_, str>)], name: &str) -> Option<&'a str> {
     attributes
         .iter()
-        .find(|(key, _)| key == name)
-        .map(|(_, value)| value.as_str())
+        .find(|(key, _)| key.eq_ignore_ascii_case(name))
+        .map(|(_, value)| &**value)
+}
+
+/// The value of attribute `name` (lower case), moved out.
+fn take_attribute<'a>(attributes: &mut Attributes<'a>, name: &str) -> Option<Cow<'a, str>> {
+    attributes
+        .iter_mut()
+        .find(|(key, _)| key.eq_ignore_ascii_case(name))
+        .map(|(_, value)| std::mem::take(value))
 }
 
 /// Splits off an HTTP response head (`HTTP/1.1 200 OK` … blank line), as captured pages
@@ -381,12 +395,12 @@ fn charset_parameter(content_type: &str) -> Option<String> {
 /// The page as text: in the charset of a byte order mark, else the HTTP head, else a
 /// `<meta>` tag, else the config. Bytes invalid in that charset are refused rather than
 /// replaced, since a replaced character in a price or part number would go unnoticed.
-fn decode_text(
+fn decode_text<'a>(
     settings: &Settings,
     header_charset: Option<&str>,
-    body: &[u8],
+    body: &'a [u8],
     d: &mut Diagnostics,
-) -> Result<String, Diagnostics> {
+) -> Result<Cow<'a, str>, Diagnostics> {
     let (encoding, content) = match Encoding::for_bom(body) {
         Some((encoding, bom_length)) => (encoding, &body[bom_length..]),
         None => {
@@ -404,8 +418,23 @@ fn decode_text(
         );
         return Err(std::mem::take(d));
     };
-    // The HTML parser's first step: every line break becomes a line feed.
-    Ok(text.replace("\r\n", "\n").replace('\r', "\n"))
+    Ok(normalize_line_breaks(text))
+}
+
+/// The HTML parser's first step: every line break (`\r\n`, `\r`) becomes a line feed.
+fn normalize_line_breaks(text: Cow<'_, str>) -> Cow<'_, str> {
+    if memchr::memchr(b'\r', text.as_bytes()).is_none() {
+        return text;
+    }
+    let mut normalized = String::with_capacity(text.len());
+    let mut rest = &*text;
+    while let Some(at) = rest.find('\r') {
+        normalized.push_str(&rest[..at]);
+        normalized.push('\n');
+        rest = rest[at + 1..].strip_prefix('\n').unwrap_or(&rest[at + 1..]);
+    }
+    normalized.push_str(rest);
+    Cow::Owned(normalized)
 }
 
 /// The charset a `<meta charset>` or `<meta http-equiv="Content-Type" content="…">`
@@ -414,7 +443,7 @@ fn decode_text(
 fn meta_charset(body: &[u8]) -> Option<&'static Encoding> {
     let (text, _) = WINDOWS_1252.decode_without_bom_handling(body);
     scan(&text).into_iter().find_map(|event| match event {
-        Event::Start { name, attributes } if name == "meta" => {
+        Event::Start { name, attributes } if name.eq_ignore_ascii_case("meta") => {
             let label = attribute(&attributes, "charset")
                 .map(str::to_owned)
                 .or_else(|| {
@@ -430,29 +459,32 @@ fn meta_charset(body: &[u8]) -> Option<&'static Encoding> {
     })
 }
 
-/// What the scanner reports; only what the cart needs.
+/// What the scanner reports; only what the cart needs. Tag and attribute names are as
+/// written: HTML names are case-insensitive, so they are compared with
+/// `eq_ignore_ascii_case`. Nothing is copied that needs no decoding.
 #[derive(Debug, Clone, PartialEq, Eq)]
-enum Event {
+enum Event<'a> {
     Start {
-        /// Lower case.
-        name: String,
-        /// Names in lower case, values with character references decoded; the first of
-        /// a repeated attribute wins, as in browsers.
-        attributes: Vec<(String, String)>,
+        name: &'a str,
+        attributes: Attributes<'a>,
     },
     End {
-        name: String,
+        name: &'a str,
     },
     Textarea {
-        attributes: Vec<(String, String)>,
-        content: String,
+        attributes: Attributes<'a>,
+        content: Cow<'a, str>,
     },
 }
+
+/// A tag's attributes, values with character references decoded; the first of a
+/// repeated attribute wins, as in browsers.
+type Attributes<'a> = Vec<(&'a str, Cow<'a, str>)>;
 
 /// A small HTML tokenizer: tags and their attributes, skipping comments, doctypes and the
 /// raw text of `script`, `style`, `title` and `textarea` (so markup inside a script cannot
 /// pose as a cart field). A tag cut off by the end of the input is dropped, as browsers do.
-fn scan(html: &str) -> Vec<Event> {
+fn scan(html: &str) -> Vec<Event<'_>> {
     let mut events = Vec::new();
     let mut at = 0;
     while let Some(found) = html[at..].find('<') {
@@ -474,9 +506,7 @@ fn scan(html: &str) -> Vec<Event> {
                 at = start + 2;
                 continue;
             }
-            events.push(Event::End {
-                name: name.to_ascii_lowercase(),
-            });
+            events.push(Event::End { name });
             at = rest.find('>').map_or(html.len(), |end| start + end + 1);
             continue;
         }
@@ -488,11 +518,11 @@ fn scan(html: &str) -> Vec<Event> {
         let Some((attributes, tag_end)) = attributes(html, start + 1 + name.len()) else {
             break;
         };
-        let name = name.to_ascii_lowercase();
         at = tag_end;
-        if matches!(name.as_str(), "script" | "style" | "title" | "textarea") {
-            let close = find_closing(html, at, &name);
-            if name == "textarea" {
+        let raw_text = ["script", "style", "title", "textarea"];
+        if raw_text.iter().any(|raw| name.eq_ignore_ascii_case(raw)) {
+            let close = find_closing(html, at, name);
+            if name.eq_ignore_ascii_case("textarea") {
                 let raw = &html[at..close];
                 let raw = raw.strip_prefix('\n').unwrap_or(raw);
                 events.push(Event::Textarea {
@@ -517,17 +547,27 @@ fn tag_name(text: &str) -> &str {
 
 /// Where `</name` starts after `from`, case-insensitively; the end of the input if never.
 fn find_closing(html: &str, from: usize, name: &str) -> usize {
-    let lower = html[from..].to_ascii_lowercase();
-    lower
-        .find(&format!("</{name}"))
-        .map_or(html.len(), |found| from + found)
+    let bytes = html.as_bytes();
+    let mut at = from;
+    while let Some(found) = memmem::find(&bytes[at..], b"</") {
+        let start = at + found;
+        let after = &bytes[start + 2..];
+        if after
+            .get(..name.len())
+            .is_some_and(|candidate| candidate.eq_ignore_ascii_case(name.as_bytes()))
+        {
+            return start;
+        }
+        at = start + 2;
+    }
+    html.len()
 }
 
 /// The attributes of a tag whose name ends at `at`, and where the tag ends; `None` when
 /// the input ends inside the tag.
-fn attributes(html: &str, mut at: usize) -> Option<(Vec<(String, String)>, usize)> {
+fn attributes(html: &str, mut at: usize) -> Option<(Attributes<'_>, usize)> {
     let bytes = html.as_bytes();
-    let mut found: Vec<(String, String)> = Vec::new();
+    let mut found: Attributes<'_> = Vec::new();
     loop {
         while at < bytes.len() && (bytes[at].is_ascii_whitespace() || bytes[at] == b'/') {
             at += 1;
@@ -545,11 +585,11 @@ fn attributes(html: &str, mut at: usize) -> Option<(Vec<(String, String)>, usize
         {
             at += 1;
         }
-        let name = html[name_start..at].to_ascii_lowercase();
+        let name = &html[name_start..at];
         while at < bytes.len() && bytes[at].is_ascii_whitespace() {
             at += 1;
         }
-        let mut value = String::new();
+        let mut value = Cow::Borrowed("");
         if bytes.get(at) == Some(&b'=') {
             at += 1;
             while at < bytes.len() && bytes[at].is_ascii_whitespace() {
@@ -572,7 +612,10 @@ fn attributes(html: &str, mut at: usize) -> Option<(Vec<(String, String)>, usize
                 }
             }
         }
-        if !found.iter().any(|(existing, _)| *existing == name) {
+        if !found
+            .iter()
+            .any(|(existing, _)| existing.eq_ignore_ascii_case(name))
+        {
             found.push((name, value));
         }
     }
@@ -580,9 +623,9 @@ fn attributes(html: &str, mut at: usize) -> Option<(Vec<(String, String)>, usize
 
 /// Decodes HTML character references: numeric ones (as browsers do, with `&#128;`–`&#159;`
 /// read as windows-1252) and the named ones carts use. Unknown names stay as written.
-pub fn decode_references(text: &str) -> String {
+pub fn decode_references(text: &str) -> Cow<'_, str> {
     if !text.contains('&') {
-        return text.to_owned();
+        return Cow::Borrowed(text);
     }
     let mut out = String::with_capacity(text.len());
     let mut rest = text;
@@ -591,7 +634,7 @@ pub fn decode_references(text: &str) -> String {
         rest = &rest[amp..];
         match reference(rest) {
             Some((decoded, length)) => {
-                out.push_str(&decoded);
+                out.push(decoded);
                 rest = &rest[length..];
             }
             None => {
@@ -601,11 +644,12 @@ pub fn decode_references(text: &str) -> String {
         }
     }
     out.push_str(rest);
-    out
+    Cow::Owned(out)
 }
 
-/// The reference at the start of `text` (which starts with `&`) and its length.
-fn reference(text: &str) -> Option<(String, usize)> {
+/// The character of the reference at the start of `text` (which starts with `&`), and
+/// the reference's length.
+fn reference(text: &str) -> Option<(char, usize)> {
     if let Some(numeric) = text.strip_prefix("&#") {
         let (digits, radix, skip) = match numeric.strip_prefix(['x', 'X']) {
             Some(hex) => (hex, 16, 3),
@@ -627,10 +671,10 @@ fn reference(text: &str) -> Option<(String, usize)> {
             0x80..=0x9F => {
                 let byte = [u8::try_from(value).unwrap_or(0)];
                 let (text, _) = WINDOWS_1252.decode_without_bom_handling(&byte);
-                text.into_owned()
+                text.chars().next().unwrap_or('\u{FFFD}')
             }
-            0 => '\u{FFFD}'.to_string(),
-            _ => char::from_u32(value).unwrap_or('\u{FFFD}').to_string(),
+            0 => '\u{FFFD}',
+            _ => char::from_u32(value).unwrap_or('\u{FFFD}'),
         };
         return Some((decoded, skip + length + semicolon));
     }
@@ -642,38 +686,38 @@ fn reference(text: &str) -> Option<(String, usize)> {
         return None;
     }
     let decoded = match name {
-        "amp" => "&",
-        "lt" => "<",
-        "gt" => ">",
-        "quot" => "\"",
-        "apos" => "'",
-        "nbsp" => "\u{a0}",
-        "euro" => "€",
-        "auml" => "ä",
-        "ouml" => "ö",
-        "uuml" => "ü",
-        "Auml" => "Ä",
-        "Ouml" => "Ö",
-        "Uuml" => "Ü",
-        "szlig" => "ß",
-        "eacute" => "é",
-        "egrave" => "è",
-        "agrave" => "à",
-        "ccedil" => "ç",
-        "copy" => "©",
-        "reg" => "®",
-        "trade" => "™",
-        "deg" => "°",
-        "times" => "×",
-        "ndash" => "–",
-        "mdash" => "—",
-        "hellip" => "…",
-        "bull" => "•",
-        "laquo" => "«",
-        "raquo" => "»",
+        "amp" => '&',
+        "lt" => '<',
+        "gt" => '>',
+        "quot" => '"',
+        "apos" => '\'',
+        "nbsp" => '\u{a0}',
+        "euro" => '€',
+        "auml" => 'ä',
+        "ouml" => 'ö',
+        "uuml" => 'ü',
+        "Auml" => 'Ä',
+        "Ouml" => 'Ö',
+        "Uuml" => 'Ü',
+        "szlig" => 'ß',
+        "eacute" => 'é',
+        "egrave" => 'è',
+        "agrave" => 'à',
+        "ccedil" => 'ç',
+        "copy" => '©',
+        "reg" => '®',
+        "trade" => '™',
+        "deg" => '°',
+        "times" => '×',
+        "ndash" => '–',
+        "mdash" => '—',
+        "hellip" => '…',
+        "bull" => '•',
+        "laquo" => '«',
+        "raquo" => '»',
         _ => return None,
     };
-    Some((decoded.to_owned(), name_length + 2))
+    Some((decoded, name_length + 2))
 }
 
 #[cfg(test)]
@@ -706,37 +750,64 @@ mod tests {
     #[test]
     fn the_scanner_reads_attributes_in_every_quoting() {
         let events = scan(
-            "<!-- <input name=x> --><INPUT Name=a value='1 2' type=hidden>\
-             <input name=\"b\" value=\"&lt;&amp;\"/><script>'<input name=c>'</script>\
+            "<!-- <input name=x> --><INPUT Name=a value='1 2' type=hidden name=again>\
+             <input name=\"b\" value=\"&lt;&amp;\"/><script>'<input name=c>'</SCRIPT>\
              <textarea name=d>\nline&amp;</textarea><input name=\"cut",
         );
         assert_eq!(
             events,
             vec![
                 Event::Start {
-                    name: "input".into(),
+                    name: "INPUT",
                     attributes: vec![
-                        ("name".into(), "a".into()),
-                        ("value".into(), "1 2".into()),
-                        ("type".into(), "hidden".into()),
+                        ("Name", "a".into()),
+                        ("value", "1 2".into()),
+                        ("type", "hidden".into()),
                     ],
                 },
                 Event::Start {
-                    name: "input".into(),
-                    attributes: vec![("name".into(), "b".into()), ("value".into(), "<&".into()),],
+                    name: "input",
+                    attributes: vec![("name", "b".into()), ("value", "<&".into())],
                 },
-                Event::End {
-                    name: "script".into()
-                },
+                Event::End { name: "SCRIPT" },
                 Event::Textarea {
-                    attributes: vec![("name".into(), "d".into())],
+                    attributes: vec![("name", "d".into())],
                     content: "line&".into(),
                 },
-                Event::End {
-                    name: "textarea".into()
-                },
+                Event::End { name: "textarea" },
             ]
         );
+        // Values without references are the page's own text, not copies.
+        let Event::Start { attributes, .. } = &events[0] else {
+            unreachable!("the first event is a start tag");
+        };
+        assert!(matches!(attributes[1].1, Cow::Borrowed("1 2")));
+    }
+
+    #[test]
+    fn raw_text_ends_at_its_closing_tag_in_any_case() {
+        let html = "<style>a</b></STYLE><title>x</Title ><input name=after>";
+        let names: Vec<&str> = scan(html)
+            .iter()
+            .map(|event| match event {
+                Event::Start { name, .. } | Event::End { name } => *name,
+                Event::Textarea { .. } => "textarea",
+            })
+            .collect();
+        assert_eq!(names, ["STYLE", "Title", "input"]);
+        assert_eq!(find_closing("<p>no end", 0, "script"), 9);
+    }
+
+    #[test]
+    fn line_breaks_become_line_feeds() {
+        assert_eq!(
+            normalize_line_breaks("a\r\nb\rc\n\r\n".into()),
+            "a\nb\nc\n\n"
+        );
+        assert!(matches!(
+            normalize_line_breaks("a\nb".into()),
+            Cow::Borrowed("a\nb")
+        ));
     }
 
     #[test]
