@@ -442,7 +442,7 @@ fn normalize_line_breaks(text: Cow<'_, str>) -> Cow<'_, str> {
 /// ASCII markup intact whatever the real charset.
 fn meta_charset(body: &[u8]) -> Option<&'static Encoding> {
     let (text, _) = WINDOWS_1252.decode_without_bom_handling(body);
-    scan(&text).into_iter().find_map(|event| match event {
+    scan(&text).find_map(|event| match event {
         Event::Start { name, attributes } if name.eq_ignore_ascii_case("meta") => {
             let label = attribute(&attributes, "charset")
                 .map(str::to_owned)
@@ -484,63 +484,83 @@ type Attributes<'a> = Vec<(&'a str, Cow<'a, str>)>;
 /// A small HTML tokenizer: tags and their attributes, skipping comments, doctypes and the
 /// raw text of `script`, `style`, `title` and `textarea` (so markup inside a script cannot
 /// pose as a cart field). A tag cut off by the end of the input is dropped, as browsers do.
-fn scan(html: &str) -> Vec<Event<'_>> {
-    let mut events = Vec::new();
-    let mut at = 0;
-    while let Some(found) = html[at..].find('<') {
-        let start = at + found;
-        let rest = &html[start..];
-        if let Some(comment) = rest.strip_prefix("<!--") {
-            at = comment
-                .find("-->")
-                .map_or(html.len(), |end| start + 4 + end + 3);
-            continue;
-        }
-        if rest.starts_with("<!") || rest.starts_with("<?") {
-            at = rest.find('>').map_or(html.len(), |end| start + end + 1);
-            continue;
-        }
-        if let Some(after) = rest.strip_prefix("</") {
-            let name = tag_name(after);
-            if name.is_empty() {
-                at = start + 2;
+fn scan(html: &str) -> Scanner<'_> {
+    Scanner { html, at: 0 }
+}
+
+/// The events of [`scan`], found as they are asked for: a search for one tag (`<meta>`)
+/// stops there.
+struct Scanner<'a> {
+    html: &'a str,
+    /// Where scanning goes on.
+    at: usize,
+}
+
+impl<'a> Iterator for Scanner<'a> {
+    type Item = Event<'a>;
+
+    fn next(&mut self) -> Option<Event<'a>> {
+        let html = self.html;
+        let bytes = html.as_bytes();
+        let after = |from: usize, byte: u8| {
+            memchr::memchr(byte, &bytes[from..]).map_or(html.len(), |end| from + end + 1)
+        };
+        while let Some(found) = memchr::memchr(b'<', &bytes[self.at..]) {
+            let start = self.at + found;
+            let rest = &html[start..];
+            if let Some(comment) = rest.strip_prefix("<!--") {
+                self.at = memmem::find(comment.as_bytes(), b"-->")
+                    .map_or(html.len(), |end| start + 4 + end + 3);
                 continue;
             }
-            events.push(Event::End { name });
-            at = rest.find('>').map_or(html.len(), |end| start + end + 1);
-            continue;
-        }
-        let name = tag_name(&rest[1..]);
-        if name.is_empty() || !name.starts_with(|c: char| c.is_ascii_alphabetic()) {
-            at = start + 1;
-            continue;
-        }
-        let Some((attributes, tag_end)) = attributes(html, start + 1 + name.len()) else {
-            break;
-        };
-        at = tag_end;
-        let raw_text = ["script", "style", "title", "textarea"];
-        if raw_text.iter().any(|raw| name.eq_ignore_ascii_case(raw)) {
-            let close = find_closing(html, at, name);
-            if name.eq_ignore_ascii_case("textarea") {
-                let raw = &html[at..close];
-                let raw = raw.strip_prefix('\n').unwrap_or(raw);
-                events.push(Event::Textarea {
-                    attributes,
-                    content: decode_references(raw),
-                });
+            if rest.starts_with("<!") || rest.starts_with("<?") {
+                self.at = after(start, b'>');
+                continue;
             }
-            at = close;
-            continue;
+            if let Some(closing) = rest.strip_prefix("</") {
+                let name = tag_name(closing);
+                if name.is_empty() {
+                    self.at = start + 2;
+                    continue;
+                }
+                self.at = after(start, b'>');
+                return Some(Event::End { name });
+            }
+            let name = tag_name(&rest[1..]);
+            if !name.starts_with(|c: char| c.is_ascii_alphabetic()) {
+                self.at = start + 1;
+                continue;
+            }
+            let Some((attributes, tag_end)) = attributes(html, start + 1 + name.len()) else {
+                self.at = html.len();
+                return None;
+            };
+            self.at = tag_end;
+            let raw_text = ["script", "style", "title", "textarea"];
+            if raw_text.iter().any(|raw| name.eq_ignore_ascii_case(raw)) {
+                let close = find_closing(html, tag_end, name);
+                self.at = close;
+                if name.eq_ignore_ascii_case("textarea") {
+                    let raw = &html[tag_end..close];
+                    let raw = raw.strip_prefix('\n').unwrap_or(raw);
+                    return Some(Event::Textarea {
+                        attributes,
+                        content: decode_references(raw),
+                    });
+                }
+                continue;
+            }
+            return Some(Event::Start { name, attributes });
         }
-        events.push(Event::Start { name, attributes });
+        self.at = html.len();
+        None
     }
-    events
 }
 
 fn tag_name(text: &str) -> &str {
     let end = text
-        .find(|c: char| !c.is_ascii_alphanumeric())
+        .bytes()
+        .position(|byte| !byte.is_ascii_alphanumeric())
         .unwrap_or(text.len());
     &text[..end]
 }
@@ -598,7 +618,7 @@ fn attributes(html: &str, mut at: usize) -> Option<(Attributes<'_>, usize)> {
             match bytes.get(at) {
                 None => return None,
                 Some(&quote @ (b'"' | b'\'')) => {
-                    let end = html[at + 1..].find(char::from(quote))? + at + 1;
+                    let end = memchr::memchr(quote, &bytes[at + 1..])? + at + 1;
                     value = decode_references(&html[at + 1..end]);
                     at = end + 1;
                 }
@@ -624,7 +644,7 @@ fn attributes(html: &str, mut at: usize) -> Option<(Attributes<'_>, usize)> {
 /// Decodes HTML character references: numeric ones (as browsers do, with `&#128;`–`&#159;`
 /// read as windows-1252) and the named ones carts use. Unknown names stay as written.
 pub fn decode_references(text: &str) -> Cow<'_, str> {
-    if !text.contains('&') {
+    if memchr::memchr(b'&', text.as_bytes()).is_none() {
         return Cow::Borrowed(text);
     }
     let mut out = String::with_capacity(text.len());
@@ -749,11 +769,12 @@ mod tests {
 
     #[test]
     fn the_scanner_reads_attributes_in_every_quoting() {
-        let events = scan(
+        let events: Vec<Event<'_>> = scan(
             "<!-- <input name=x> --><INPUT Name=a value='1 2' type=hidden name=again>\
              <input name=\"b\" value=\"&lt;&amp;\"/><script>'<input name=c>'</SCRIPT>\
              <textarea name=d>\nline&amp;</textarea><input name=\"cut",
-        );
+        )
+        .collect();
         assert_eq!(
             events,
             vec![
@@ -788,9 +809,8 @@ mod tests {
     fn raw_text_ends_at_its_closing_tag_in_any_case() {
         let html = "<style>a</b></STYLE><title>x</Title ><input name=after>";
         let names: Vec<&str> = scan(html)
-            .iter()
             .map(|event| match event {
-                Event::Start { name, .. } | Event::End { name } => *name,
+                Event::Start { name, .. } | Event::End { name } => name,
                 Event::Textarea { .. } => "textarea",
             })
             .collect();
