@@ -15,8 +15,7 @@ use tradewire_sdk::core::{
 use tradewire_sdk::xml::{Element, is_valid_xml_name};
 
 use crate::common::{
-    ENVELOPE, Out, boolean, child_path, decimal, format_bool, keep_unknown, number, pointer, quote,
-    text,
+    At, ENVELOPE, Out, boolean, decimal, format_bool, keep_unknown, number, pointer, quote, text,
 };
 use crate::order::street_line;
 
@@ -28,13 +27,13 @@ pub(crate) fn decode_document(root: &Element<'_>, d: &mut Diagnostics) -> Option
             let mut clients = Vec::new();
             let mut answer = None;
             for child in &root.children {
-                let path = child_path("/connecteur", &child.name);
+                let path = At::new("/connecteur", &child.name).to_string();
                 match &*child.name {
                     "clients" => clients.extend(
                         child
                             .children
                             .iter()
-                            .map(|c| (c, child_path(&path, &c.name))),
+                            .map(|c| (c, At::new(&path, &c.name).to_string())),
                     ),
                     "client" => clients.push((child, path)),
                     "customers" if answer.is_none() => {
@@ -81,7 +80,12 @@ pub(crate) fn decode_clients<'a>(
     path: &str,
     d: &mut Diagnostics,
 ) -> CustomerList {
-    decode_client_nodes(nodes.map(|c| (c, child_path(path, &c.name))).collect(), d)
+    decode_client_nodes(
+        nodes
+            .map(|c| (c, At::new(path, &c.name).to_string()))
+            .collect(),
+        d,
+    )
 }
 
 fn decode_client_nodes(nodes: Vec<(&Element<'_>, String)>, d: &mut Diagnostics) -> CustomerList {
@@ -154,7 +158,7 @@ fn decode_client(node: &Element<'_>, path: &str, d: &mut Diagnostics) -> Custome
     let mut actif = None;
     let mut tiers_actif = None;
     for child in &node.children {
-        let here = child_path(path, &child.name);
+        let here = At::new(path, &child.name);
         let value = text(child);
         match &*child.name {
             "codetiers" => customer.erp_code = value,
@@ -168,11 +172,11 @@ fn decode_client(node: &Element<'_>, path: &str, d: &mut Diagnostics) -> Custome
             "conditionreglementid" => terms.id = value,
             "conditionreglement" => terms.label = value,
             "catégorietarifaire" | "categorietarifaire" => customer.price_category = value,
-            "tauxderemise" => customer.discount_rate = decimal(d, &here, child),
+            "tauxderemise" => customer.discount_rate = decimal(d, here, child),
             "payeurid" => payer.id = value,
             "payeur" => payer.name = value,
-            "actif" => actif = boolean(d, &here, child),
-            "tiers_actif" => tiers_actif = boolean(d, &here, child),
+            "actif" => actif = boolean(d, here, child),
+            "tiers_actif" => tiers_actif = boolean(d, here, child),
             "contacts" => {
                 for (i, contact) in child.children.iter().enumerate() {
                     let contact_path = format!("{here}/contact[{}]", i + 1);
@@ -197,8 +201,10 @@ fn decode_client(node: &Element<'_>, path: &str, d: &mut Diagnostics) -> Custome
                     }
                 }
             }
-            "facturation" => customer.billing_address = Some(decode_address(child, &here, d)),
-            name => keep_unknown(d, &here, name.to_owned(), child, &mut customer.extensions),
+            "facturation" => {
+                customer.billing_address = Some(decode_address(child, &here.to_string(), d))
+            }
+            name => keep_unknown(d, here, name.to_owned(), child, &mut customer.extensions),
         }
     }
     // `tiers_actif` (e-connecteur 6.2.182) says whether the customer is active; the older
@@ -207,7 +213,7 @@ fn decode_client(node: &Element<'_>, path: &str, d: &mut Diagnostics) -> Custome
         && old != new
     {
         d.warning(
-            child_path(path, "actif"),
+            At::new(path, "actif"),
             "econnecteur.post_xml_mismatch",
             "actif and tiers_actif disagree; tiers_actif is used",
         );
@@ -231,7 +237,7 @@ fn decode_contact(
 ) -> Contact {
     let mut contact = Contact::default();
     for child in &element.children {
-        let here = child_path(path, &child.name);
+        let here = At::new(path, &child.name);
         let value = text(child);
         match &*child.name {
             "nom" => contact.last_name = value,
@@ -239,10 +245,10 @@ fn decode_contact(
             "contact" | "civilite_nom" => contact.name = value,
             "telephone" => contact.phone = value,
             "email" => contact.email = value,
-            "contact_actif" | "actif" => contact.active = boolean(d, &here, child),
+            "contact_actif" | "actif" => contact.active = boolean(d, here, child),
             name => keep_unknown(
                 d,
-                &here,
+                here,
                 format!("contacts/{index}/{name}"),
                 child,
                 &mut customer.extensions,
@@ -255,7 +261,7 @@ fn decode_contact(
 fn decode_address(element: &Element<'_>, path: &str, d: &mut Diagnostics) -> Address {
     let mut address = Address::default();
     for child in &element.children {
-        let here = child_path(path, &child.name);
+        let here = At::new(path, &child.name);
         let value = text(child);
         match &*child.name {
             "telephone" => address.phone = value,
@@ -287,7 +293,7 @@ fn decode_address(element: &Element<'_>, path: &str, d: &mut Diagnostics) -> Add
                     }
                 }
             }
-            name => keep_unknown(d, &here, name.to_owned(), child, &mut address.extensions),
+            name => keep_unknown(d, here, name.to_owned(), child, &mut address.extensions),
         }
     }
     address
@@ -310,7 +316,7 @@ fn decode_answer(element: &Element<'_>, path: &str, d: &mut Diagnostics) -> Cust
                                 match Country::parse_lenient(&code) {
                                     Ok(country) => address.country = Some(country),
                                     Err(e) => d.error(
-                                        child_path(&here, "pays"),
+                                        At::new(&here, "pays"),
                                         "econnecteur.bad_country",
                                         e.to_string(),
                                     ),
@@ -328,7 +334,7 @@ fn decode_answer(element: &Element<'_>, path: &str, d: &mut Diagnostics) -> Cust
                         "phone_mobile" => address.mobile = value,
                         name => keep_unknown(
                             d,
-                            &child_path(&here, name),
+                            At::new(&here, name),
                             name.to_owned(),
                             field,
                             &mut address.extensions,
@@ -351,7 +357,7 @@ fn decode_answer(element: &Element<'_>, path: &str, d: &mut Diagnostics) -> Cust
                         "email" => customer.email = value,
                         name => keep_unknown(
                             d,
-                            &child_path(&here, name),
+                            At::new(&here, name),
                             name.to_owned(),
                             field,
                             &mut customer.extensions,

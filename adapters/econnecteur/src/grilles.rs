@@ -11,7 +11,7 @@ use tradewire_sdk::core::{
 use tradewire_sdk::xml::Element;
 
 use crate::common::{
-    DATE_TIME_FORMAT, ENVELOPE, Out, child_path, decimal, number, parse_date_time, quote, text,
+    At, DATE_TIME_FORMAT, ENVELOPE, Out, decimal, number, parse_date_time, quote, text,
 };
 use crate::{FixedPriceType, Settings};
 
@@ -22,7 +22,7 @@ pub(crate) fn decode_document(root: &Element<'_>, d: &mut Diagnostics) -> Option
         "connecteur" => {
             let mut list = None;
             for child in &root.children {
-                let path = child_path("/connecteur", &child.name);
+                let path = At::new("/connecteur", &child.name).to_string();
                 match &*child.name {
                     "grilles" if list.is_none() => list = Some(decode(child, &path, d)),
                     name if ENVELOPE.contains(&name) => {}
@@ -109,10 +109,10 @@ fn decode_rule(grille: &Element<'_>, path: &str, d: &mut Diagnostics) -> Option<
     let mut price = None;
     let mut reduction_type = None;
     for child in &grille.children {
-        let here = child_path(path, &child.name);
+        let here = At::new(path, &child.name);
         match &*child.name {
             "id_product" => rule.product_sku = text(child),
-            "price" => price = decimal(d, &here, child),
+            "price" => price = decimal(d, here, child),
             "reduction_type" => reduction_type = Some((text(child).unwrap_or_default(), here)),
             "id_customer" => rule.customer = restricted(child),
             "group_name" => rule.group = text(child),
@@ -133,13 +133,13 @@ fn decode_rule(grille: &Element<'_>, path: &str, d: &mut Diagnostics) -> Option<
                 }
             }
             "from_qty" => {
-                if let Some(quantity) = decimal(d, &here, child) {
+                if let Some(quantity) = decimal(d, here, child) {
                     rule.min_quantity = quantity;
                 }
             }
             "from" | "to" => {
                 if let Some(value) = restricted(child) {
-                    match parse_date_time(&here, &value) {
+                    match parse_date_time(here, &value) {
                         Ok(at) if child.name == "from" => rule.valid_from = Some(at),
                         Ok(at) => rule.valid_to = Some(at),
                         Err(diagnostic) => d.push(diagnostic),
@@ -155,7 +155,7 @@ fn decode_rule(grille: &Element<'_>, path: &str, d: &mut Diagnostics) -> Option<
                     .map(str::to_owned)
                     .collect();
             }
-            "prix_de_base" => rule.base_price = decimal(d, &here, child),
+            "prix_de_base" => rule.base_price = decimal(d, here, child),
             "id_parent" => rule.parent_sku = restricted(child),
             other => d.warning(
                 here,
@@ -165,8 +165,8 @@ fn decode_rule(grille: &Element<'_>, path: &str, d: &mut Diagnostics) -> Option<
         }
     }
     let Some(price) = price else {
-        let price_path = child_path(path, "price");
-        if !d.iter().skip(found_before).any(|x| x.path == price_path) {
+        let price_path = At::new(path, "price");
+        if !d.iter().skip(found_before).any(|x| price_path.is(&x.path)) {
             d.error(
                 price_path,
                 "econnecteur.value_missing",
@@ -176,7 +176,7 @@ fn decode_rule(grille: &Element<'_>, path: &str, d: &mut Diagnostics) -> Option<
         return None;
     };
     let (kind, kind_path) =
-        reduction_type.unwrap_or_else(|| (String::new(), child_path(path, "reduction_type")));
+        reduction_type.unwrap_or_else(|| (String::new(), At::new(path, "reduction_type")));
     rule.adjustment = match kind.as_str() {
         // `amount` is the documented name of a price in currency; real pushes say `price`.
         "amount" | "price" => Adjustment::FixedPrice(price),

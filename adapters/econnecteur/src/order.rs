@@ -18,8 +18,8 @@ use tradewire_sdk::core::{
 use tradewire_sdk::xml::{Element, is_valid_xml_name};
 
 use crate::common::{
-    DATE_TIME_FORMAT, ENVELOPE, Out, child_path, decimal, keep_unknown, number, parse_date_time,
-    pointer, quote, text,
+    At, DATE_TIME_FORMAT, ENVELOPE, Out, decimal, keep_unknown, number, parse_date_time, pointer,
+    quote, text,
 };
 use crate::{OrderFormat, Settings};
 
@@ -50,7 +50,7 @@ pub(crate) fn decode_document(
     }
     let mut order = None;
     for child in &root.children {
-        let path = child_path("/connecteur", &child.name);
+        let path = At::new("/connecteur", &child.name).to_string();
         match &*child.name {
             "order" if order.is_none() => order = Some(decode(child, &path, s, d)),
             "order" => d.error(path, "econnecteur.several_orders", "one order per document"),
@@ -99,12 +99,20 @@ pub(crate) fn decode(
     let mut amounts = Amounts::default();
     let mut articles = Vec::new();
     for child in &element.children {
-        let here = child_path(path, &child.name);
+        let here = At::new(path, &child.name);
         match &*child.name {
-            "livraison" => order.delivery_address = Some(decode_address(child, &here, d)),
-            "facturation" => order.billing_address = Some(decode_address(child, &here, d)),
-            "client" => order.customer = Some(decode_client(child, &here, &mut order, d)),
-            "commande" => decode_commande(child, &here, s, &mut order, &mut amounts, d),
+            "livraison" => {
+                order.delivery_address = Some(decode_address(child, &here.to_string(), d));
+            }
+            "facturation" => {
+                order.billing_address = Some(decode_address(child, &here.to_string(), d));
+            }
+            "client" => {
+                order.customer = Some(decode_client(child, &here.to_string(), &mut order, d));
+            }
+            "commande" => {
+                decode_commande(child, &here.to_string(), s, &mut order, &mut amounts, d);
+            }
             "produits" => {
                 for (i, product) in child.children.iter().enumerate() {
                     let product_path = format!("{here}/product[{}]", i + 1);
@@ -116,11 +124,11 @@ pub(crate) fn decode(
                 }
             }
             "pdf" => {
-                if let Some(pdf) = checked_base64(d, &here, child) {
+                if let Some(pdf) = checked_base64(d, here, child) {
                     order.extensions.insert("pdf".into(), pdf);
                 }
             }
-            name => keep_unknown(d, &here, name.to_owned(), child, &mut order.extensions),
+            name => keep_unknown(d, here, name.to_owned(), child, &mut order.extensions),
         }
     }
     order.lines = articles;
@@ -184,7 +192,7 @@ pub(crate) fn soften(findings: Diagnostics, d: &mut Diagnostics) {
 fn decode_address(element: &Element<'_>, path: &str, d: &mut Diagnostics) -> Address {
     let mut address = Address::default();
     for child in &element.children {
-        let here = child_path(path, &child.name);
+        let here = At::new(path, &child.name);
         let value = text(child);
         match &*child.name {
             "pays" => {
@@ -215,7 +223,7 @@ fn decode_address(element: &Element<'_>, path: &str, d: &mut Diagnostics) -> Add
             "phone" => address.phone = value,
             "phone_mobile" => address.mobile = value,
             "vat_number" => address.vat_number = value,
-            name => keep_unknown(d, &here, name.to_owned(), child, &mut address.extensions),
+            name => keep_unknown(d, here, name.to_owned(), child, &mut address.extensions),
         }
     }
     address
@@ -238,7 +246,7 @@ fn decode_client(
             "email" => party.email = value,
             name => keep_unknown(
                 d,
-                &child_path(path, name),
+                At::new(path, name),
                 format!("client/{name}"),
                 child,
                 &mut order.extensions,
@@ -258,11 +266,11 @@ fn decode_commande(
 ) {
     let mut delivery = Delivery::default();
     for child in &element.children {
-        let here = child_path(path, &child.name);
+        let here = At::new(path, &child.name);
         match &*child.name {
             "date_add" => {
                 if let Some(value) = text(child) {
-                    match parse_date_time(&here, &value) {
+                    match parse_date_time(here, &value) {
                         Ok(local) => order.created_at = local.and_local_timezone(s.offset).single(),
                         Err(diagnostic) => d.push(diagnostic),
                     }
@@ -286,35 +294,35 @@ fn decode_commande(
                     });
                 }
             }
-            "total_discounts_tax_incl" => amounts.discount_gross = decimal(d, &here, child),
-            "total_discounts_tax_excl" => amounts.discount_net = decimal(d, &here, child),
+            "total_discounts_tax_incl" => amounts.discount_gross = decimal(d, here, child),
+            "total_discounts_tax_excl" => amounts.discount_net = decimal(d, here, child),
             "total_paid" => {
-                order.totals = decimal(d, &here, child).map(|gross| Totals {
+                order.totals = decimal(d, here, child).map(|gross| Totals {
                     gross,
                     net: None,
                     tax: None,
                 });
             }
-            "total_shipping" => amounts.shipping = decimal(d, &here, child),
-            "carrier_tax_rate" => amounts.carrier_tax_rate = decimal(d, &here, child),
+            "total_shipping" => amounts.shipping = decimal(d, here, child),
+            "carrier_tax_rate" => amounts.carrier_tax_rate = decimal(d, here, child),
             "livreur" => delivery.carrier = text(child),
             "type" => match text(child).as_deref() {
                 None => {}
                 Some("20") => order.kind = OrderKind::Quote,
                 Some("21") => order.kind = OrderKind::Order,
                 Some("23") => order.kind = OrderKind::Invoice,
-                Some(other) => unknown_code(d, &here, "type", other, "20, 21 or 23", order),
+                Some(other) => unknown_code(d, here, "type", other, "20, 21 or 23", order),
             },
             "statut" => match text(child).as_deref() {
                 None => {}
                 Some("0") => order.status = Some(OrderStatus::Draft),
                 Some("1") => order.status = Some(OrderStatus::Confirmed),
                 Some("2") => order.status = Some(OrderStatus::Processing),
-                Some(other) => unknown_code(d, &here, "statut", other, "0, 1 or 2", order),
+                Some(other) => unknown_code(d, here, "statut", other, "0, 1 or 2", order),
             },
             name => keep_unknown(
                 d,
-                &here,
+                here,
                 format!("commande/{name}"),
                 child,
                 &mut order.extensions,
@@ -328,7 +336,7 @@ fn decode_commande(
 
 fn unknown_code(
     d: &mut Diagnostics,
-    path: &str,
+    path: impl Into<String>,
     name: &str,
     value: &str,
     known: &str,
@@ -352,14 +360,14 @@ fn decode_line(element: &Element<'_>, path: &str, d: &mut Diagnostics) -> OrderL
     let mut line = OrderLine::default();
     let mut quantity = None;
     for child in &element.children {
-        let here = child_path(path, &child.name);
+        let here = At::new(path, &child.name);
         match &*child.name {
             "product_reference" => line.sku = text(child),
-            "product_quantity" => quantity = decimal(d, &here, child),
+            "product_quantity" => quantity = decimal(d, here, child),
             "product_name" => line.description = text(child),
-            "product_price" => line.unit_price = decimal(d, &here, child).map(Price::net),
-            "tva_rate" => line.vat_rate = decimal(d, &here, child),
-            "ecotax" => line.eco_tax = decimal(d, &here, child),
+            "product_price" => line.unit_price = decimal(d, here, child).map(Price::net),
+            "tva_rate" => line.vat_rate = decimal(d, here, child),
+            "ecotax" => line.eco_tax = decimal(d, here, child),
             name @ ("product_gamme1" | "product_gamme2") => {
                 if let Some(value) = text(child) {
                     line.options.push(OptionValue {
@@ -368,14 +376,18 @@ fn decode_line(element: &Element<'_>, path: &str, d: &mut Diagnostics) -> OrderL
                     });
                 }
             }
-            name => keep_unknown(d, &here, name.to_owned(), child, &mut line.extensions),
+            name => keep_unknown(d, here, name.to_owned(), child, &mut line.extensions),
         }
     }
     match quantity {
         Some(quantity) => line.quantity = quantity,
         None => {
-            let quantity_path = child_path(path, "product_quantity");
-            if !d.iter().skip(found_before).any(|x| x.path == quantity_path) {
+            let quantity_path = At::new(path, "product_quantity");
+            if !d
+                .iter()
+                .skip(found_before)
+                .any(|x| quantity_path.is(&x.path))
+            {
                 d.error(
                     quantity_path,
                     "econnecteur.value_missing",
@@ -391,7 +403,7 @@ fn decode_line(element: &Element<'_>, path: &str, d: &mut Diagnostics) -> OrderL
 /// base64, since a corrupt PDF is worse than none.
 pub(crate) fn checked_base64(
     d: &mut Diagnostics,
-    path: &str,
+    path: impl Into<String>,
     element: &Element<'_>,
 ) -> Option<String> {
     let compact: String = element

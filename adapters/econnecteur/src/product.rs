@@ -19,8 +19,7 @@ use tradewire_sdk::xml::{Element, is_valid_xml_name};
 
 use crate::Settings;
 use crate::common::{
-    ENVELOPE, Out, boolean, child_path, decimal, format_bool, keep_unknown, number, pointer, quote,
-    text,
+    At, ENVELOPE, Out, boolean, decimal, format_bool, keep_unknown, number, pointer, quote, text,
 };
 
 /// One field of the push, from the XML or from a POST variable, with its path for
@@ -49,7 +48,7 @@ pub(crate) fn decode(
         .filter(|child| !ENVELOPE.contains(&&*child.name))
         .map(|child| Field {
             element: Cow::Borrowed(child),
-            path: child_path(&root_path, &child.name),
+            path: At::new(&root_path, &child.name).to_string(),
         })
         .collect();
     for (name, value) in post {
@@ -106,7 +105,12 @@ fn same_value(a: &str, b: &str) -> bool {
 
 /// Keeps the first value of a field given twice (`nom` and `name`), warning when a
 /// later one differs.
-fn set<T: PartialEq>(slot: &mut Option<T>, value: Option<T>, d: &mut Diagnostics, path: &str) {
+fn set<T: PartialEq>(
+    slot: &mut Option<T>,
+    value: Option<T>,
+    d: &mut Diagnostics,
+    path: impl Into<String>,
+) {
     match (slot.as_ref(), value) {
         (_, None) => {}
         (None, value) => *slot = value,
@@ -227,7 +231,7 @@ fn text_field(
     name: &str,
     element: &Element<'_>,
     d: &mut Diagnostics,
-    path: &str,
+    path: impl Into<String>,
 ) -> bool {
     let slot = match name {
         "nom" | "name" => &mut target.name,
@@ -284,7 +288,7 @@ fn decode_category_prices(
         let name = entry.child("Nom").and_then(text);
         let price = entry
             .child("Prix")
-            .and_then(|prix| decimal(d, &child_path(&here, "Prix"), prix));
+            .and_then(|prix| decimal(d, At::new(&here, "Prix"), prix));
         match (name, price) {
             (Some(category), Some(amount)) => product.category_prices.push(CategoryPrice {
                 category,
@@ -307,14 +311,14 @@ fn decode_translations(
     d: &mut Diagnostics,
 ) {
     for language in &element.children {
-        let here = child_path(path, &language.name);
+        let here = At::new(path, &language.name).to_string();
         let mut translated = ProductText::default();
         for field in &language.children {
-            let field_path = child_path(&here, &field.name);
-            if !text_field(&mut translated, &field.name, field, d, &field_path) {
+            let field_path = At::new(&here, &field.name);
+            if !text_field(&mut translated, &field.name, field, d, field_path) {
                 keep_unknown(
                     d,
-                    &field_path,
+                    field_path,
                     format!("traductions/{}/{}", language.name, field.name),
                     field,
                     &mut product.extensions,
@@ -343,17 +347,17 @@ fn decode_variants(
     d: &mut Diagnostics,
 ) {
     for variant_element in &element.children {
-        let here = child_path(path, &variant_element.name);
+        let here = At::new(path, &variant_element.name).to_string();
         let mut variant = Variant {
             sku: variant_element.name.to_string(),
             ..Variant::default()
         };
         for option in &variant_element.children {
-            let option_path = child_path(&here, &option.name);
+            let option_path = At::new(&here, &option.name).to_string();
             let mut name = None;
             let mut value = None;
             for field in &option.children {
-                let field_path = child_path(&option_path, &field.name);
+                let field_path = At::new(&option_path, &field.name);
                 // Price, stock and weight belong to the variant; e-connecteur repeats them
                 // in each of its options.
                 match &*field.name {
@@ -362,28 +366,28 @@ fn decode_variants(
                     "quantity" | "stock" => {
                         set(
                             &mut variant.stock,
-                            decimal(d, &field_path, field),
+                            decimal(d, field_path, field),
                             d,
-                            &field_path,
+                            field_path,
                         );
                     }
                     "p_vente" | "price" => {
                         let price =
-                            decimal(d, &field_path, field).map(|a| Money::new(a, s.currency));
-                        set(&mut variant.price, price, d, &field_path);
+                            decimal(d, field_path, field).map(|a| Money::new(a, s.currency));
+                        set(&mut variant.price, price, d, field_path);
                     }
                     "weight" | "poids" => {
                         set(
                             &mut variant.weight,
-                            decimal(d, &field_path, field),
+                            decimal(d, field_path, field),
                             d,
-                            &field_path,
+                            field_path,
                         );
                     }
-                    "EAN13" | "ean13" => set(&mut variant.gtin, text(field), d, &field_path),
+                    "EAN13" | "ean13" => set(&mut variant.gtin, text(field), d, field_path),
                     other => keep_unknown(
                         d,
-                        &field_path,
+                        field_path,
                         format!("{}/{other}", option.name),
                         field,
                         &mut variant.extensions,

@@ -23,7 +23,7 @@ use tradewire_sdk::core::{
 };
 use tradewire_sdk::xml::{Element, is_valid_xml_name};
 
-use crate::common::{Out, child_path, parse_date, parse_xml, quote, text};
+use crate::common::{At, Out, parse_date, parse_xml, quote, text};
 use crate::response::resource_name;
 use crate::{BodyFormat, Compression, Settings, customers, grilles, order, product};
 
@@ -259,7 +259,7 @@ pub(crate) fn decode(
             }
             crate::common::keep_unknown(
                 &mut d,
-                &child_path("/connecteur", name),
+                At::new("/connecteur", name),
                 name.to_owned(),
                 child,
                 &mut request.extensions,

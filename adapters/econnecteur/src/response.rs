@@ -20,7 +20,7 @@ use tradewire_sdk::core::{
 };
 use tradewire_sdk::xml::Element;
 
-use crate::common::{Out, child_path, text};
+use crate::common::{At, Out, text};
 use crate::{Settings, customers, order};
 
 /// The resource name of an operation, as `resource` and as the answer's element.
@@ -187,7 +187,7 @@ pub(crate) fn decode(
         );
         return None;
     };
-    let path = child_path("/connecteur", &first.name);
+    let path = At::new("/connecteur", &first.name).to_string();
     let same: Vec<&Element<'_>> = root.children_named(&first.name).collect();
     if same.len() != root.children.len() {
         d.warning(
@@ -242,7 +242,7 @@ pub(crate) fn decode(
 fn required(element: &Element<'_>, name: &str, path: &str, d: &mut Diagnostics) -> String {
     element.child(name).and_then(text).unwrap_or_else(|| {
         d.error(
-            child_path(path, name),
+            At::new(path, name),
             "econnecteur.value_missing",
             format!("<{name}> is required"),
         );
