@@ -295,8 +295,13 @@ struct TreeBuilder<'s, 't> {
     /// The decoded document, which names and text borrow from.
     text: &'t str,
     limits: &'s XmlLimits,
-    /// The elements started and not yet ended, outermost first.
-    open: Vec<Element<'t>>,
+    /// The elements started and not yet ended, outermost first, each with where its
+    /// children start in `ended`.
+    open: Vec<(Element<'t>, usize)>,
+    /// The ended elements whose parent is still open, in document order: the children
+    /// of every open element, side by side. An element's children are moved into it,
+    /// in one allocation of their exact number, when it ends.
+    ended: Vec<Element<'t>>,
     root: Option<Element<'t>>,
     element_count: usize,
 }
@@ -308,6 +313,7 @@ impl<'s, 't> TreeBuilder<'s, 't> {
             text,
             limits,
             open: Vec::new(),
+            ended: Vec::new(),
             root: None,
             element_count: 0,
         }
@@ -324,14 +330,17 @@ impl<'s, 't> TreeBuilder<'s, 't> {
             match event {
                 Event::Start(start) => {
                     let element = self.start_element(&start, event_start)?;
-                    self.open.push(element);
+                    self.open.push((element, self.ended.len()));
                 }
                 Event::Empty(start) => {
                     let element = self.start_element(&start, event_start)?;
                     self.attach(element);
                 }
                 Event::End(_) => match self.open.pop() {
-                    Some(element) => self.attach(element),
+                    Some((mut element, first_child)) => {
+                        element.children = self.ended.drain(first_child..).collect();
+                        self.attach(element);
+                    }
                     None => return Err(self.malformed(event_start, "an end tag closes nothing")),
                 },
                 Event::Text(raw) => {
@@ -359,7 +368,7 @@ impl<'s, 't> TreeBuilder<'s, 't> {
                 Event::Eof => break,
             }
         }
-        if let Some(innermost) = self.open.last() {
+        if let Some((innermost, _)) = self.open.last() {
             let message = format!(
                 "the input ends inside <{0}> at byte {1}; </{0}> is missing",
                 innermost.name,
@@ -471,9 +480,10 @@ impl<'s, 't> TreeBuilder<'s, 't> {
     }
 
     fn attach(&mut self, element: Element<'t>) {
-        match self.open.last_mut() {
-            Some(parent) => parent.children.push(element),
-            None => self.root = Some(element),
+        if self.open.is_empty() {
+            self.root = Some(element);
+        } else {
+            self.ended.push(element);
         }
     }
 
@@ -500,7 +510,7 @@ impl<'s, 't> TreeBuilder<'s, 't> {
                 raw
             }
         };
-        if let Some(element) = self.open.last_mut() {
+        if let Some((element, _)) = self.open.last_mut() {
             if element.text.is_empty() {
                 element.text = text;
             } else {
@@ -607,11 +617,13 @@ impl<'s, 't> TreeBuilder<'s, 't> {
 
     /// The path of the innermost open element; built only for diagnostics.
     fn path(&self) -> String {
-        self.open.iter().fold(String::new(), |mut path, element| {
-            path.push('/');
-            path.push_str(&element.name);
-            path
-        })
+        self.open
+            .iter()
+            .fold(String::new(), |mut path, (element, _)| {
+                path.push('/');
+                path.push_str(&element.name);
+                path
+            })
     }
 }
 
