@@ -84,21 +84,7 @@ fields! {
 
 impl Field {
     /// Every field, in the order of their names (the order of a map keyed by name).
-    pub const BY_NAME: [Field; FIELDS.len()] = {
-        let mut sorted = Self::ALL;
-        let mut i = 1;
-        while i < sorted.len() {
-            let mut j = i;
-            while j > 0 && name_before(sorted[j].name(), sorted[j - 1].name()) {
-                let swapped = sorted[j];
-                sorted[j] = sorted[j - 1];
-                sorted[j - 1] = swapped;
-                j -= 1;
-            }
-            i += 1;
-        }
-        sorted
-    };
+    pub const BY_NAME: [Field; FIELDS.len()] = sorted(SortKey::Name);
 
     /// The known field named `name`, in any case (`price`, `Price`, `PRICE`), without
     /// allocating: only the few known names of its length are compared.
@@ -152,12 +138,27 @@ const LONGEST_NAME: usize = {
 };
 
 /// Every field, shortest name first: the fields of one name length are side by side.
-const BY_LENGTH: [Field; FIELDS.len()] = {
+const BY_LENGTH: [Field; FIELDS.len()] = sorted(SortKey::NameLength);
+
+#[derive(Clone, Copy)]
+enum SortKey {
+    Name,
+    NameLength,
+}
+
+/// Every field sorted by `key` (an insertion sort: `const`, unlike `sort_by`).
+const fn sorted(key: SortKey) -> [Field; FIELDS.len()] {
+    const fn before(a: Field, b: Field, key: SortKey) -> bool {
+        match key {
+            SortKey::Name => name_before(a.name(), b.name()),
+            SortKey::NameLength => a.name().len() < b.name().len(),
+        }
+    }
     let mut sorted = Field::ALL;
     let mut i = 1;
     while i < sorted.len() {
         let mut j = i;
-        while j > 0 && sorted[j].name().len() < sorted[j - 1].name().len() {
+        while j > 0 && before(sorted[j], sorted[j - 1], key) {
             let swapped = sorted[j];
             sorted[j] = sorted[j - 1];
             sorted[j - 1] = swapped;
@@ -166,7 +167,7 @@ const BY_LENGTH: [Field; FIELDS.len()] = {
         i += 1;
     }
     sorted
-};
+}
 
 /// Where the names of each length start in [`BY_LENGTH`]: those of length `n` are
 /// `BY_LENGTH[BY_LENGTH_STARTS[n]..BY_LENGTH_STARTS[n + 1]]`.
