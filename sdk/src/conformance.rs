@@ -200,6 +200,30 @@ impl Report {
         panic!("{text}");
     }
 
+    /// Panics unless every check passed and at least one check of each kind that looks
+    /// at the adapter (coverage, decode, round trip, encode, robustness) ran: fixtures
+    /// that exercise no encoding, say, prove nothing about it. For use in tests.
+    #[track_caller]
+    pub fn assert_passed_with_every_kind(&self) {
+        self.assert_passed();
+        let missing: Vec<String> = [
+            CheckKind::Coverage,
+            CheckKind::Decode,
+            CheckKind::RoundTrip,
+            CheckKind::Encode,
+            CheckKind::Robustness,
+        ]
+        .into_iter()
+        .filter(|&kind| !self.checks.iter().any(|check| check.kind == kind))
+        .map(|kind| kind.to_string())
+        .collect();
+        assert!(
+            missing.is_empty(),
+            "no {} check ran:\n{self}",
+            missing.join(", no ")
+        );
+    }
+
     fn push(&mut self, case: impl Into<String>, kind: CheckKind, outcome: CheckOutcome) {
         self.checks.push(Check {
             case: case.into(),
@@ -1235,6 +1259,37 @@ mod tests {
 
     use super::*;
     use crate::{Adapter, AdapterInfo};
+
+    #[test]
+    fn a_report_without_some_kind_of_check_is_not_a_full_pass() {
+        let check = |kind| Check {
+            case: "m/c".into(),
+            kind,
+            outcome: CheckOutcome::Passed,
+        };
+        let mut report = Report {
+            adapter: "a 1.0".into(),
+            fixtures_dir: PathBuf::from("fixtures"),
+            checks: vec![check(CheckKind::Decode), check(CheckKind::RoundTrip)],
+        };
+        let refused = std::panic::catch_unwind(|| report.assert_passed_with_every_kind())
+            .expect_err("coverage, encode and robustness never ran");
+        let message = refused
+            .downcast_ref::<String>()
+            .expect("a formatted message");
+        assert!(
+            message.starts_with("no coverage, no encode, no robustness check ran"),
+            "{message}"
+        );
+        for kind in [
+            CheckKind::Coverage,
+            CheckKind::Encode,
+            CheckKind::Robustness,
+        ] {
+            report.checks.push(check(kind));
+        }
+        report.assert_passed_with_every_kind();
+    }
 
     /// A tiny adapter: one product per line, `sku=name`. Its config switches on the bugs
     /// the kit must catch.
