@@ -13,8 +13,6 @@
 //! price per unit from a price per 100, a sum of lines) is rounded half away from zero,
 //! with a `payline.rounded` warning when that changed it.
 
-use std::collections::BTreeMap;
-
 use tradewire_sdk::Diagnostics;
 use tradewire_sdk::core::{
     Country, Currency, Decimal, LineKind, MinorUnitError, Order, OrderLine, pointer_token,
@@ -28,8 +26,8 @@ use crate::fields::{
     AMOUNT, BOOKING_REFERENCE, COUNTRY, CURRENCY, D_ADDITIONAL_DATA, D_BRAND, D_COMMENT, D_PRICE,
     D_QUANTITY, D_REF, D_SELLER, D_SELLER_TYPE, D_TAX_RATE, DATE, DELIVERY_CHARGE,
     DELIVERY_EXPECTED_DATE, DELIVERY_EXPECTED_DELAY, DELIVERY_MODE, DELIVERY_TIME, DISCOUNT_AMOUNT,
-    MAX_DETAILS, ORIGIN, OTA_DESTINATION_COUNTRY, OTA_PACKAGE_TYPE, PASSED_THROUGH, REF, RawDetail,
-    RawOrder, TAXES, extension_key,
+    DetailField, Field, MAX_DETAILS, ORIGIN, OTA_DESTINATION_COUNTRY, OTA_PACKAGE_TYPE,
+    PASSED_THROUGH, REF, RawDetail, RawOrder, TAXES, extension_key,
 };
 use crate::text::{N12_DIGITS, format_day, format_order_date, parse_day, parse_digits, quote};
 
@@ -38,7 +36,7 @@ const BOOKING_REFERENCE_MAX_CHARS: usize = 100;
 
 /// Order fields a canonical value normally fills, but that may instead come verbatim
 /// from `extensions` (where decoding put a value it could not interpret).
-const VERBATIM_FALLBACK: [&str; 8] = [
+const VERBATIM_FALLBACK: [Field; 8] = [
     COUNTRY,
     TAXES,
     DELIVERY_TIME,
@@ -51,7 +49,11 @@ const VERBATIM_FALLBACK: [&str; 8] = [
 
 /// Writes `order` as Payline fields, recording every problem in `d`. The result is
 /// meaningful only when `d` holds no error.
-pub(crate) fn from_order(order: &Order, settings: &Settings, d: &mut Diagnostics) -> RawOrder {
+pub(crate) fn from_order(
+    order: &Order,
+    settings: &Settings,
+    d: &mut Diagnostics,
+) -> RawOrder<'static> {
     let mut raw = RawOrder::default();
     let money = MinorUnits::new(order.currency, d);
     set(
@@ -66,7 +68,11 @@ pub(crate) fn from_order(order: &Order, settings: &Settings, d: &mut Diagnostics
     if let Some(money) = &money {
         set(&mut raw, AMOUNT, amount(order, money, d));
         if let Some(tax) = order.totals.and_then(|totals| totals.tax) {
-            set(&mut raw, TAXES, money.exact(tax, "/totals/tax", TAXES, d));
+            set(
+                &mut raw,
+                TAXES,
+                money.exact(tax, "/totals/tax", TAXES.name(), d),
+            );
         }
     }
     set(&mut raw, DATE, date(order, settings, d));
@@ -101,9 +107,9 @@ pub(crate) fn from_order(order: &Order, settings: &Settings, d: &mut Diagnostics
 }
 
 /// Records a field when it has a non-empty value.
-fn set(raw: &mut RawOrder, field: &'static str, value: Option<String>) {
+fn set(raw: &mut RawOrder<'_>, field: Field, value: Option<String>) {
     if let Some(value) = value.filter(|value| !value.is_empty()) {
-        raw.fields.insert(field, value);
+        raw.set(field, value);
     }
 }
 
@@ -249,7 +255,7 @@ fn reference(order: &Order, d: &mut Diagnostics) -> Option<String> {
             return None;
         }
     };
-    check_ref(text, path, d);
+    check_ref(text, || path.to_owned(), d);
     Some(text.to_owned())
 }
 
@@ -287,7 +293,7 @@ fn country(order: &Order) -> Option<String> {
 
 fn amount(order: &Order, money: &MinorUnits, d: &mut Diagnostics) -> Option<String> {
     if let Some(totals) = &order.totals {
-        return money.exact(totals.gross, "/totals/gross", AMOUNT, d);
+        return money.exact(totals.gross, "/totals/gross", AMOUNT.name(), d);
     }
     match order.computed_gross_total() {
         Some(total) => {
@@ -296,7 +302,7 @@ fn amount(order: &Order, money: &MinorUnits, d: &mut Diagnostics) -> Option<Stri
                 "payline.amount_computed",
                 "the order states no totals; `amount` is the sum of its lines",
             );
-            money.rounded(total, "/totals", AMOUNT, d)
+            money.rounded(total, "/totals", AMOUNT.name(), d)
         }
         None => {
             d.error(
@@ -330,12 +336,17 @@ fn date(order: &Order, settings: &Settings, d: &mut Diagnostics) -> Option<Strin
     text
 }
 
-fn detail(line: &OrderLine, index: usize, money: &MinorUnits, d: &mut Diagnostics) -> RawDetail {
+fn detail(
+    line: &OrderLine,
+    index: usize,
+    money: &MinorUnits,
+    d: &mut Diagnostics,
+) -> RawDetail<'static> {
     let at = |field: &str| format!("/lines/{index}/{field}");
-    let mut fields: BTreeMap<&'static str, String> = BTreeMap::new();
-    let mut put = |field: &'static str, value: Option<String>| {
+    let mut detail = RawDetail::default();
+    let mut put = |field: DetailField, value: Option<String>| {
         if let Some(value) = value.filter(|value| !value.is_empty()) {
-            fields.insert(field, value);
+            detail.set(field, value);
         }
     };
     put(
@@ -374,9 +385,11 @@ fn detail(line: &OrderLine, index: usize, money: &MinorUnits, d: &mut Diagnostic
     put(D_SELLER, nonblank(line.vendor.as_ref()).map(str::to_owned));
     put(
         D_SELLER_TYPE,
-        line.extensions.get(&extension_key(D_SELLER_TYPE)).cloned(),
+        line.extensions
+            .get(&extension_key(D_SELLER_TYPE.name()))
+            .cloned(),
     );
-    RawDetail { fields }
+    detail
 }
 
 /// The price of one unit with VAT, in minor units.
@@ -391,7 +404,7 @@ fn unit_price(
     if let Some(gross) = price.gross
         && basis == Decimal::ONE
     {
-        return money.exact(gross, &format!("{path}/gross"), D_PRICE, d);
+        return money.exact(gross, &format!("{path}/gross"), D_PRICE.name(), d);
     }
     let Some(gross) = price.gross_with(line.vat_rate) else {
         d.warning(
@@ -405,7 +418,7 @@ fn unit_price(
         // A zero basis; the model's own checks refuse it.
         return None;
     };
-    money.rounded(per_unit, path, D_PRICE, d)
+    money.rounded(per_unit, path, D_PRICE.name(), d)
 }
 
 fn quantity(quantity: Decimal, path: &str, d: &mut Diagnostics) -> Option<String> {
@@ -446,7 +459,7 @@ fn additional_data(line: &OrderLine, index: usize, d: &mut Diagnostics) -> Optio
     if line.options.is_empty() {
         return line
             .extensions
-            .get(&extension_key(D_ADDITIONAL_DATA))
+            .get(&extension_key(D_ADDITIONAL_DATA.name()))
             .cloned();
     }
     let mut pairs = String::new();
@@ -472,7 +485,7 @@ fn additional_data(line: &OrderLine, index: usize, d: &mut Diagnostics) -> Optio
 /// Shipping lines, summed, as `deliveryCharge`.
 fn delivery_charge(order: &Order, money: &MinorUnits, d: &mut Diagnostics) -> Option<String> {
     let total = sum_lines(order, &[LineKind::Shipping], d)?;
-    money.rounded(total, "/lines", DELIVERY_CHARGE, d)
+    money.rounded(total, "/lines", DELIVERY_CHARGE.name(), d)
 }
 
 /// Discount and voucher lines plus the articles' own discounts, summed, as
@@ -490,7 +503,7 @@ fn discount_amount(order: &Order, money: &MinorUnits, d: &mut Diagnostics) -> Op
                 None => unpriced(
                     d,
                     format!("/lines/{index}/discounts/{i}/amount"),
-                    DISCOUNT_AMOUNT,
+                    DISCOUNT_AMOUNT.name(),
                 ),
             }
         }
@@ -499,7 +512,7 @@ fn discount_amount(order: &Order, money: &MinorUnits, d: &mut Diagnostics) -> Op
         (None, None) => return None,
         (lines, articles) => lines.unwrap_or_default() + articles.unwrap_or_default(),
     };
-    money.rounded(total, "/lines", DISCOUNT_AMOUNT, d)
+    money.rounded(total, "/lines", DISCOUNT_AMOUNT.name(), d)
 }
 
 /// The VAT-inclusive total of the lines of these kinds, positive; `None` when there are
@@ -514,9 +527,9 @@ fn sum_lines(order: &Order, kinds: &[LineKind], d: &mut Diagnostics) -> Option<D
             Some(signed) => *total.get_or_insert(Decimal::ZERO) += signed * line.kind.sign(),
             None => {
                 let field = if line.kind == LineKind::Shipping {
-                    DELIVERY_CHARGE
+                    DELIVERY_CHARGE.name()
                 } else {
-                    DISCOUNT_AMOUNT
+                    DISCOUNT_AMOUNT.name()
                 };
                 unpriced(d, format!("/lines/{index}/unit_price"), field);
             }
@@ -533,7 +546,7 @@ fn unpriced(d: &mut Diagnostics, path: String, field: &str) {
     );
 }
 
-fn delivery(order: &Order, settings: &Settings, raw: &mut RawOrder, d: &mut Diagnostics) {
+fn delivery(order: &Order, settings: &Settings, raw: &mut RawOrder<'_>, d: &mut Diagnostics) {
     let Some(delivery) = &order.delivery else {
         return;
     };
@@ -577,7 +590,7 @@ fn delivery(order: &Order, settings: &Settings, raw: &mut RawOrder, d: &mut Diag
 
 /// Fields from `extensions["payline.<field>"]`: those the model has no place for, and
 /// values decoding kept verbatim, for fields no canonical value filled.
-fn from_extensions(order: &Order, raw: &mut RawOrder, d: &mut Diagnostics) {
+fn from_extensions(order: &Order, raw: &mut RawOrder<'_>, d: &mut Diagnostics) {
     for (key, value) in &order.extensions {
         let Some(name) = key.strip_prefix("payline.") else {
             continue;
@@ -586,7 +599,7 @@ fn from_extensions(order: &Order, raw: &mut RawOrder, d: &mut Diagnostics) {
         let Some(field) = VERBATIM_FALLBACK
             .into_iter()
             .chain(PASSED_THROUGH)
-            .find(|field| *field == name)
+            .find(|field| field.name() == name)
         else {
             d.warning(
                 path,
@@ -595,12 +608,13 @@ fn from_extensions(order: &Order, raw: &mut RawOrder, d: &mut Diagnostics) {
             );
             continue;
         };
-        if raw.fields.contains_key(field) {
+        if raw.has(field) {
             d.warning(
                 path,
                 "payline.extension_ignored",
                 format!(
-                    "`{field}` is already given by the canonical order; the extension is not sent"
+                    "`{}` is already given by the canonical order; the extension is not sent",
+                    field.name()
                 ),
             );
             continue;
@@ -610,8 +624,9 @@ fn from_extensions(order: &Order, raw: &mut RawOrder, d: &mut Diagnostics) {
                 &path,
                 "payline.nonconforming_value",
                 format!(
-                    "{} is sent as `{field}` as it is, but Payline expects {expected}",
-                    quote(value)
+                    "{} is sent as `{}` as it is, but Payline expects {expected}",
+                    quote(value),
+                    field.name()
                 ),
             );
         }
@@ -620,7 +635,7 @@ fn from_extensions(order: &Order, raw: &mut RawOrder, d: &mut Diagnostics) {
 }
 
 /// What the specification expects of `field` when `value` does not fit it.
-fn nonconforming(field: &str, value: &str) -> Option<&'static str> {
+fn nonconforming(field: Field, value: &str) -> Option<&'static str> {
     let digits = |max| parse_digits(value, max).is_ok();
     let fits = match field {
         COUNTRY | OTA_DESTINATION_COUNTRY => {

@@ -15,7 +15,10 @@ use tradewire_sdk::Diagnostics;
 use tradewire_sdk::xml::{self, Element, XmlLimits, XmlWriter};
 
 use crate::config::SoapElement;
-use crate::fields::{self, DETAIL_FIELDS, DETAILS, Form, ORDER_FIELDS, RawDetail, RawOrder};
+use crate::fields::{
+    DETAIL_FIELDS, DETAILS, DETAILS_NAME, DetailField, Field, Form, ORDER_FIELDS, RawDetail,
+    RawOrder,
+};
 use crate::text::quote;
 
 pub(crate) const OBJ_NS: &str = "http://obj.ws.payline.experian.com";
@@ -76,18 +79,23 @@ impl<'a> Scope<'a> {
     }
 }
 
-/// Reads the first `order` element of the document. `None` when there is none or the
-/// XML is unreadable (the reason is in `d`).
-pub(crate) fn read(input: &[u8], d: &mut Diagnostics) -> Option<RawOrder> {
-    let root = match xml::parse(input, &LIMITS) {
-        Ok(root) => root,
+/// The document's tree, which [`read`] takes the order from. `None` when the XML is
+/// unreadable (the reason is in `d`).
+pub(crate) fn parse<'a>(input: &'a [u8], d: &mut Diagnostics) -> Option<Element<'a>> {
+    match xml::parse(input, &LIMITS) {
+        Ok(root) => Some(root),
         Err(diagnostics) => {
             d.extend(diagnostics);
-            return None;
+            None
         }
-    };
+    }
+}
+
+/// Reads the first `order` element of the document. `None` when there is none (the
+/// reason is in `d`).
+pub(crate) fn read<'a>(root: &'a Element<'a>, d: &mut Diagnostics) -> Option<RawOrder<'a>> {
     let outside = Scope::default();
-    let (order, scope) = match find_order(&root, &outside) {
+    let (order, scope) = match find_order(root, &outside) {
         Some(found) => found,
         None if root.local_name() == "order" => {
             d.warning(
@@ -97,7 +105,7 @@ pub(crate) fn read(input: &[u8], d: &mut Diagnostics) -> Option<RawOrder> {
                     "the `order` element is in no Payline namespace; expected {OBJ_NS} or {IMPL_NS}"
                 ),
             );
-            (&root, outside.enter(&root))
+            (root, outside.enter(root))
         }
         None => {
             d.error(
@@ -125,14 +133,14 @@ pub(crate) fn read(input: &[u8], d: &mut Diagnostics) -> Option<RawOrder> {
         if scope.is_nil(child) {
             continue;
         }
-        if name == DETAILS {
-            raw.details = read_details(child, &scope, d);
-        } else if let Some(field) = fields::order_field(name) {
-            if let Some(text) = leaf_text(child, &path, d) {
-                raw.fields.insert(field, text);
+        match Field::named(name) {
+            Some(DETAILS) => raw.details = read_details(child, &scope, d),
+            Some(field) => {
+                if let Some(text) = leaf_text(child, &path, d) {
+                    raw.set(field, text);
+                }
             }
-        } else {
-            unknown_element(d, path, name);
+            None => unknown_element(d, path, name),
         }
     }
     Some(raw)
@@ -219,7 +227,7 @@ fn unknown_element(d: &mut Diagnostics, path: String, name: &str) {
 }
 
 /// A leaf's text, trimmed; `None` when empty or not a leaf.
-fn leaf_text(element: &Element<'_>, path: &str, d: &mut Diagnostics) -> Option<String> {
+fn leaf_text<'a>(element: &'a Element<'_>, path: &str, d: &mut Diagnostics) -> Option<&'a str> {
     if !element.children.is_empty() {
         d.error(
             path,
@@ -229,16 +237,20 @@ fn leaf_text(element: &Element<'_>, path: &str, d: &mut Diagnostics) -> Option<S
         return None;
     }
     let text = element.text_trimmed();
-    (!text.is_empty()).then(|| text.to_owned())
+    (!text.is_empty()).then_some(text)
 }
 
 /// The items of the `details` wrapper (each one also named `details`).
-fn read_details(wrapper: &Element<'_>, scope: &Scope<'_>, d: &mut Diagnostics) -> Vec<RawDetail> {
+fn read_details<'a>(
+    wrapper: &'a Element<'a>,
+    scope: &Scope<'a>,
+    d: &mut Diagnostics,
+) -> Vec<RawDetail<'a>> {
     let mut details = Vec::new();
     for (index, item) in wrapper.children.iter().enumerate() {
         let item_scope = scope.enter(item);
         let path = Form::Soap.detail(index);
-        if item.local_name() != DETAILS {
+        if item.local_name() != DETAILS_NAME {
             unknown_element(d, path, item.local_name());
             continue;
         }
@@ -265,10 +277,10 @@ fn read_details(wrapper: &Element<'_>, scope: &Scope<'_>, d: &mut Diagnostics) -
             {
                 continue;
             }
-            match fields::detail_field(name) {
+            match DetailField::named(name) {
                 Some(field) => {
                     if let Some(text) = leaf_text(child, &path, d) {
-                        detail.fields.insert(field, text);
+                        detail.set(field, text);
                     }
                 }
                 None => unknown_element(d, path, name),
@@ -282,7 +294,7 @@ fn read_details(wrapper: &Element<'_>, scope: &Scope<'_>, d: &mut Diagnostics) -
 /// The `order` element, pretty-printed, without an XML declaration (it is meant to be
 /// put inside a request), ending with a line break. Fields in the schema's order;
 /// absent ones left out, which the schema allows for every optional field.
-pub(crate) fn write(raw: &RawOrder, element: SoapElement) -> Result<Vec<u8>, Diagnostics> {
+pub(crate) fn write(raw: &RawOrder<'_>, element: SoapElement) -> Result<Vec<u8>, Diagnostics> {
     let mut writer = XmlWriter::pretty();
     write_into(&mut writer, raw, element).map_err(Diagnostics::from)?;
     let mut bytes = writer.into_bytes();
@@ -292,7 +304,7 @@ pub(crate) fn write(raw: &RawOrder, element: SoapElement) -> Result<Vec<u8>, Dia
 
 fn write_into(
     writer: &mut XmlWriter,
-    raw: &RawOrder,
+    raw: &RawOrder<'_>,
     element: SoapElement,
 ) -> Result<(), tradewire_sdk::Diagnostic> {
     match element {
@@ -306,17 +318,17 @@ fn write_into(
             if raw.details.is_empty() {
                 continue;
             }
-            writer.start(DETAILS)?;
+            writer.start(DETAILS_NAME)?;
             for detail in &raw.details {
-                writer.start(DETAILS)?;
-                for name in DETAIL_FIELDS {
-                    writer.optional_leaf(name, detail.get(name))?;
+                writer.start(DETAILS_NAME)?;
+                for field in DETAIL_FIELDS {
+                    writer.optional_leaf(field.name(), detail.get(field))?;
                 }
                 writer.end()?;
             }
             writer.end()?;
         } else {
-            writer.optional_leaf(field, raw.get(field))?;
+            writer.optional_leaf(field.name(), raw.get(field))?;
         }
     }
     writer.end()?;
@@ -329,9 +341,15 @@ mod tests {
     use super::*;
     use crate::fields::{AMOUNT, COUNTRY, D_REF, REF};
 
-    fn read_ok(input: &str) -> (RawOrder, Diagnostics) {
+    /// [`parse`] and [`read`] in one, the order detached from its input.
+    fn read_bytes(input: &[u8], d: &mut Diagnostics) -> Option<RawOrder<'static>> {
+        let root = parse(input, d)?;
+        read(&root, d).map(RawOrder::into_owned)
+    }
+
+    fn read_ok(input: &str) -> (RawOrder<'static>, Diagnostics) {
         let mut d = Diagnostics::new();
-        let raw = read(input.as_bytes(), &mut d).expect("an order");
+        let raw = read_bytes(input.as_bytes(), &mut d).expect("an order");
         (raw, d)
     }
 
@@ -361,7 +379,7 @@ mod tests {
 
         let mut d = Diagnostics::new();
         assert!(
-            read(
+            read_bytes(
                 b"<order2 xmlns='http://obj.ws.payline.experian.com'/>",
                 &mut d
             )
@@ -371,7 +389,7 @@ mod tests {
         // An `order` in another namespace is not Payline's.
         let mut d = Diagnostics::new();
         assert!(
-            read(
+            read_bytes(
                 b"<a><order xmlns='urn:other'><ref>x</ref></order></a>",
                 &mut d
             )
@@ -391,7 +409,7 @@ mod tests {
     #[test]
     fn duplicates_and_markup_in_leaves_are_errors() {
         let mut d = Diagnostics::new();
-        read(
+        read_bytes(
             br#"<order xmlns="http://obj.ws.payline.experian.com"><ref>a</ref><ref>b</ref>
                 <amount><b>1</b></amount><colour>red</colour>
                 <details><details><ref>S</ref><ref>T</ref></details><other/></details></order>"#,
@@ -417,15 +435,15 @@ mod tests {
     #[test]
     fn writes_both_element_forms_and_reads_them_back() {
         let mut raw = RawOrder::default();
-        raw.fields.insert(REF, "a<b&c".into());
-        raw.fields.insert(AMOUNT, "100".into());
+        raw.set(REF, "a<b&c");
+        raw.set(AMOUNT, "100");
         let mut detail = RawDetail::default();
-        detail.fields.insert(D_REF, "SKU".into());
+        detail.set(D_REF, "SKU");
         raw.details.push(detail);
         for element in [SoapElement::Obj, SoapElement::Impl] {
             let bytes = write(&raw, element).unwrap();
             let mut d = Diagnostics::new();
-            assert_eq!(read(&bytes, &mut d), Some(raw.clone()));
+            assert_eq!(read_bytes(&bytes, &mut d), Some(raw.clone()));
             assert!(d.is_empty(), "{d}");
         }
         let text = String::from_utf8(write(&raw, SoapElement::Obj).unwrap()).unwrap();
@@ -438,7 +456,7 @@ mod tests {
     #[test]
     fn characters_xml_cannot_carry_are_refused_by_field() {
         let mut raw = RawOrder::default();
-        raw.fields.insert(REF, "bell\u{7}".into());
+        raw.set(REF, "bell\u{7}");
         let d = write(&raw, SoapElement::Obj).unwrap_err();
         assert_eq!(d.as_slice()[0].code, "xml.invalid_char");
         assert_eq!(d.as_slice()[0].path, "/order/ref");
