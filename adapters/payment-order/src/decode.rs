@@ -126,7 +126,10 @@ pub(crate) fn to_order(
     // The articles, then a shipping and a discount line at most.
     order.lines.reserve_exact(raw.details.len() + 2);
     for (index, detail) in raw.details.iter().enumerate() {
-        order.lines.push(to_line(detail, index, form, currency, d));
+        // Filled where it lies in the list: a line is several hundred bytes.
+        let slot = order.lines.len();
+        order.lines.push(OrderLine::default());
+        to_line(&mut order.lines[slot], detail, index, form, currency, d);
     }
     if let Some(charge) = money(DELIVERY_CHARGE, d, &mut extensions) {
         order.lines.push(single_line(LineKind::Shipping, charge));
@@ -443,24 +446,23 @@ fn read_delivery(
     delivery
 }
 
+/// Fills `line`, a default one, from the item.
 fn to_line(
+    line: &mut OrderLine,
     detail: &RawDetail<'_>,
     index: usize,
     form: Form,
     currency: Option<Currency>,
     d: &mut Diagnostics,
-) -> OrderLine {
+) {
     // Paths are only written when a diagnostic needs one.
     let at = |field: DetailField| form.detail_field(index, field.name());
     let text = |field: DetailField| detail.get(field).map(str::to_owned);
-    let mut line = OrderLine {
-        kind: LineKind::Article,
-        sku: text(D_REF),
-        description: text(D_COMMENT),
-        vendor: text(D_SELLER),
-        quantity: Decimal::ONE,
-        ..OrderLine::default()
-    };
+    line.kind = LineKind::Article;
+    line.sku = text(D_REF);
+    line.description = text(D_COMMENT);
+    line.vendor = text(D_SELLER);
+    line.quantity = Decimal::ONE;
     if let Some(price) = detail.get(D_PRICE) {
         match parse_digits(price, N12_DIGITS) {
             Ok(minor) => {
@@ -497,8 +499,7 @@ fn to_line(
     if let Some(rate) = detail.get(D_TAX_RATE) {
         match parse_digits(rate, 5) {
             // Hundredths of a percent: 2000 is 20 %.
-            // At most five digits, so the count always fits an i64.
-            Ok(hundredths) => line.vat_rate = i64::try_from(hundredths).ok().map(|h| Decimal::new(h, 2).normalize()),
+            Ok(hundredths) => line.vat_rate = Some(percent(hundredths)),
             Err(problem) => d.error(
                 at(D_TAX_RATE),
                 "payline.bad_tax_rate",
@@ -539,7 +540,20 @@ fn to_line(
         line.extensions
             .insert(extension_key(D_SELLER_TYPE.name()), seller_type);
     }
-    line
+}
+
+/// Hundredths of a percent as a percentage without trailing zeros (2000 → 20, 550 →
+/// 5.5), as `normalize` writes it, without dividing.
+fn percent(hundredths: u64) -> Decimal {
+    // At most five digits: the count always fits an i64.
+    let count = i64::try_from(hundredths).unwrap_or(i64::MAX);
+    if count % 100 == 0 {
+        Decimal::new(count / 100, 0)
+    } else if count % 10 == 0 {
+        Decimal::new(count / 10, 1)
+    } else {
+        Decimal::new(count, 2)
+    }
 }
 
 /// `Key=Value;Key=Value;` (the last `;` optional) as option values; `None` when a pair
@@ -561,6 +575,17 @@ pub(crate) fn parse_pairs(text: &str) -> Option<Vec<OptionValue>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn percentages_are_written_as_normalize_writes_them() {
+        for hundredths in (0..=1000).chain([2000, 2050, 99_999, 10_000, 12_345]) {
+            let expected = (Decimal::from(hundredths) / Decimal::ONE_HUNDRED).normalize();
+            let found = percent(hundredths);
+            assert_eq!(found, expected);
+            assert_eq!(found.to_string(), expected.to_string(), "{hundredths}");
+            assert_eq!(found.scale(), expected.scale(), "{hundredths}");
+        }
+    }
 
     #[test]
     fn pairs_parse_or_are_refused_whole() {

@@ -157,27 +157,28 @@ impl Field {
 
     /// The field spelled `name` (exactly), if it is one.
     pub(crate) fn named(name: &str) -> Option<Self> {
-        let index = match name {
-            "ref" => 0,
-            "origin" => 1,
-            "country" => 2,
-            "taxes" => 3,
-            "amount" => 4,
-            "currency" => 5,
-            "date" => 6,
-            "details" => 7,
-            "deliveryTime" => 8,
-            "deliveryMode" => 9,
-            "deliveryExpectedDate" => 10,
-            "deliveryExpectedDelay" => 11,
-            "deliveryCharge" => 12,
-            "discountAmount" => 13,
-            "otaPackageType" => 14,
-            "otaDestinationCountry" => 15,
-            "bookingReference" => 16,
-            "orderDetail" => 17,
-            "orderExtended" => 18,
-            "orderOTA" => 19,
+        // By length first, so that a name is compared with one or two others at most.
+        let index = match (name.len(), name) {
+            (3, "ref") => 0,
+            (6, "origin") => 1,
+            (7, "country") => 2,
+            (5, "taxes") => 3,
+            (6, "amount") => 4,
+            (8, "currency") => 5,
+            (4, "date") => 6,
+            (7, "details") => 7,
+            (12, "deliveryTime") => 8,
+            (12, "deliveryMode") => 9,
+            (20, "deliveryExpectedDate") => 10,
+            (21, "deliveryExpectedDelay") => 11,
+            (14, "deliveryCharge") => 12,
+            (14, "discountAmount") => 13,
+            (14, "otaPackageType") => 14,
+            (21, "otaDestinationCountry") => 15,
+            (16, "bookingReference") => 16,
+            (11, "orderDetail") => 17,
+            (13, "orderExtended") => 18,
+            (8, "orderOTA") => 19,
             _ => return None,
         };
         Some(Self(index))
@@ -197,19 +198,20 @@ impl DetailField {
 
     /// The field spelled `name` (exactly), if it is one.
     pub(crate) fn named(name: &str) -> Option<Self> {
-        let index = match name {
-            "ref" => 0,
-            "price" => 1,
-            "quantity" => 2,
-            "comment" => 3,
-            "category" => 4,
-            "brand" => 5,
-            "subcategory1" => 6,
-            "subcategory2" => 7,
-            "additionalData" => 8,
-            "taxRate" => 9,
-            "seller" => 10,
-            "sellerType" => 11,
+        // By length first, as for order fields.
+        let index = match (name.len(), name) {
+            (3, "ref") => 0,
+            (5, "price") => 1,
+            (8, "quantity") => 2,
+            (7, "comment") => 3,
+            (8, "category") => 4,
+            (5, "brand") => 5,
+            (12, "subcategory1") => 6,
+            (12, "subcategory2") => 7,
+            (14, "additionalData") => 8,
+            (7, "taxRate") => 9,
+            (6, "seller") => 10,
+            (10, "sellerType") => 11,
             _ => return None,
         };
         Some(Self(index))

@@ -273,7 +273,7 @@ enum Leaf<'de> {
 
 impl<'de> Leaf<'de> {
     fn borrowed(text: &'de str) -> Self {
-        let text = text.trim();
+        let text = trim(text);
         if text.is_empty() {
             Self::Absent
         } else {
@@ -297,6 +297,15 @@ impl<'de> Leaf<'de> {
         number.map_or(Self::Absent, |number| {
             Self::Text(Cow::Owned(number.to_string()))
         })
+    }
+}
+
+/// `text.trim()`, without decoding characters when both ends are visible ASCII (which
+/// no whitespace is).
+fn trim(text: &str) -> &str {
+    match (text.as_bytes().first(), text.as_bytes().last()) {
+        (Some(b'!'..=b'~'), Some(b'!'..=b'~')) => text,
+        _ => text.trim(),
     }
 }
 
