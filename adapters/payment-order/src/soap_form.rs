@@ -9,7 +9,7 @@
 //! in either namespace, or any document (a SOAP envelope, a `doWebPaymentRequest`)
 //! holding one.
 
-use std::collections::BTreeSet;
+use std::borrow::Cow;
 
 use tradewire_sdk::Diagnostics;
 use tradewire_sdk::xml::{self, Element, XmlLimits, XmlWriter};
@@ -32,39 +32,86 @@ const LIMITS: XmlLimits = XmlLimits {
     max_elements: 50_000,
 };
 
-/// The namespace bindings in scope at an element, innermost last; the prefix `""` is
-/// the default namespace.
+/// A namespace as far as reading cares: Payline's two, XML Schema instance's (for
+/// `xsi:nil`), or another one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Namespace<'a> {
+    Obj,
+    Impl,
+    Xsi,
+    Other(&'a str),
+}
+
+impl<'a> Namespace<'a> {
+    /// The namespace named `uri`; `None` for the empty name, which undeclares the
+    /// default namespace (`xmlns=""`).
+    fn of(uri: &'a str) -> Option<Self> {
+        Some(match uri {
+            "" => return None,
+            OBJ_NS => Self::Obj,
+            IMPL_NS => Self::Impl,
+            XSI_NS => Self::Xsi,
+            other => Self::Other(other),
+        })
+    }
+
+    fn uri(self) -> &'a str {
+        match self {
+            Self::Obj => OBJ_NS,
+            Self::Impl => IMPL_NS,
+            Self::Xsi => XSI_NS,
+            Self::Other(uri) => uri,
+        }
+    }
+}
+
+/// The namespace bindings in scope at an element. Each URI is told apart once, when it
+/// is declared.
 #[derive(Debug, Clone, Default)]
 struct Scope<'a> {
-    bindings: Vec<(&'a str, &'a str)>,
+    /// The default namespace (the prefix `""`), if any.
+    default: Option<Namespace<'a>>,
+    /// The other prefixes, innermost last.
+    prefixed: Vec<(&'a str, Option<Namespace<'a>>)>,
 }
 
 impl<'a> Scope<'a> {
-    /// The scope inside `element`, with its own `xmlns` declarations.
-    fn enter(&self, element: &'a Element<'a>) -> Scope<'a> {
+    /// The scope inside `element`, with its own `xmlns` declarations: this one when it
+    /// declares none, as most elements do.
+    fn enter(&self, element: &'a Element<'a>) -> Cow<'_, Scope<'a>> {
+        let declares = |name: &str| name == "xmlns" || name.starts_with("xmlns:");
+        if !element.attributes.iter().any(|(name, _)| declares(name)) {
+            return Cow::Borrowed(self);
+        }
         let mut inner = self.clone();
         for (name, value) in &element.attributes {
-            if name == "xmlns" {
-                inner.bindings.push(("", value));
+            let prefix = if name == "xmlns" {
+                ""
             } else if let Some(prefix) = name.strip_prefix("xmlns:") {
-                inner.bindings.push((prefix, value));
+                prefix
+            } else {
+                continue;
+            };
+            if prefix.is_empty() {
+                inner.default = Namespace::of(value);
+            } else {
+                inner.prefixed.push((prefix, Namespace::of(value)));
             }
         }
-        inner
+        Cow::Owned(inner)
     }
 
     /// The namespace of a qualified name (`obj:ref`, `ref`); `None` for no namespace.
-    fn namespace_of(&self, qualified_name: &str) -> Option<&'a str> {
-        let prefix = qualified_name
-            .split_once(':')
-            .map_or("", |(prefix, _)| prefix);
-        self.bindings
-            .iter()
-            .rev()
-            .find(|(bound, _)| *bound == prefix)
-            .map(|(_, uri)| *uri)
-            // `xmlns=""` undeclares the default namespace.
-            .filter(|uri| !uri.is_empty())
+    fn namespace_of(&self, qualified_name: &str) -> Option<Namespace<'a>> {
+        match qualified_name.split_once(':') {
+            Some((prefix, _)) if !prefix.is_empty() => self
+                .prefixed
+                .iter()
+                .rev()
+                .find(|(bound, _)| *bound == prefix)
+                .and_then(|(_, namespace)| *namespace),
+            _ => self.default,
+        }
     }
 
     /// Whether `element` (entered into this scope) says `xsi:nil="true"`.
@@ -73,9 +120,37 @@ impl<'a> Scope<'a> {
             let local = name.split_once(':').map_or(&**name, |(_, local)| local);
             local == "nil"
                 && name.contains(':')
-                && self.namespace_of(name) == Some(XSI_NS)
+                && self.namespace_of(name) == Some(Namespace::Xsi)
                 && matches!(value.trim(), "true" | "1")
         })
+    }
+}
+
+/// The names already met among an element's children: a bit for each field, a list
+/// for the few others.
+#[derive(Default)]
+struct Seen<'a> {
+    fields: u32,
+    others: Vec<&'a str>,
+}
+
+impl<'a> Seen<'a> {
+    /// Whether `name` (the field at `slot`, if it is one) is met for the first time,
+    /// remembering it.
+    fn first(&mut self, slot: Option<usize>, name: &'a str) -> bool {
+        match slot {
+            Some(slot) => {
+                let bit = 1 << slot;
+                let first = self.fields & bit == 0;
+                self.fields |= bit;
+                first
+            }
+            None if self.others.contains(&name) => false,
+            None => {
+                self.others.push(name);
+                true
+            }
+        }
     }
 }
 
@@ -105,7 +180,7 @@ pub(crate) fn read<'a>(root: &'a Element<'a>, d: &mut Diagnostics) -> Option<Raw
                     "the `order` element is in no Payline namespace; expected {OBJ_NS} or {IMPL_NS}"
                 ),
             );
-            (root, outside.enter(root))
+            (root, outside.enter(root).into_owned())
         }
         None => {
             d.error(
@@ -120,27 +195,29 @@ pub(crate) fn read<'a>(root: &'a Element<'a>, d: &mut Diagnostics) -> Option<Raw
         }
     };
     let mut raw = RawOrder::default();
-    let mut seen = BTreeSet::new();
+    let mut seen = Seen::default();
     for child in &order.children {
         let scope = scope.enter(child);
         let name = child.local_name();
-        let path = Form::Soap.field(name);
-        if !expect_obj_namespace(child, &scope, &path, d)
-            || !first_of_its_name(&mut seen, name, &path, d)
+        // Paths are only written when a diagnostic needs one.
+        let path = || Form::Soap.field(name);
+        let field = Field::named(name);
+        if !expect_obj_namespace(child, &scope, path, d)
+            || !first_of_its_name(&mut seen, field.map(Field::slot), name, path, d)
         {
             continue;
         }
         if scope.is_nil(child) {
             continue;
         }
-        match Field::named(name) {
+        match field {
             Some(DETAILS) => raw.details = read_details(child, &scope, d),
             Some(field) => {
-                if let Some(text) = leaf_text(child, &path, d) {
+                if let Some(text) = leaf_text(child, path, d) {
                     raw.set(field, text);
                 }
             }
-            None => unknown_element(d, path, name),
+            None => unknown_element(d, path(), name),
         }
     }
     Some(raw)
@@ -154,9 +231,12 @@ fn find_order<'a>(
 ) -> Option<(&'a Element<'a>, Scope<'a>)> {
     let inside = outside.enter(element);
     if element.local_name() == "order"
-        && matches!(inside.namespace_of(&element.name), Some(OBJ_NS | IMPL_NS))
+        && matches!(
+            inside.namespace_of(&element.name),
+            Some(Namespace::Obj | Namespace::Impl)
+        )
     {
-        return Some((element, inside));
+        return Some((element, inside.into_owned()));
     }
     element
         .children
@@ -170,14 +250,14 @@ fn find_order<'a>(
 fn expect_obj_namespace(
     element: &Element<'_>,
     scope: &Scope<'_>,
-    path: &str,
+    path: impl FnOnce() -> String,
     d: &mut Diagnostics,
 ) -> bool {
     match scope.namespace_of(&element.name) {
-        Some(OBJ_NS) => true,
-        Some(IMPL_NS) | None => {
+        Some(Namespace::Obj) => true,
+        Some(Namespace::Impl) | None => {
             d.warning(
-                path,
+                path(),
                 "payline.unexpected_namespace",
                 format!(
                     "<{}> is read as a Payline field, but it is not in {OBJ_NS}",
@@ -186,14 +266,14 @@ fn expect_obj_namespace(
             );
             true
         }
-        Some(other) => {
+        Some(other @ (Namespace::Xsi | Namespace::Other(_))) => {
             d.warning(
-                path,
+                path(),
                 "payline.unknown_field",
                 format!(
                     "<{}> is in the namespace {}, not Payline's; ignored",
                     element.name,
-                    quote(other)
+                    quote(other.uri())
                 ),
             );
             false
@@ -202,16 +282,17 @@ fn expect_obj_namespace(
 }
 
 fn first_of_its_name<'a>(
-    seen: &mut BTreeSet<&'a str>,
+    seen: &mut Seen<'a>,
+    slot: Option<usize>,
     name: &'a str,
-    path: &str,
+    path: impl FnOnce() -> String,
     d: &mut Diagnostics,
 ) -> bool {
-    if seen.insert(name) {
+    if seen.first(slot, name) {
         return true;
     }
     d.error(
-        path,
+        path(),
         "payline.duplicate_field",
         format!("<{name}> appears more than once; the schema allows it once"),
     );
@@ -227,10 +308,14 @@ fn unknown_element(d: &mut Diagnostics, path: String, name: &str) {
 }
 
 /// A leaf's text, trimmed; `None` when empty or not a leaf.
-fn leaf_text<'a>(element: &'a Element<'_>, path: &str, d: &mut Diagnostics) -> Option<&'a str> {
+fn leaf_text<'a>(
+    element: &'a Element<'_>,
+    path: impl FnOnce() -> String,
+    d: &mut Diagnostics,
+) -> Option<&'a str> {
     if !element.children.is_empty() {
         d.error(
-            path,
+            path(),
             "payline.not_text",
             format!("<{}> must hold text, not elements", element.name),
         );
@@ -246,47 +331,50 @@ fn read_details<'a>(
     scope: &Scope<'a>,
     d: &mut Diagnostics,
 ) -> Vec<RawDetail<'a>> {
-    let mut details = Vec::new();
+    let mut details = Vec::with_capacity(wrapper.children.len());
     for (index, item) in wrapper.children.iter().enumerate() {
         let item_scope = scope.enter(item);
-        let path = Form::Soap.detail(index);
+        let path = || Form::Soap.detail(index);
         if item.local_name() != DETAILS_NAME {
-            unknown_element(d, path, item.local_name());
+            unknown_element(d, path(), item.local_name());
             continue;
         }
-        if !expect_obj_namespace(item, &item_scope, &path, d) {
+        if !expect_obj_namespace(item, &item_scope, path, d) {
             continue;
         }
         if item_scope.is_nil(item) {
             d.warning(
-                path,
+                path(),
                 "payline.nil_detail",
                 "an orderDetail item is nil; skipped",
             );
             continue;
         }
-        let mut detail = RawDetail::default();
-        let mut seen = BTreeSet::new();
+        // Filled where it lies in the list: an item is a few hundred bytes.
+        let slot = details.len();
+        details.push(RawDetail::default());
+        let detail = &mut details[slot];
+        let mut seen = Seen::default();
         for child in &item.children {
             let child_scope = item_scope.enter(child);
             let name = child.local_name();
-            let path = Form::Soap.detail_field(index, name);
-            if !expect_obj_namespace(child, &child_scope, &path, d)
-                || !first_of_its_name(&mut seen, name, &path, d)
+            let path = || Form::Soap.detail_field(index, name);
+            let field = DetailField::named(name);
+            if !expect_obj_namespace(child, &child_scope, path, d)
+                || !first_of_its_name(&mut seen, field.map(DetailField::slot), name, path, d)
                 || child_scope.is_nil(child)
             {
                 continue;
             }
-            match DetailField::named(name) {
+            match field {
                 Some(field) => {
-                    if let Some(text) = leaf_text(child, &path, d) {
+                    if let Some(text) = leaf_text(child, path, d) {
                         detail.set(field, text);
                     }
                 }
-                None => unknown_element(d, path, name),
+                None => unknown_element(d, path(), name),
             }
         }
-        details.push(detail);
     }
     details
 }
@@ -321,14 +409,20 @@ fn write_into(
             writer.start(DETAILS_NAME)?;
             for detail in &raw.details {
                 writer.start(DETAILS_NAME)?;
+                // Absent fields are left out: the names are the schema's, so there is no
+                // need to have the writer check them.
                 for field in DETAIL_FIELDS {
-                    writer.optional_leaf(field.name(), detail.get(field))?;
+                    if let Some(value) = detail.get(field) {
+                        writer.leaf(field.name(), value)?;
+                    }
                 }
                 writer.end()?;
             }
             writer.end()?;
         } else {
-            writer.optional_leaf(field.name(), raw.get(field))?;
+            if let Some(value) = raw.get(field) {
+                writer.leaf(field.name(), value)?;
+            }
         }
     }
     writer.end()?;
@@ -428,6 +522,50 @@ mod tests {
                 ("/order/colour", "payline.unknown_field"),
                 ("/order/details/details[1]/ref", "payline.duplicate_field"),
                 ("/order/details/details[2]", "payline.unknown_field"),
+            ]
+        );
+    }
+
+    #[test]
+    fn namespaces_declared_deeper_undeclared_or_foreign() {
+        let (raw, d) = read_ok(
+            r#"<order xmlns="http://obj.ws.payline.experian.com">
+                 <ref>R</ref>
+                 <amount xmlns="">100</amount>
+                 <x:currency xmlns:x="urn:other">978</x:currency>
+                 <i:date xmlns:i="http://www.w3.org/2001/XMLSchema-instance">d</i:date>
+                 <colour>1</colour><colour>2</colour>
+                 <details xmlns:o="http://obj.ws.payline.experian.com">
+                   <o:details><o:ref>S</o:ref><size/><size/></o:details>
+                   <details xmlns="http://impl.ws.payline.experian.com"><ref>T</ref></details>
+                   <o:details xmlns:i="http://www.w3.org/2001/XMLSchema-instance" i:nil="1"/>
+                   <o:other/>
+                 </details>
+               </order>"#,
+        );
+        assert_eq!(raw.get(REF), Some("R"));
+        assert_eq!(raw.get(AMOUNT), Some("100"));
+        assert_eq!(raw.get(crate::fields::CURRENCY), None);
+        let refs: Vec<_> = raw.details.iter().map(|detail| detail.get(D_REF)).collect();
+        assert_eq!(refs, [Some("S"), Some("T")]);
+        let found: Vec<_> = d
+            .iter()
+            .map(|d| format!("{} {} {}", d.path, d.code, d.message))
+            .collect();
+        assert_eq!(
+            found,
+            [
+                "/order/amount payline.unexpected_namespace <amount> is read as a Payline field, but it is not in http://obj.ws.payline.experian.com",
+                "/order/currency payline.unknown_field <x:currency> is in the namespace \"urn:other\", not Payline's; ignored",
+                "/order/date payline.unknown_field <i:date> is in the namespace \"http://www.w3.org/2001/XMLSchema-instanc\"…, not Payline's; ignored",
+                "/order/colour payline.unknown_field <colour> is not a Payline field; ignored",
+                "/order/colour payline.duplicate_field <colour> appears more than once; the schema allows it once",
+                "/order/details/details[1]/size payline.unknown_field <size> is not a Payline field; ignored",
+                "/order/details/details[1]/size payline.duplicate_field <size> appears more than once; the schema allows it once",
+                "/order/details/details[2] payline.unexpected_namespace <details> is read as a Payline field, but it is not in http://obj.ws.payline.experian.com",
+                "/order/details/details[2]/ref payline.unexpected_namespace <ref> is read as a Payline field, but it is not in http://obj.ws.payline.experian.com",
+                "/order/details/details[3] payline.nil_detail an orderDetail item is nil; skipped",
+                "/order/details/details[4] payline.unknown_field <other> is not a Payline field; ignored",
             ]
         );
     }
