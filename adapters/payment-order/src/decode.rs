@@ -125,11 +125,12 @@ pub(crate) fn to_order(
     }
     // The articles, then a shipping and a discount line at most.
     order.lines.reserve_exact(raw.details.len() + 2);
-    for (index, detail) in raw.details.iter().enumerate() {
-        // Filled where it lies in the list: a line is several hundred bytes.
-        let slot = order.lines.len();
-        order.lines.push(OrderLine::default());
-        to_line(&mut order.lines[slot], detail, index, form, currency, d);
+    // Made in the list and filled where they lie: a line is several hundred bytes.
+    order
+        .lines
+        .resize_with(raw.details.len(), OrderLine::default);
+    for ((index, detail), line) in raw.details.iter().enumerate().zip(&mut order.lines) {
+        to_line(line, detail, index, form, currency, d);
     }
     if let Some(charge) = money(DELIVERY_CHARGE, d, &mut extensions) {
         order.lines.push(single_line(LineKind::Shipping, charge));

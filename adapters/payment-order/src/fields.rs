@@ -223,6 +223,14 @@ impl DetailField {
     }
 }
 
+/// A new default item at the end of `list`, made where it lies (`push` of a default
+/// builds it aside and copies it: a raw item or a line is a few hundred bytes).
+pub(crate) fn push_default<T: Default>(list: &mut Vec<T>) -> &mut T {
+    let at = list.len();
+    list.resize_with(at + 1, T::default);
+    &mut list[at]
+}
+
 /// The key under which `Order.extensions` (or `OrderLine.extensions`) keeps a Payline
 /// field verbatim.
 pub(crate) fn extension_key(field: &str) -> String {

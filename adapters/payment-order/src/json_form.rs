@@ -21,7 +21,7 @@ use tradewire_sdk::core::pointer_token;
 
 use crate::fields::{
     DETAIL_FIELDS, DETAILS, DETAILS_NAME, DetailField, Field, Form, ORDER_FIELDS,
-    OTA_DESTINATION_COUNTRY, OTA_PACKAGE_TYPE, RawDetail, RawOrder,
+    OTA_DESTINATION_COUNTRY, OTA_PACKAGE_TYPE, RawDetail, RawOrder, push_default,
 };
 use crate::text::quote;
 
@@ -515,12 +515,9 @@ impl<'de> Visitor<'de> for Item<'_, '_, 'de> {
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
         let (d, index) = (self.d, self.index);
         let at = |name: &str| Form::Json.detail_field(index, name);
-        // Filled where it lies in the list: an item is a few hundred bytes.
-        let slot = self.details.len();
-        self.details.push(RawDetail::default());
-        let detail = &mut self.details[slot];
-        // Whether the last value of each field is not text, reported at the end.
-        let mut not_texts = [false; DETAIL_FIELDS.len()];
+        let detail = push_default(self.details);
+        // A bit for each field whose last value is not text, reported at the end.
+        let mut not_texts = 0_u16;
         let mut unknown = Vec::new();
         while let Some(key) = map.next_key_seed(KeyText)? {
             let Some(field) = DetailField::named(&key) else {
@@ -532,7 +529,12 @@ impl<'de> Visitor<'de> for Item<'_, '_, 'de> {
                 continue;
             };
             let leaf = map.next_value_seed(LeafSeed)?;
-            not_texts[field.slot()] = matches!(leaf, Leaf::NotText);
+            let bit = 1 << field.slot();
+            if matches!(leaf, Leaf::NotText) {
+                not_texts |= bit;
+            } else {
+                not_texts &= !bit;
+            }
             detail.put(
                 field,
                 match leaf {
@@ -541,9 +543,11 @@ impl<'de> Visitor<'de> for Item<'_, '_, 'de> {
                 },
             );
         }
-        for field in DETAIL_FIELDS {
-            if not_texts[field.slot()] {
-                not_text(d, at(field.name()));
+        if not_texts != 0 {
+            for field in DETAIL_FIELDS {
+                if not_texts & 1 << field.slot() != 0 {
+                    not_text(d, at(field.name()));
+                }
             }
         }
         Ok(())

@@ -17,7 +17,7 @@ use tradewire_sdk::xml::{self, Element, XmlLimits, XmlWriter};
 use crate::config::SoapElement;
 use crate::fields::{
     DETAIL_FIELDS, DETAILS, DETAILS_NAME, DetailField, Field, Form, ORDER_FIELDS, RawDetail,
-    RawOrder,
+    RawOrder, push_default,
 };
 use crate::text::quote;
 
@@ -331,7 +331,7 @@ fn read_details<'a>(
     scope: &Scope<'a>,
     d: &mut Diagnostics,
 ) -> Vec<RawDetail<'a>> {
-    let mut details = Vec::with_capacity(wrapper.children.len());
+    let mut details: Vec<RawDetail<'a>> = Vec::with_capacity(wrapper.children.len());
     for (index, item) in wrapper.children.iter().enumerate() {
         let item_scope = scope.enter(item);
         let path = || Form::Soap.detail(index);
@@ -350,10 +350,7 @@ fn read_details<'a>(
             );
             continue;
         }
-        // Filled where it lies in the list: an item is a few hundred bytes.
-        let slot = details.len();
-        details.push(RawDetail::default());
-        let detail = &mut details[slot];
+        let detail = push_default(&mut details);
         let mut seen = Seen::default();
         for child in &item.children {
             let child_scope = item_scope.enter(child);
