@@ -154,7 +154,7 @@ impl MinorUnits {
         // Whole minor units that fit are counted on the decimal's integer parts; anything
         // else takes the currency's own conversion, which says what is wrong.
         if let Some(minor) = self.whole_minor_units(amount) {
-            return Some(minor.to_string());
+            return Some(digits(minor));
         }
         let minor = self.currency.to_minor_units(amount);
         self.checked(minor, amount, path, field, d)
@@ -464,9 +464,27 @@ fn unit_price(
 /// arithmetic. A mantissa has at most 96 bits and a scale at most 28, so with a shift
 /// of a few digits nothing overflows an i128.
 fn whole(value: Decimal, shift: u32) -> Option<i128> {
+    // Most values fit 64 bits, whose division is several times faster than 128 bits'.
+    if let (Ok(mantissa), Some(factor), Some(divisor)) = (
+        i64::try_from(value.mantissa()),
+        10_i64.checked_pow(shift),
+        10_i64.checked_pow(value.scale()),
+    ) && let Some(mantissa) = mantissa.checked_mul(factor)
+    {
+        return (mantissa % divisor == 0).then(|| i128::from(mantissa / divisor));
+    }
     let mantissa = value.mantissa().checked_mul(10_i128.checked_pow(shift)?)?;
     let divisor = 10_i128.checked_pow(value.scale())?;
     (mantissa % divisor == 0).then(|| mantissa / divisor)
+}
+
+/// A whole number's digits, with 64-bit formatting when it fits (much faster than
+/// 128-bit).
+fn digits(number: i128) -> String {
+    match i64::try_from(number) {
+        Ok(number) => number.to_string(),
+        Err(_) => number.to_string(),
+    }
 }
 
 fn quantity(
@@ -475,7 +493,7 @@ fn quantity(
     d: &mut Diagnostics,
 ) -> Option<String> {
     match whole(quantity, 0) {
-        Some(count) if count >= 1 => Some(count.to_string()),
+        Some(count) if count >= 1 => Some(digits(count)),
         _ => {
             d.error(
                 path(),
@@ -496,7 +514,7 @@ fn tax_rate(rate: Decimal, path: impl FnOnce() -> String, d: &mut Diagnostics) -
     let most = Decimal::MAX.mantissa();
     match whole(rate, 2) {
         Some(hundredths) if !rate.is_sign_negative() && hundredths <= most => {
-            Some(hundredths.to_string())
+            Some(digits(hundredths))
         }
         _ => {
             let hundredths = rate

@@ -708,6 +708,15 @@ fn string(out: &mut Vec<u8>, text: &str) {
     const HEX: &[u8; 16] = b"0123456789abcdef";
     out.push(b'"');
     let bytes = text.as_bytes();
+    // Most text needs no escape: checked without a branch per byte, and copied whole.
+    let plain = !bytes.iter().fold(false, |odd, &byte| {
+        odd | (byte < 0x20) | (byte == b'"') | (byte == b'\\')
+    });
+    if plain {
+        out.extend_from_slice(bytes);
+        out.push(b'"');
+        return;
+    }
     let mut start = 0;
     for (at, &byte) in bytes.iter().enumerate() {
         let short: &[u8] = match byte {
@@ -759,6 +768,31 @@ mod tests {
         let mut d = Diagnostics::new();
         assert_eq!(read(&bytes, &mut d), Some(raw));
         assert!(d.is_empty(), "{d}");
+    }
+
+    #[test]
+    fn strings_are_escaped_as_serde_json_escapes_them() {
+        let mut texts: Vec<String> = (0_u8..0x80)
+            .map(|b| format!("a{}b", char::from(b)))
+            .collect();
+        texts.extend(
+            [
+                "",
+                "plain",
+                "caf\u{e9} \u{2028} \u{1f600}",
+                "\"\\\u{7f}\u{0}",
+            ]
+            .map(String::from),
+        );
+        for text in texts {
+            let mut out = Vec::new();
+            string(&mut out, &text);
+            assert_eq!(
+                String::from_utf8(out).unwrap(),
+                serde_json::to_string(&text).unwrap(),
+                "{text:?}"
+            );
+        }
     }
 
     #[test]
