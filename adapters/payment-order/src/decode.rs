@@ -22,8 +22,8 @@ use crate::fields::{
     AMOUNT, COUNTRY, CURRENCY, D_ADDITIONAL_DATA, D_BRAND, D_CATEGORY, D_COMMENT, D_PRICE,
     D_QUANTITY, D_REF, D_SELLER, D_SELLER_TYPE, D_SUBCATEGORY1, D_SUBCATEGORY2, D_TAX_RATE, DATE,
     DELIVERY_CHARGE, DELIVERY_EXPECTED_DATE, DELIVERY_EXPECTED_DELAY, DELIVERY_MODE, DELIVERY_TIME,
-    DETAILS, DISCOUNT_AMOUNT, Form, MAX_DETAILS, ORIGIN, PASSED_THROUGH, REF, RawDetail, RawOrder,
-    TAXES, extension_key,
+    DETAILS, DISCOUNT_AMOUNT, DetailField, Field, Form, MAX_DETAILS, ORIGIN, PASSED_THROUGH, REF,
+    RawDetail, RawOrder, TAXES, extension_key,
 };
 use crate::text::{N12_DIGITS, parse_day, parse_digits, parse_order_date, quote};
 
@@ -39,7 +39,7 @@ pub(crate) const TELEPHONE_ORDER: (&str, &str) = ("TO", "telephone");
 pub(crate) const E_COMMERCE: &str = "e-commerce";
 
 /// Line classification domains for the `orderDetail` category fields.
-pub(crate) const CATEGORY_DOMAINS: [(&str, &str); 3] = [
+pub(crate) const CATEGORY_DOMAINS: [(DetailField, &str); 3] = [
     (D_CATEGORY, "payline.category"),
     (D_SUBCATEGORY1, "payline.subcategory1"),
     (D_SUBCATEGORY2, "payline.subcategory2"),
@@ -48,20 +48,21 @@ pub(crate) const CATEGORY_DOMAINS: [(&str, &str); 3] = [
 /// Interprets `raw`, recording every problem in `d`. The order returned is meaningful
 /// only when `d` holds no error.
 pub(crate) fn to_order(
-    raw: &RawOrder,
+    raw: &RawOrder<'_>,
     form: Form,
     settings: &Settings,
     d: &mut Diagnostics,
 ) -> Order {
-    let at = |field: &str| form.field(field);
-    let currency = read_currency(raw, &at(CURRENCY), d);
+    // Paths are only written when a diagnostic needs one.
+    let at = |field: Field| form.field(field.name());
+    let currency = read_currency(raw, || at(CURRENCY), d);
     // With an unreadable currency an error is already recorded, so the placeholder never
     // leaves this function in an accepted document.
     let mut order = Order::new(currency.unwrap_or(Currency::EUR));
 
-    order.reference = read_ref(raw, &at(REF), d);
-    order.channel = Some(channel_of(raw.get(ORIGIN), &at(ORIGIN), d));
-    order.created_at = read_date(raw, &at(DATE), settings, d);
+    order.reference = read_ref(raw, || at(REF), d);
+    order.channel = Some(channel_of(raw.get(ORIGIN), || at(ORIGIN), d));
+    order.created_at = read_date(raw, || at(DATE), settings, d);
 
     let mut extensions = BTreeMap::new();
     if let Some(text) = raw.get(COUNTRY) {
@@ -76,14 +77,14 @@ pub(crate) fn to_order(
                 &mut extensions,
                 d,
                 &at(COUNTRY),
-                COUNTRY,
+                COUNTRY.name(),
                 text,
                 "is not an ISO 3166-1 alpha-2 country code",
             ),
         }
     }
 
-    let money = |field: &str, d: &mut Diagnostics, extensions: &mut BTreeMap<String, String>| {
+    let money = |field: Field, d: &mut Diagnostics, extensions: &mut BTreeMap<String, String>| {
         let text = raw.get(field)?;
         match (parse_digits(text, N12_DIGITS), currency) {
             (Ok(minor), Some(currency)) => amount_of(currency, minor),
@@ -93,7 +94,7 @@ pub(crate) fn to_order(
                     extensions,
                     d,
                     &at(field),
-                    field,
+                    field.name(),
                     text,
                     &format!("is not an amount in minor units: {problem}"),
                 );
@@ -102,7 +103,7 @@ pub(crate) fn to_order(
         }
     };
 
-    let gross = read_amount(raw, &at(AMOUNT), currency, d);
+    let gross = read_amount(raw, || at(AMOUNT), currency, d);
     let tax = money(TAXES, d, &mut extensions);
     if let Some(gross) = gross {
         order.totals = Some(Totals {
@@ -114,7 +115,7 @@ pub(crate) fn to_order(
 
     if raw.details.len() > MAX_DETAILS {
         d.error(
-            form.field(DETAILS),
+            at(DETAILS),
             "payline.too_many_details",
             format!(
                 "{} orderDetail items; Payline accepts at most {MAX_DETAILS}",
@@ -122,8 +123,14 @@ pub(crate) fn to_order(
             ),
         );
     }
-    for (index, detail) in raw.details.iter().enumerate() {
-        order.lines.push(to_line(detail, index, form, currency, d));
+    // The articles, then a shipping and a discount line at most.
+    order.lines.reserve_exact(raw.details.len() + 2);
+    // Made in the list and filled where they lie: a line is several hundred bytes.
+    order
+        .lines
+        .resize_with(raw.details.len(), OrderLine::default);
+    for ((index, detail), line) in raw.details.iter().enumerate().zip(&mut order.lines) {
+        to_line(line, detail, index, form, currency, d);
     }
     if let Some(charge) = money(DELIVERY_CHARGE, d, &mut extensions) {
         order.lines.push(single_line(LineKind::Shipping, charge));
@@ -138,7 +145,7 @@ pub(crate) fn to_order(
     }
     for field in PASSED_THROUGH {
         if let Some(text) = raw.get(field) {
-            extensions.insert(extension_key(field), text.to_owned());
+            extensions.insert(extension_key(field.name()), text.to_owned());
         }
     }
     order.extensions = extensions;
@@ -181,17 +188,17 @@ fn keep_verbatim(
     extensions.insert(key, text.to_owned());
 }
 
-fn missing(d: &mut Diagnostics, path: &str, field: &str) {
+fn missing(d: &mut Diagnostics, path: &str, field: Field) {
     d.error(
         path,
         "payline.missing_field",
-        format!("`{field}` is required by Payline"),
+        format!("`{}` is required by Payline", field.name()),
     );
 }
 
-fn read_ref(raw: &RawOrder, path: &str, d: &mut Diagnostics) -> Option<String> {
+fn read_ref(raw: &RawOrder<'_>, path: impl Fn() -> String, d: &mut Diagnostics) -> Option<String> {
     let Some(text) = raw.get(REF) else {
-        missing(d, path, REF);
+        missing(d, &path(), REF);
         return None;
     };
     check_ref(text, path, d);
@@ -199,29 +206,32 @@ fn read_ref(raw: &RawOrder, path: &str, d: &mut Diagnostics) -> Option<String> {
 }
 
 /// The rules for `ref`, the same for reading and writing: at most 50 characters, no
-/// backslash.
-pub(crate) fn check_ref(text: &str, path: &str, d: &mut Diagnostics) {
-    let length = text.chars().count();
-    if length > REF_MAX_CHARS {
-        d.error(
-            path,
-            "payline.too_long",
-            format!(
-                "`ref` has {length} characters; Payline allows at most {REF_MAX_CHARS}: {}",
-                quote(text)
-            ),
-        );
+/// backslash. `path` is called only when there is something to report.
+pub(crate) fn check_ref(text: &str, path: impl Fn() -> String, d: &mut Diagnostics) {
+    // Characters are only counted when there are more bytes than characters allowed.
+    if text.len() > REF_MAX_CHARS {
+        let length = text.chars().count();
+        if length > REF_MAX_CHARS {
+            d.error(
+                path(),
+                "payline.too_long",
+                format!(
+                    "`ref` has {length} characters; Payline allows at most {REF_MAX_CHARS}: {}",
+                    quote(text)
+                ),
+            );
+        }
     }
     if text.contains('\\') {
         d.error(
-            path,
+            path(),
             "payline.forbidden_character",
             format!("`ref` must not contain `\\`: {}", quote(text)),
         );
     }
 }
 
-fn channel_of(origin: Option<&str>, path: &str, d: &mut Diagnostics) -> String {
+fn channel_of(origin: Option<&str>, path: impl FnOnce() -> String, d: &mut Diagnostics) -> String {
     match origin {
         None => E_COMMERCE.to_owned(),
         Some(code) if code == MAIL_ORDER.0 => MAIL_ORDER.1.to_owned(),
@@ -230,7 +240,7 @@ fn channel_of(origin: Option<&str>, path: &str, d: &mut Diagnostics) -> String {
             let length = other.chars().count();
             if length > ORIGIN_MAX_CHARS {
                 d.warning(
-                    path,
+                    path(),
                     "payline.too_long",
                     format!("`origin` has {length} characters; Payline allows at most {ORIGIN_MAX_CHARS}"),
                 );
@@ -240,16 +250,20 @@ fn channel_of(origin: Option<&str>, path: &str, d: &mut Diagnostics) -> String {
     }
 }
 
-fn read_currency(raw: &RawOrder, path: &str, d: &mut Diagnostics) -> Option<Currency> {
+fn read_currency(
+    raw: &RawOrder<'_>,
+    path: impl Fn() -> String,
+    d: &mut Diagnostics,
+) -> Option<Currency> {
     let Some(text) = raw.get(CURRENCY) else {
-        missing(d, path, CURRENCY);
+        missing(d, &path(), CURRENCY);
         return None;
     };
     let numeric = match parse_digits(text, 3) {
         Ok(numeric) => numeric,
         Err(problem) => {
             d.error(
-                path,
+                path(),
                 "payline.unknown_currency",
                 format!(
                     "{} is not a numeric ISO 4217 currency code (978 for EUR): {problem}",
@@ -264,7 +278,7 @@ fn read_currency(raw: &RawOrder, path: &str, d: &mut Diagnostics) -> Option<Curr
         .and_then(|n| Currency::from_numeric(n).ok())
     else {
         d.error(
-            path,
+            path(),
             "payline.unknown_currency",
             format!(
                 "{} is not the numeric code of a current ISO 4217 currency",
@@ -275,7 +289,7 @@ fn read_currency(raw: &RawOrder, path: &str, d: &mut Diagnostics) -> Option<Curr
     };
     if currency.exponent().is_none() {
         d.error(
-            path,
+            path(),
             "payline.currency_without_minor_unit",
             format!("{currency} ({text}) has no minor unit in ISO 4217, so no amount can be counted in it"),
         );
@@ -285,20 +299,20 @@ fn read_currency(raw: &RawOrder, path: &str, d: &mut Diagnostics) -> Option<Curr
 }
 
 fn read_amount(
-    raw: &RawOrder,
-    path: &str,
+    raw: &RawOrder<'_>,
+    path: impl FnOnce() -> String,
     currency: Option<Currency>,
     d: &mut Diagnostics,
 ) -> Option<Decimal> {
     let Some(text) = raw.get(AMOUNT) else {
-        missing(d, path, AMOUNT);
+        missing(d, &path(), AMOUNT);
         return None;
     };
     match parse_digits(text, N12_DIGITS) {
         Ok(minor) => amount_of(currency?, minor),
         Err(problem) => {
             d.error(
-                path,
+                path(),
                 problem.code(),
                 format!(
                     "`amount` {} is not an amount in minor units: {problem}",
@@ -311,20 +325,20 @@ fn read_amount(
 }
 
 fn read_date(
-    raw: &RawOrder,
-    path: &str,
+    raw: &RawOrder<'_>,
+    path: impl FnOnce() -> String,
     settings: &Settings,
     d: &mut Diagnostics,
 ) -> Option<chrono::DateTime<chrono::FixedOffset>> {
     let Some(text) = raw.get(DATE) else {
-        missing(d, path, DATE);
+        missing(d, &path(), DATE);
         return None;
     };
     let local = match parse_order_date(text) {
         Ok(local) => local,
         Err(problem) => {
             d.error(
-                path,
+                path(),
                 problem.code(),
                 format!(
                     "`date` {} is not a date `dd/mm/yyyy HH:MM` that exists",
@@ -338,7 +352,7 @@ fn read_date(
         LocalResult::Single(moment) => Some(moment.fixed_offset()),
         LocalResult::Ambiguous(earlier, _) => {
             d.warning(
-                path,
+                path(),
                 "payline.ambiguous_date",
                 format!(
                     "{text} happens twice in {} (clocks go back); read as the earlier, {}",
@@ -350,7 +364,7 @@ fn read_date(
         }
         LocalResult::None => {
             d.error(
-                path,
+                path(),
                 "payline.no_such_date",
                 format!(
                     "{text} does not exist in {} (clocks go forward)",
@@ -363,7 +377,7 @@ fn read_date(
 }
 
 fn read_delivery(
-    raw: &RawOrder,
+    raw: &RawOrder<'_>,
     form: Form,
     settings: &Settings,
     extensions: &mut BTreeMap<String, String>,
@@ -381,8 +395,8 @@ fn read_delivery(
             keep_verbatim(
                 extensions,
                 d,
-                &form.field(DELIVERY_TIME),
-                DELIVERY_TIME,
+                &form.field(DELIVERY_TIME.name()),
+                DELIVERY_TIME.name(),
                 text,
                 "is not a deliveryTime code the configuration maps (1 express, 2 standard)",
             );
@@ -394,8 +408,8 @@ fn read_delivery(
             keep_verbatim(
                 extensions,
                 d,
-                &form.field(DELIVERY_MODE),
-                DELIVERY_MODE,
+                &form.field(DELIVERY_MODE.name()),
+                DELIVERY_MODE.name(),
                 text,
                 "is not a deliveryMode code the configuration maps (1 to 5)",
             );
@@ -408,8 +422,8 @@ fn read_delivery(
             keep_verbatim(
                 extensions,
                 d,
-                &form.field(DELIVERY_EXPECTED_DATE),
-                DELIVERY_EXPECTED_DATE,
+                &form.field(DELIVERY_EXPECTED_DATE.name()),
+                DELIVERY_EXPECTED_DATE.name(),
                 text,
                 "is not a date dd/mm/yyyy that exists",
             );
@@ -423,8 +437,8 @@ fn read_delivery(
             keep_verbatim(
                 extensions,
                 d,
-                &form.field(DELIVERY_EXPECTED_DELAY),
-                DELIVERY_EXPECTED_DELAY,
+                &form.field(DELIVERY_EXPECTED_DELAY.name()),
+                DELIVERY_EXPECTED_DELAY.name(),
                 text,
                 "is not a number of days",
             );
@@ -433,23 +447,23 @@ fn read_delivery(
     delivery
 }
 
+/// Fills `line`, a default one, from the item.
 fn to_line(
-    detail: &RawDetail,
+    line: &mut OrderLine,
+    detail: &RawDetail<'_>,
     index: usize,
     form: Form,
     currency: Option<Currency>,
     d: &mut Diagnostics,
-) -> OrderLine {
-    let at = |field: &str| form.detail_field(index, field);
-    let text = |field: &str| detail.get(field).map(str::to_owned);
-    let mut line = OrderLine {
-        kind: LineKind::Article,
-        sku: text(D_REF),
-        description: text(D_COMMENT),
-        vendor: text(D_SELLER),
-        quantity: Decimal::ONE,
-        ..OrderLine::default()
-    };
+) {
+    // Paths are only written when a diagnostic needs one.
+    let at = |field: DetailField| form.detail_field(index, field.name());
+    let text = |field: DetailField| detail.get(field).map(str::to_owned);
+    line.kind = LineKind::Article;
+    line.sku = text(D_REF);
+    line.description = text(D_COMMENT);
+    line.vendor = text(D_SELLER);
+    line.quantity = Decimal::ONE;
     if let Some(price) = detail.get(D_PRICE) {
         match parse_digits(price, N12_DIGITS) {
             Ok(minor) => {
@@ -486,7 +500,7 @@ fn to_line(
     if let Some(rate) = detail.get(D_TAX_RATE) {
         match parse_digits(rate, 5) {
             // Hundredths of a percent: 2000 is 20 %.
-            Ok(hundredths) => line.vat_rate = Some((Decimal::from(hundredths) / Decimal::ONE_HUNDRED).normalize()),
+            Ok(hundredths) => line.vat_rate = Some(percent(hundredths)),
             Err(problem) => d.error(
                 at(D_TAX_RATE),
                 "payline.bad_tax_rate",
@@ -517,7 +531,7 @@ fn to_line(
                 &mut line.extensions,
                 d,
                 &at(D_ADDITIONAL_DATA),
-                D_ADDITIONAL_DATA,
+                D_ADDITIONAL_DATA.name(),
                 data,
                 "is not a list of `Key=Value;` pairs",
             ),
@@ -525,9 +539,22 @@ fn to_line(
     }
     if let Some(seller_type) = text(D_SELLER_TYPE) {
         line.extensions
-            .insert(extension_key(D_SELLER_TYPE), seller_type);
+            .insert(extension_key(D_SELLER_TYPE.name()), seller_type);
     }
-    line
+}
+
+/// Hundredths of a percent as a percentage without trailing zeros (2000 → 20, 550 →
+/// 5.5), as `normalize` writes it, without dividing.
+fn percent(hundredths: u64) -> Decimal {
+    // At most five digits: the count always fits an i64.
+    let count = i64::try_from(hundredths).unwrap_or(i64::MAX);
+    if count % 100 == 0 {
+        Decimal::new(count / 100, 0)
+    } else if count % 10 == 0 {
+        Decimal::new(count / 10, 1)
+    } else {
+        Decimal::new(count, 2)
+    }
 }
 
 /// `Key=Value;Key=Value;` (the last `;` optional) as option values; `None` when a pair
@@ -549,6 +576,17 @@ pub(crate) fn parse_pairs(text: &str) -> Option<Vec<OptionValue>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn percentages_are_written_as_normalize_writes_them() {
+        for hundredths in (0..=1000).chain([2000, 2050, 99_999, 10_000, 12_345]) {
+            let expected = (Decimal::from(hundredths) / Decimal::ONE_HUNDRED).normalize();
+            let found = percent(hundredths);
+            assert_eq!(found, expected);
+            assert_eq!(found.to_string(), expected.to_string(), "{hundredths}");
+            assert_eq!(found.scale(), expected.scale(), "{hundredths}");
+        }
+    }
 
     #[test]
     fn pairs_parse_or_are_refused_whole() {

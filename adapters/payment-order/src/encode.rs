@@ -13,7 +13,7 @@
 //! price per unit from a price per 100, a sum of lines) is rounded half away from zero,
 //! with a `payline.rounded` warning when that changed it.
 
-use std::collections::BTreeMap;
+use std::borrow::Cow;
 
 use tradewire_sdk::Diagnostics;
 use tradewire_sdk::core::{
@@ -28,8 +28,8 @@ use crate::fields::{
     AMOUNT, BOOKING_REFERENCE, COUNTRY, CURRENCY, D_ADDITIONAL_DATA, D_BRAND, D_COMMENT, D_PRICE,
     D_QUANTITY, D_REF, D_SELLER, D_SELLER_TYPE, D_TAX_RATE, DATE, DELIVERY_CHARGE,
     DELIVERY_EXPECTED_DATE, DELIVERY_EXPECTED_DELAY, DELIVERY_MODE, DELIVERY_TIME, DISCOUNT_AMOUNT,
-    MAX_DETAILS, ORIGIN, OTA_DESTINATION_COUNTRY, OTA_PACKAGE_TYPE, PASSED_THROUGH, REF, RawDetail,
-    RawOrder, TAXES, extension_key,
+    DetailField, Field, MAX_DETAILS, ORIGIN, OTA_DESTINATION_COUNTRY, OTA_PACKAGE_TYPE,
+    PASSED_THROUGH, REF, RawDetail, RawOrder, TAXES, extension_key,
 };
 use crate::text::{N12_DIGITS, format_day, format_order_date, parse_day, parse_digits, quote};
 
@@ -38,7 +38,7 @@ const BOOKING_REFERENCE_MAX_CHARS: usize = 100;
 
 /// Order fields a canonical value normally fills, but that may instead come verbatim
 /// from `extensions` (where decoding put a value it could not interpret).
-const VERBATIM_FALLBACK: [&str; 8] = [
+const VERBATIM_FALLBACK: [Field; 8] = [
     COUNTRY,
     TAXES,
     DELIVERY_TIME,
@@ -51,7 +51,11 @@ const VERBATIM_FALLBACK: [&str; 8] = [
 
 /// Writes `order` as Payline fields, recording every problem in `d`. The result is
 /// meaningful only when `d` holds no error.
-pub(crate) fn from_order(order: &Order, settings: &Settings, d: &mut Diagnostics) -> RawOrder {
+pub(crate) fn from_order<'o>(
+    order: &'o Order,
+    settings: &Settings,
+    d: &mut Diagnostics,
+) -> RawOrder<'o> {
     let mut raw = RawOrder::default();
     let money = MinorUnits::new(order.currency, d);
     set(
@@ -66,7 +70,11 @@ pub(crate) fn from_order(order: &Order, settings: &Settings, d: &mut Diagnostics
     if let Some(money) = &money {
         set(&mut raw, AMOUNT, amount(order, money, d));
         if let Some(tax) = order.totals.and_then(|totals| totals.tax) {
-            set(&mut raw, TAXES, money.exact(tax, "/totals/tax", TAXES, d));
+            set(
+                &mut raw,
+                TAXES,
+                money.exact(tax, &|| "/totals/tax".to_owned(), TAXES.name(), d),
+            );
         }
     }
     set(&mut raw, DATE, date(order, settings, d));
@@ -101,9 +109,9 @@ pub(crate) fn from_order(order: &Order, settings: &Settings, d: &mut Diagnostics
 }
 
 /// Records a field when it has a non-empty value.
-fn set(raw: &mut RawOrder, field: &'static str, value: Option<String>) {
-    if let Some(value) = value.filter(|value| !value.is_empty()) {
-        raw.fields.insert(field, value);
+fn set<'o>(raw: &mut RawOrder<'o>, field: Field, value: Option<impl Into<Cow<'o, str>>>) {
+    if let Some(value) = value.map(Into::into).filter(|value| !value.is_empty()) {
+        raw.set(field, value);
     }
 }
 
@@ -131,19 +139,31 @@ impl MinorUnits {
         Some(Self { currency })
     }
 
-    /// An amount the document states: whole minor units or an error.
+    /// An amount the document states: whole minor units or an error. `path` is only
+    /// called to report a problem.
     fn exact(
         &self,
         amount: Decimal,
-        path: &str,
+        path: &dyn Fn() -> String,
         field: &str,
         d: &mut Diagnostics,
     ) -> Option<String> {
         if !self.check_sign(amount, path, field, d) {
             return None;
         }
+        // Whole minor units that fit are counted on the decimal's integer parts; anything
+        // else takes the currency's own conversion, which says what is wrong.
+        if let Some(minor) = self.whole_minor_units(amount) {
+            return Some(digits(minor));
+        }
         let minor = self.currency.to_minor_units(amount);
         self.checked(minor, amount, path, field, d)
+    }
+
+    /// `amount` in minor units when that is a whole number of at most `N12` digits.
+    fn whole_minor_units(&self, amount: Decimal) -> Option<i128> {
+        let exponent = u32::from(self.currency.exponent()?);
+        whole(amount, exponent).filter(|minor| (0..10_i128.pow(N12_DIGITS as u32)).contains(minor))
     }
 
     /// An amount this adapter computed: rounded half away from zero, with a warning when
@@ -151,7 +171,7 @@ impl MinorUnits {
     fn rounded(
         &self,
         amount: Decimal,
-        path: &str,
+        path: &dyn Fn() -> String,
         field: &str,
         d: &mut Diagnostics,
     ) -> Option<String> {
@@ -161,7 +181,7 @@ impl MinorUnits {
         let rounded = self.currency.round(amount);
         if rounded != amount {
             d.warning(
-                path,
+                path(),
                 "payline.rounded",
                 format!(
                     "`{field}` is computed as {} {}, which is not a whole number of minor units; \
@@ -175,10 +195,16 @@ impl MinorUnits {
         self.checked(minor, amount, path, field, d)
     }
 
-    fn check_sign(&self, amount: Decimal, path: &str, field: &str, d: &mut Diagnostics) -> bool {
+    fn check_sign(
+        &self,
+        amount: Decimal,
+        path: &dyn Fn() -> String,
+        field: &str,
+        d: &mut Diagnostics,
+    ) -> bool {
         if amount.is_sign_negative() && !amount.is_zero() {
             d.error(
-                path,
+                path(),
                 "payline.negative_amount",
                 format!(
                     "`{field}` would be {amount} {}; Payline amounts are never negative",
@@ -194,7 +220,7 @@ impl MinorUnits {
         &self,
         minor: Result<i64, MinorUnitError>,
         amount: Decimal,
-        path: &str,
+        path: &dyn Fn() -> String,
         field: &str,
         d: &mut Diagnostics,
     ) -> Option<String> {
@@ -203,7 +229,7 @@ impl MinorUnits {
             Ok(minor) if minor < limit => Some(minor.to_string()),
             Ok(_) | Err(MinorUnitError::Overflow(_)) => {
                 d.error(
-                    path,
+                    path(),
                     "payline.too_many_digits",
                     format!(
                         "`{field}` {amount} {} needs more than {N12_DIGITS} digits in minor units",
@@ -214,7 +240,7 @@ impl MinorUnits {
             }
             Err(error @ MinorUnitError::LosesFraction { .. }) => {
                 d.error(
-                    path,
+                    path(),
                     "payline.fraction_of_minor_unit",
                     format!("`{field}`: {error}"),
                 );
@@ -222,7 +248,7 @@ impl MinorUnits {
             }
             Err(error @ MinorUnitError::NoMinorUnit(_)) => {
                 d.error(
-                    path,
+                    path(),
                     "payline.currency_without_minor_unit",
                     error.to_string(),
                 );
@@ -233,7 +259,7 @@ impl MinorUnits {
 }
 
 /// `ref` from `reference`, else from `id`.
-fn reference(order: &Order, d: &mut Diagnostics) -> Option<String> {
+fn reference<'o>(order: &'o Order, d: &mut Diagnostics) -> Option<&'o str> {
     let (path, text) = match (
         nonblank(order.reference.as_ref()),
         nonblank(order.id.as_ref()),
@@ -249,8 +275,8 @@ fn reference(order: &Order, d: &mut Diagnostics) -> Option<String> {
             return None;
         }
     };
-    check_ref(text, path, d);
-    Some(text.to_owned())
+    check_ref(text, || path.to_owned(), d);
+    Some(text)
 }
 
 fn origin(order: &Order, d: &mut Diagnostics) -> Option<String> {
@@ -287,7 +313,12 @@ fn country(order: &Order) -> Option<String> {
 
 fn amount(order: &Order, money: &MinorUnits, d: &mut Diagnostics) -> Option<String> {
     if let Some(totals) = &order.totals {
-        return money.exact(totals.gross, "/totals/gross", AMOUNT, d);
+        return money.exact(
+            totals.gross,
+            &|| "/totals/gross".to_owned(),
+            AMOUNT.name(),
+            d,
+        );
     }
     match order.computed_gross_total() {
         Some(total) => {
@@ -296,7 +327,7 @@ fn amount(order: &Order, money: &MinorUnits, d: &mut Diagnostics) -> Option<Stri
                 "payline.amount_computed",
                 "the order states no totals; `amount` is the sum of its lines",
             );
-            money.rounded(total, "/totals", AMOUNT, d)
+            money.rounded(total, &|| "/totals".to_owned(), AMOUNT.name(), d)
         }
         None => {
             d.error(
@@ -330,59 +361,79 @@ fn date(order: &Order, settings: &Settings, d: &mut Diagnostics) -> Option<Strin
     text
 }
 
-fn detail(line: &OrderLine, index: usize, money: &MinorUnits, d: &mut Diagnostics) -> RawDetail {
+/// The item for an article line; its text borrows from the line.
+fn detail<'o>(
+    line: &'o OrderLine,
+    index: usize,
+    money: &MinorUnits,
+    d: &mut Diagnostics,
+) -> RawDetail<'o> {
+    // Paths are only written when a diagnostic needs one.
     let at = |field: &str| format!("/lines/{index}/{field}");
-    let mut fields: BTreeMap<&'static str, String> = BTreeMap::new();
-    let mut put = |field: &'static str, value: Option<String>| {
+    let mut detail = RawDetail::default();
+    let mut put = |field: DetailField, value: Option<Cow<'o, str>>| {
         if let Some(value) = value.filter(|value| !value.is_empty()) {
-            fields.insert(field, value);
+            detail.set(field, value);
         }
     };
     put(
         D_REF,
         nonblank(line.sku.as_ref())
             .or(nonblank(line.product_id.as_ref()))
-            .map(str::to_owned),
+            .map(Cow::Borrowed),
     );
-    put(D_PRICE, unit_price(line, &at("unit_price"), money, d));
-    put(D_QUANTITY, quantity(line.quantity, &at("quantity"), d));
+    put(
+        D_PRICE,
+        unit_price(line, &|| at("unit_price"), money, d).map(Cow::Owned),
+    );
+    put(
+        D_QUANTITY,
+        quantity(line.quantity, || at("quantity"), d).map(Cow::Owned),
+    );
     put(
         D_COMMENT,
         nonblank(line.description.as_ref())
             .or(nonblank(line.comment.as_ref()))
-            .map(str::to_owned),
+            .map(Cow::Borrowed),
     );
     put(
         D_BRAND,
         line.manufacturer
             .as_ref()
             .and_then(|m| nonblank(m.name.as_ref()))
-            .map(str::to_owned),
+            .map(Cow::Borrowed),
     );
     for (field, domain) in CATEGORY_DOMAINS {
         let code = line
             .classifications
             .iter()
             .find(|c| c.domain == domain)
-            .map(|c| c.code.clone());
+            .map(|c| Cow::Borrowed(c.code.as_str()));
         put(field, code);
     }
     put(D_ADDITIONAL_DATA, additional_data(line, index, d));
     if let Some(rate) = line.vat_rate {
-        put(D_TAX_RATE, tax_rate(rate, &at("vat_rate"), d));
+        put(
+            D_TAX_RATE,
+            tax_rate(rate, || at("vat_rate"), d).map(Cow::Owned),
+        );
     }
-    put(D_SELLER, nonblank(line.vendor.as_ref()).map(str::to_owned));
-    put(
-        D_SELLER_TYPE,
-        line.extensions.get(&extension_key(D_SELLER_TYPE)).cloned(),
-    );
-    RawDetail { fields }
+    put(D_SELLER, nonblank(line.vendor.as_ref()).map(Cow::Borrowed));
+    if !line.extensions.is_empty() {
+        put(
+            D_SELLER_TYPE,
+            line.extensions
+                .get(&extension_key(D_SELLER_TYPE.name()))
+                .map(|text| Cow::Borrowed(text.as_str())),
+        );
+    }
+    detail
 }
 
 /// The price of one unit with VAT, in minor units.
 fn unit_price(
     line: &OrderLine,
-    path: &str,
+    path: &dyn Fn() -> String,
     money: &MinorUnits,
     d: &mut Diagnostics,
 ) -> Option<String> {
@@ -391,11 +442,11 @@ fn unit_price(
     if let Some(gross) = price.gross
         && basis == Decimal::ONE
     {
-        return money.exact(gross, &format!("{path}/gross"), D_PRICE, d);
+        return money.exact(gross, &|| format!("{}/gross", path()), D_PRICE.name(), d);
     }
     let Some(gross) = price.gross_with(line.vat_rate) else {
         d.warning(
-            path,
+            path(),
             "payline.price_unknown",
             "the line has a net price and no VAT rate, so its price with VAT is unknown; `price` left out",
         );
@@ -405,49 +456,97 @@ fn unit_price(
         // A zero basis; the model's own checks refuse it.
         return None;
     };
-    money.rounded(per_unit, path, D_PRICE, d)
+    money.rounded(per_unit, path, D_PRICE.name(), d)
 }
 
-fn quantity(quantity: Decimal, path: &str, d: &mut Diagnostics) -> Option<String> {
-    if quantity < Decimal::ONE || !quantity.fract().is_zero() {
-        d.error(
-            path,
-            "payline.quantity_not_whole",
-            format!(
-                "Payline counts items in whole numbers from 1; {} cannot be sent",
-                quantity.normalize()
-            ),
-        );
-        return None;
+/// `mantissa × 10^shift ÷ 10^scale` when that is a whole number: the decimal's value
+/// (times a power of ten), computed on its integer parts rather than with decimal
+/// arithmetic. A mantissa has at most 96 bits and a scale at most 28, so with a shift
+/// of a few digits nothing overflows an i128.
+fn whole(value: Decimal, shift: u32) -> Option<i128> {
+    // Most values fit 64 bits, whose division is several times faster than 128 bits'.
+    if let (Ok(mantissa), Some(factor), Some(divisor)) = (
+        i64::try_from(value.mantissa()),
+        10_i64.checked_pow(shift),
+        10_i64.checked_pow(value.scale()),
+    ) && let Some(mantissa) = mantissa.checked_mul(factor)
+    {
+        return (mantissa % divisor == 0).then(|| i128::from(mantissa / divisor));
     }
-    Some(quantity.trunc().normalize().to_string())
+    let mantissa = value.mantissa().checked_mul(10_i128.checked_pow(shift)?)?;
+    let divisor = 10_i128.checked_pow(value.scale())?;
+    (mantissa % divisor == 0).then(|| mantissa / divisor)
+}
+
+/// A whole number's digits, with 64-bit formatting when it fits (much faster than
+/// 128-bit).
+fn digits(number: i128) -> String {
+    match i64::try_from(number) {
+        Ok(number) => number.to_string(),
+        Err(_) => number.to_string(),
+    }
+}
+
+fn quantity(
+    quantity: Decimal,
+    path: impl FnOnce() -> String,
+    d: &mut Diagnostics,
+) -> Option<String> {
+    match whole(quantity, 0) {
+        Some(count) if count >= 1 => Some(digits(count)),
+        _ => {
+            d.error(
+                path(),
+                "payline.quantity_not_whole",
+                format!(
+                    "Payline counts items in whole numbers from 1; {} cannot be sent",
+                    quantity.normalize()
+                ),
+            );
+            None
+        }
+    }
 }
 
 /// VAT percent → `taxRate` in hundredths of a percent (20 → 2000).
-fn tax_rate(rate: Decimal, path: &str, d: &mut Diagnostics) -> Option<String> {
-    let hundredths = rate * Decimal::ONE_HUNDRED;
-    if rate.is_sign_negative() || !hundredths.fract().is_zero() {
-        d.error(
-            path,
-            "payline.bad_tax_rate",
-            format!(
-                "VAT {} % is {} hundredths of a percent; Payline's `taxRate` is a whole number of them (2000 for 20 %)",
-                rate.normalize(),
-                hundredths.normalize()
-            ),
-        );
-        return None;
+fn tax_rate(rate: Decimal, path: impl FnOnce() -> String, d: &mut Diagnostics) -> Option<String> {
+    // A decimal holds at most this mantissa; more hundredths than that are refused.
+    let most = Decimal::MAX.mantissa();
+    match whole(rate, 2) {
+        Some(hundredths) if !rate.is_sign_negative() && hundredths <= most => {
+            Some(digits(hundredths))
+        }
+        _ => {
+            let hundredths = rate
+                .checked_mul(Decimal::ONE_HUNDRED)
+                .map_or_else(|| "too many".to_owned(), |h| h.normalize().to_string());
+            d.error(
+                path(),
+                "payline.bad_tax_rate",
+                format!(
+                    "VAT {} % is {hundredths} hundredths of a percent; Payline's `taxRate` is a whole number of them (2000 for 20 %)",
+                    rate.normalize(),
+                ),
+            );
+            None
+        }
     }
-    Some(hundredths.trunc().normalize().to_string())
 }
 
 /// The line's options as `Key=Value;` pairs, else the verbatim value decoding kept.
-fn additional_data(line: &OrderLine, index: usize, d: &mut Diagnostics) -> Option<String> {
+fn additional_data<'o>(
+    line: &'o OrderLine,
+    index: usize,
+    d: &mut Diagnostics,
+) -> Option<Cow<'o, str>> {
     if line.options.is_empty() {
+        if line.extensions.is_empty() {
+            return None;
+        }
         return line
             .extensions
-            .get(&extension_key(D_ADDITIONAL_DATA))
-            .cloned();
+            .get(&extension_key(D_ADDITIONAL_DATA.name()))
+            .map(|text| Cow::Borrowed(text.as_str()));
     }
     let mut pairs = String::new();
     for (i, option) in line.options.iter().enumerate() {
@@ -464,15 +563,18 @@ fn additional_data(line: &OrderLine, index: usize, d: &mut Diagnostics) -> Optio
             );
             continue;
         }
-        pairs.push_str(&format!("{name}={value};"));
+        pairs.push_str(name);
+        pairs.push('=');
+        pairs.push_str(value);
+        pairs.push(';');
     }
-    Some(pairs)
+    Some(Cow::Owned(pairs))
 }
 
 /// Shipping lines, summed, as `deliveryCharge`.
 fn delivery_charge(order: &Order, money: &MinorUnits, d: &mut Diagnostics) -> Option<String> {
     let total = sum_lines(order, &[LineKind::Shipping], d)?;
-    money.rounded(total, "/lines", DELIVERY_CHARGE, d)
+    money.rounded(total, &|| "/lines".to_owned(), DELIVERY_CHARGE.name(), d)
 }
 
 /// Discount and voucher lines plus the articles' own discounts, summed, as
@@ -490,7 +592,7 @@ fn discount_amount(order: &Order, money: &MinorUnits, d: &mut Diagnostics) -> Op
                 None => unpriced(
                     d,
                     format!("/lines/{index}/discounts/{i}/amount"),
-                    DISCOUNT_AMOUNT,
+                    DISCOUNT_AMOUNT.name(),
                 ),
             }
         }
@@ -499,7 +601,7 @@ fn discount_amount(order: &Order, money: &MinorUnits, d: &mut Diagnostics) -> Op
         (None, None) => return None,
         (lines, articles) => lines.unwrap_or_default() + articles.unwrap_or_default(),
     };
-    money.rounded(total, "/lines", DISCOUNT_AMOUNT, d)
+    money.rounded(total, &|| "/lines".to_owned(), DISCOUNT_AMOUNT.name(), d)
 }
 
 /// The VAT-inclusive total of the lines of these kinds, positive; `None` when there are
@@ -514,9 +616,9 @@ fn sum_lines(order: &Order, kinds: &[LineKind], d: &mut Diagnostics) -> Option<D
             Some(signed) => *total.get_or_insert(Decimal::ZERO) += signed * line.kind.sign(),
             None => {
                 let field = if line.kind == LineKind::Shipping {
-                    DELIVERY_CHARGE
+                    DELIVERY_CHARGE.name()
                 } else {
-                    DISCOUNT_AMOUNT
+                    DISCOUNT_AMOUNT.name()
                 };
                 unpriced(d, format!("/lines/{index}/unit_price"), field);
             }
@@ -533,7 +635,7 @@ fn unpriced(d: &mut Diagnostics, path: String, field: &str) {
     );
 }
 
-fn delivery(order: &Order, settings: &Settings, raw: &mut RawOrder, d: &mut Diagnostics) {
+fn delivery(order: &Order, settings: &Settings, raw: &mut RawOrder<'_>, d: &mut Diagnostics) {
     let Some(delivery) = &order.delivery else {
         return;
     };
@@ -577,7 +679,7 @@ fn delivery(order: &Order, settings: &Settings, raw: &mut RawOrder, d: &mut Diag
 
 /// Fields from `extensions["payline.<field>"]`: those the model has no place for, and
 /// values decoding kept verbatim, for fields no canonical value filled.
-fn from_extensions(order: &Order, raw: &mut RawOrder, d: &mut Diagnostics) {
+fn from_extensions<'o>(order: &'o Order, raw: &mut RawOrder<'o>, d: &mut Diagnostics) {
     for (key, value) in &order.extensions {
         let Some(name) = key.strip_prefix("payline.") else {
             continue;
@@ -586,7 +688,7 @@ fn from_extensions(order: &Order, raw: &mut RawOrder, d: &mut Diagnostics) {
         let Some(field) = VERBATIM_FALLBACK
             .into_iter()
             .chain(PASSED_THROUGH)
-            .find(|field| *field == name)
+            .find(|field| field.name() == name)
         else {
             d.warning(
                 path,
@@ -595,12 +697,13 @@ fn from_extensions(order: &Order, raw: &mut RawOrder, d: &mut Diagnostics) {
             );
             continue;
         };
-        if raw.fields.contains_key(field) {
+        if raw.has(field) {
             d.warning(
                 path,
                 "payline.extension_ignored",
                 format!(
-                    "`{field}` is already given by the canonical order; the extension is not sent"
+                    "`{}` is already given by the canonical order; the extension is not sent",
+                    field.name()
                 ),
             );
             continue;
@@ -610,17 +713,18 @@ fn from_extensions(order: &Order, raw: &mut RawOrder, d: &mut Diagnostics) {
                 &path,
                 "payline.nonconforming_value",
                 format!(
-                    "{} is sent as `{field}` as it is, but Payline expects {expected}",
-                    quote(value)
+                    "{} is sent as `{}` as it is, but Payline expects {expected}",
+                    quote(value),
+                    field.name()
                 ),
             );
         }
-        set(raw, field, Some(value.clone()));
+        set(raw, field, Some(value.as_str()));
     }
 }
 
 /// What the specification expects of `field` when `value` does not fit it.
-fn nonconforming(field: &str, value: &str) -> Option<&'static str> {
+fn nonconforming(field: Field, value: &str) -> Option<&'static str> {
     let digits = |max| parse_digits(value, max).is_ok();
     let fits = match field {
         COUNTRY | OTA_DESTINATION_COUNTRY => {
@@ -683,23 +787,105 @@ mod tests {
         assert_eq!(back, [line.options[0].clone(), line.options[2].clone()]);
     }
 
+    /// Quantities and VAT rates are written from the decimal's integer parts; the text
+    /// is what decimal arithmetic (`trunc`, `normalize`, `to_string`) wrote before.
+    #[test]
+    fn whole_numbers_as_decimal_arithmetic_writes_them() {
+        let mut values = vec![
+            Decimal::ZERO,
+            Decimal::ONE,
+            Decimal::NEGATIVE_ONE,
+            Decimal::MAX,
+            Decimal::MIN,
+            Decimal::new(-0, 3),
+            Decimal::from_i128_with_scale(79_228_162_514_264_337_593_543_950_335, 28),
+            Decimal::from_i128_with_scale(10_i128.pow(27), 27),
+        ];
+        for mantissa in [
+            1_i64, 2, 5, 10, 55, 100, 155, 2000, 2050, 123_456, -7, -2000,
+        ] {
+            for scale in 0..=6 {
+                values.push(Decimal::new(mantissa, scale));
+            }
+        }
+        for value in values {
+            let mut d = Diagnostics::new();
+            let expected = (value >= Decimal::ONE && value.fract().is_zero())
+                .then(|| value.trunc().normalize().to_string());
+            assert_eq!(quantity(value, String::new, &mut d), expected, "{value:?}");
+
+            let mut d = Diagnostics::new();
+            let expected = value
+                .checked_mul(Decimal::ONE_HUNDRED)
+                .and_then(|hundredths| {
+                    (!value.is_sign_negative() && hundredths.fract().is_zero())
+                        .then(|| hundredths.trunc().normalize().to_string())
+                });
+            assert_eq!(tax_rate(value, String::new, &mut d), expected, "{value:?}");
+            assert_eq!(d.len(), usize::from(expected.is_none()), "{value:?}");
+        }
+    }
+
+    /// The fast count of minor units agrees with the currency's own conversion.
+    #[test]
+    fn stated_amounts_as_the_currency_converts_them() {
+        let mut amounts = vec![Decimal::ZERO, Decimal::new(-0, 2), Decimal::MAX];
+        for mantissa in [
+            1_i64,
+            5,
+            10,
+            100,
+            9108,
+            999_999_999_999,
+            1_000_000_000_000,
+            12_345_678,
+        ] {
+            for scale in 0..=5 {
+                amounts.push(Decimal::new(mantissa, scale));
+            }
+        }
+        for numeric in [978, 392, 48] {
+            let currency = Currency::from_numeric(numeric).unwrap();
+            let mut d = Diagnostics::new();
+            let money = MinorUnits::new(currency, &mut d).unwrap();
+            for amount in amounts.iter().copied() {
+                let path = || "/p".to_owned();
+                let mut fast = Diagnostics::new();
+                let found = money.exact(amount, &path, "price", &mut fast);
+                let mut slow = Diagnostics::new();
+                let expected = money.checked(
+                    currency.to_minor_units(amount),
+                    amount,
+                    &path,
+                    "price",
+                    &mut slow,
+                );
+                assert_eq!(found, expected, "{amount} {currency}");
+                assert_eq!(fast, slow, "{amount} {currency}");
+            }
+        }
+    }
+
     #[test]
     fn tax_rates_are_whole_hundredths() {
         let mut d = Diagnostics::new();
         assert_eq!(
-            tax_rate(Decimal::new(20, 0), "/r", &mut d).as_deref(),
+            tax_rate(Decimal::new(20, 0), || "/r".to_owned(), &mut d).as_deref(),
             Some("2000")
         );
         assert_eq!(
-            tax_rate(Decimal::new(55, 1), "/r", &mut d).as_deref(),
+            tax_rate(Decimal::new(55, 1), || "/r".to_owned(), &mut d).as_deref(),
             Some("550")
         );
         assert_eq!(
-            tax_rate(Decimal::new(2000, 2), "/r", &mut d).as_deref(),
+            tax_rate(Decimal::new(2000, 2), || "/r".to_owned(), &mut d).as_deref(),
             Some("2000")
         );
         assert!(d.is_empty());
-        assert_eq!(tax_rate(Decimal::new(15805, 3), "/r", &mut d), None);
+        assert_eq!(
+            tax_rate(Decimal::new(15805, 3), || "/r".to_owned(), &mut d),
+            None
+        );
         assert!(d.as_slice()[0].message.contains("1580.5"), "{d}");
     }
 }

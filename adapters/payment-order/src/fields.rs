@@ -3,33 +3,68 @@
 //! Reading a form fills a [`RawOrder`]; interpreting it (`decode`) turns it into the
 //! canonical order. Encoding goes the other way. Keeping the two forms apart from the
 //! interpretation means every rule about a field is written once.
+//!
+//! A field is an index into the schema's list of names, so that a [`RawOrder`] is a row
+//! of slots rather than a map, and its text borrows from the input where it can.
 
-use std::collections::BTreeMap;
+use std::borrow::Cow;
 
-pub(crate) const REF: &str = "ref";
-pub(crate) const ORIGIN: &str = "origin";
-pub(crate) const COUNTRY: &str = "country";
-pub(crate) const TAXES: &str = "taxes";
-pub(crate) const AMOUNT: &str = "amount";
-pub(crate) const CURRENCY: &str = "currency";
-pub(crate) const DATE: &str = "date";
-pub(crate) const DETAILS: &str = "details";
-pub(crate) const DELIVERY_TIME: &str = "deliveryTime";
-pub(crate) const DELIVERY_MODE: &str = "deliveryMode";
-pub(crate) const DELIVERY_EXPECTED_DATE: &str = "deliveryExpectedDate";
-pub(crate) const DELIVERY_EXPECTED_DELAY: &str = "deliveryExpectedDelay";
-pub(crate) const DELIVERY_CHARGE: &str = "deliveryCharge";
-pub(crate) const DISCOUNT_AMOUNT: &str = "discountAmount";
-pub(crate) const OTA_PACKAGE_TYPE: &str = "otaPackageType";
-pub(crate) const OTA_DESTINATION_COUNTRY: &str = "otaDestinationCountry";
-pub(crate) const BOOKING_REFERENCE: &str = "bookingReference";
-pub(crate) const ORDER_DETAIL: &str = "orderDetail";
-pub(crate) const ORDER_EXTENDED: &str = "orderExtended";
-pub(crate) const ORDER_OTA: &str = "orderOTA";
+/// An `order` field: its position in [`ORDER_FIELDS`], the schema's order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Field(u8);
 
-/// The `order` fields in the order of `complexType order` in WebPaymentAPI.wsdl 4.77,
-/// which is the order SOAP requires and the order both forms are written in.
-pub(crate) const ORDER_FIELDS: [&str; 20] = [
+/// An `orderDetail` field: its position in [`DETAIL_FIELDS`], the schema's order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct DetailField(u8);
+
+/// The `order` field names in the order of `complexType order` in WebPaymentAPI.wsdl
+/// 4.77, which is the order SOAP requires and the order both forms are written in.
+const ORDER_NAMES: [&str; 20] = [
+    "ref",
+    "origin",
+    "country",
+    "taxes",
+    "amount",
+    "currency",
+    "date",
+    "details",
+    "deliveryTime",
+    "deliveryMode",
+    "deliveryExpectedDate",
+    "deliveryExpectedDelay",
+    "deliveryCharge",
+    "discountAmount",
+    "otaPackageType",
+    "otaDestinationCountry",
+    "bookingReference",
+    "orderDetail",
+    "orderExtended",
+    "orderOTA",
+];
+
+pub(crate) const REF: Field = Field(0);
+pub(crate) const ORIGIN: Field = Field(1);
+pub(crate) const COUNTRY: Field = Field(2);
+pub(crate) const TAXES: Field = Field(3);
+pub(crate) const AMOUNT: Field = Field(4);
+pub(crate) const CURRENCY: Field = Field(5);
+pub(crate) const DATE: Field = Field(6);
+pub(crate) const DETAILS: Field = Field(7);
+pub(crate) const DELIVERY_TIME: Field = Field(8);
+pub(crate) const DELIVERY_MODE: Field = Field(9);
+pub(crate) const DELIVERY_EXPECTED_DATE: Field = Field(10);
+pub(crate) const DELIVERY_EXPECTED_DELAY: Field = Field(11);
+pub(crate) const DELIVERY_CHARGE: Field = Field(12);
+pub(crate) const DISCOUNT_AMOUNT: Field = Field(13);
+pub(crate) const OTA_PACKAGE_TYPE: Field = Field(14);
+pub(crate) const OTA_DESTINATION_COUNTRY: Field = Field(15);
+pub(crate) const BOOKING_REFERENCE: Field = Field(16);
+pub(crate) const ORDER_DETAIL: Field = Field(17);
+pub(crate) const ORDER_EXTENDED: Field = Field(18);
+pub(crate) const ORDER_OTA: Field = Field(19);
+
+/// The `order` fields in the schema's order (see [`ORDER_NAMES`]).
+pub(crate) const ORDER_FIELDS: [Field; 20] = [
     REF,
     ORIGIN,
     COUNTRY,
@@ -52,9 +87,12 @@ pub(crate) const ORDER_FIELDS: [&str; 20] = [
     ORDER_OTA,
 ];
 
+/// The name that belongs to `DETAILS`, both the wrapper and each item in SOAP.
+pub(crate) const DETAILS_NAME: &str = ORDER_NAMES[DETAILS.0 as usize];
+
 /// Order fields carried unchanged in `Order.extensions` under `payline.<name>`: the
 /// canonical model has no place for them.
-pub(crate) const PASSED_THROUGH: [&str; 6] = [
+pub(crate) const PASSED_THROUGH: [Field; 6] = [
     OTA_PACKAGE_TYPE,
     OTA_DESTINATION_COUNTRY,
     BOOKING_REFERENCE,
@@ -63,21 +101,37 @@ pub(crate) const PASSED_THROUGH: [&str; 6] = [
     ORDER_OTA,
 ];
 
-pub(crate) const D_REF: &str = "ref";
-pub(crate) const D_PRICE: &str = "price";
-pub(crate) const D_QUANTITY: &str = "quantity";
-pub(crate) const D_COMMENT: &str = "comment";
-pub(crate) const D_CATEGORY: &str = "category";
-pub(crate) const D_BRAND: &str = "brand";
-pub(crate) const D_SUBCATEGORY1: &str = "subcategory1";
-pub(crate) const D_SUBCATEGORY2: &str = "subcategory2";
-pub(crate) const D_ADDITIONAL_DATA: &str = "additionalData";
-pub(crate) const D_TAX_RATE: &str = "taxRate";
-pub(crate) const D_SELLER: &str = "seller";
-pub(crate) const D_SELLER_TYPE: &str = "sellerType";
+/// The `orderDetail` field names in the schema's order.
+const DETAIL_NAMES: [&str; 12] = [
+    "ref",
+    "price",
+    "quantity",
+    "comment",
+    "category",
+    "brand",
+    "subcategory1",
+    "subcategory2",
+    "additionalData",
+    "taxRate",
+    "seller",
+    "sellerType",
+];
+
+pub(crate) const D_REF: DetailField = DetailField(0);
+pub(crate) const D_PRICE: DetailField = DetailField(1);
+pub(crate) const D_QUANTITY: DetailField = DetailField(2);
+pub(crate) const D_COMMENT: DetailField = DetailField(3);
+pub(crate) const D_CATEGORY: DetailField = DetailField(4);
+pub(crate) const D_BRAND: DetailField = DetailField(5);
+pub(crate) const D_SUBCATEGORY1: DetailField = DetailField(6);
+pub(crate) const D_SUBCATEGORY2: DetailField = DetailField(7);
+pub(crate) const D_ADDITIONAL_DATA: DetailField = DetailField(8);
+pub(crate) const D_TAX_RATE: DetailField = DetailField(9);
+pub(crate) const D_SELLER: DetailField = DetailField(10);
+pub(crate) const D_SELLER_TYPE: DetailField = DetailField(11);
 
 /// The `orderDetail` fields in the schema's order.
-pub(crate) const DETAIL_FIELDS: [&str; 12] = [
+pub(crate) const DETAIL_FIELDS: [DetailField; 12] = [
     D_REF,
     D_PRICE,
     D_QUANTITY,
@@ -95,45 +149,158 @@ pub(crate) const DETAIL_FIELDS: [&str; 12] = [
 /// The Payline schema allows at most this many `orderDetail` items.
 pub(crate) const MAX_DETAILS: usize = 100;
 
+impl Field {
+    /// The schema's spelling.
+    pub(crate) const fn name(self) -> &'static str {
+        ORDER_NAMES[self.0 as usize]
+    }
+
+    /// The field spelled `name` (exactly), if it is one.
+    pub(crate) fn named(name: &str) -> Option<Self> {
+        // By length first, so that a name is compared with one or two others at most.
+        let index = match (name.len(), name) {
+            (3, "ref") => 0,
+            (6, "origin") => 1,
+            (7, "country") => 2,
+            (5, "taxes") => 3,
+            (6, "amount") => 4,
+            (8, "currency") => 5,
+            (4, "date") => 6,
+            (7, "details") => 7,
+            (12, "deliveryTime") => 8,
+            (12, "deliveryMode") => 9,
+            (20, "deliveryExpectedDate") => 10,
+            (21, "deliveryExpectedDelay") => 11,
+            (14, "deliveryCharge") => 12,
+            (14, "discountAmount") => 13,
+            (14, "otaPackageType") => 14,
+            (21, "otaDestinationCountry") => 15,
+            (16, "bookingReference") => 16,
+            (11, "orderDetail") => 17,
+            (13, "orderExtended") => 18,
+            (8, "orderOTA") => 19,
+            _ => return None,
+        };
+        Some(Self(index))
+    }
+
+    /// The field's position in the schema's list, which is its slot in a raw order.
+    pub(crate) fn slot(self) -> usize {
+        usize::from(self.0)
+    }
+}
+
+impl DetailField {
+    /// The schema's spelling.
+    pub(crate) const fn name(self) -> &'static str {
+        DETAIL_NAMES[self.0 as usize]
+    }
+
+    /// The field spelled `name` (exactly), if it is one.
+    pub(crate) fn named(name: &str) -> Option<Self> {
+        // By length first, as for order fields.
+        let index = match (name.len(), name) {
+            (3, "ref") => 0,
+            (5, "price") => 1,
+            (8, "quantity") => 2,
+            (7, "comment") => 3,
+            (8, "category") => 4,
+            (5, "brand") => 5,
+            (12, "subcategory1") => 6,
+            (12, "subcategory2") => 7,
+            (14, "additionalData") => 8,
+            (7, "taxRate") => 9,
+            (6, "seller") => 10,
+            (10, "sellerType") => 11,
+            _ => return None,
+        };
+        Some(Self(index))
+    }
+
+    /// The field's position in the schema's list, which is its slot in a raw order.
+    pub(crate) fn slot(self) -> usize {
+        usize::from(self.0)
+    }
+}
+
+/// A new default item at the end of `list`, made where it lies (`push` of a default
+/// builds it aside and copies it: a raw item or a line is a few hundred bytes).
+pub(crate) fn push_default<T: Default>(list: &mut Vec<T>) -> &mut T {
+    let at = list.len();
+    list.resize_with(at + 1, T::default);
+    &mut list[at]
+}
+
 /// The key under which `Order.extensions` (or `OrderLine.extensions`) keeps a Payline
 /// field verbatim.
 pub(crate) fn extension_key(field: &str) -> String {
     format!("payline.{field}")
 }
 
-/// The schema's own spelling of an order field name, if it is one.
-pub(crate) fn order_field(name: &str) -> Option<&'static str> {
-    ORDER_FIELDS.iter().copied().find(|known| *known == name)
-}
-
-/// The schema's own spelling of a detail field name, if it is one.
-pub(crate) fn detail_field(name: &str) -> Option<&'static str> {
-    DETAIL_FIELDS.iter().copied().find(|known| *known == name)
-}
-
 /// An order object as text: each present leaf field, trimmed and never empty, and the
-/// line items. `fields` never holds `details`.
+/// line items. The `details` slot is always empty: the items are in `details`.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub(crate) struct RawOrder {
-    pub fields: BTreeMap<&'static str, String>,
-    pub details: Vec<RawDetail>,
+pub(crate) struct RawOrder<'a> {
+    fields: [Option<Cow<'a, str>>; ORDER_NAMES.len()],
+    pub details: Vec<RawDetail<'a>>,
 }
 
 /// One `orderDetail` as text.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub(crate) struct RawDetail {
-    pub fields: BTreeMap<&'static str, String>,
+pub(crate) struct RawDetail<'a> {
+    fields: [Option<Cow<'a, str>>; DETAIL_NAMES.len()],
 }
 
-impl RawOrder {
-    pub(crate) fn get(&self, field: &str) -> Option<&str> {
-        self.fields.get(field).map(String::as_str)
+impl<'a> RawOrder<'a> {
+    pub(crate) fn get(&self, field: Field) -> Option<&str> {
+        self.fields[field.slot()].as_deref()
+    }
+
+    pub(crate) fn has(&self, field: Field) -> bool {
+        self.fields[field.slot()].is_some()
+    }
+
+    /// Sets a leaf field; the caller has trimmed the text and left out empty values.
+    pub(crate) fn set(&mut self, field: Field, text: impl Into<Cow<'a, str>>) {
+        debug_assert!(field != DETAILS, "`details` is not a leaf");
+        self.fields[field.slot()] = Some(text.into());
     }
 }
 
-impl RawDetail {
-    pub(crate) fn get(&self, field: &str) -> Option<&str> {
-        self.fields.get(field).map(String::as_str)
+#[cfg(test)]
+impl RawOrder<'_> {
+    /// The same order, owning its text.
+    pub(crate) fn into_owned(self) -> RawOrder<'static> {
+        RawOrder {
+            fields: self
+                .fields
+                .map(|text| text.map(|t| Cow::Owned(t.into_owned()))),
+            details: self
+                .details
+                .into_iter()
+                .map(|detail| RawDetail {
+                    fields: detail
+                        .fields
+                        .map(|text| text.map(|t| Cow::Owned(t.into_owned()))),
+                })
+                .collect(),
+        }
+    }
+}
+
+impl<'a> RawDetail<'a> {
+    pub(crate) fn get(&self, field: DetailField) -> Option<&str> {
+        self.fields[field.slot()].as_deref()
+    }
+
+    /// Sets a field; the caller has trimmed the text and left out empty values.
+    pub(crate) fn set(&mut self, field: DetailField, text: impl Into<Cow<'a, str>>) {
+        self.fields[field.slot()] = Some(text.into());
+    }
+
+    /// Sets or clears a field; the caller has trimmed the text and left out empty values.
+    pub(crate) fn put(&mut self, field: DetailField, text: Option<Cow<'a, str>>) {
+        self.fields[field.slot()] = text;
     }
 }
 
@@ -176,20 +343,40 @@ mod tests {
 
     #[test]
     fn field_paths_follow_each_form() {
-        assert_eq!(Form::Json.field(REF), "/ref");
-        assert_eq!(Form::Soap.field(REF), "/order/ref");
-        assert_eq!(Form::Json.detail_field(2, D_TAX_RATE), "/details/2/taxRate");
+        assert_eq!(Form::Json.field(REF.name()), "/ref");
+        assert_eq!(Form::Soap.field(REF.name()), "/order/ref");
         assert_eq!(
-            Form::Soap.detail_field(2, D_TAX_RATE),
+            Form::Json.detail_field(2, D_TAX_RATE.name()),
+            "/details/2/taxRate"
+        );
+        assert_eq!(
+            Form::Soap.detail_field(2, D_TAX_RATE.name()),
             "/order/details/details[3]/taxRate"
         );
     }
 
     #[test]
     fn names_are_matched_exactly() {
-        assert_eq!(order_field("deliveryTime"), Some(DELIVERY_TIME));
-        assert_eq!(order_field("deliverytime"), None);
-        assert_eq!(detail_field("taxRate"), Some(D_TAX_RATE));
-        assert_eq!(extension_key(BOOKING_REFERENCE), "payline.bookingReference");
+        assert_eq!(Field::named("deliveryTime"), Some(DELIVERY_TIME));
+        assert_eq!(Field::named("deliverytime"), None);
+        assert_eq!(DetailField::named("taxRate"), Some(D_TAX_RATE));
+        assert_eq!(DetailField::named("details"), None);
+        assert_eq!(
+            extension_key(BOOKING_REFERENCE.name()),
+            "payline.bookingReference"
+        );
+    }
+
+    #[test]
+    fn every_name_finds_its_own_field() {
+        for (slot, field) in ORDER_FIELDS.into_iter().enumerate() {
+            assert_eq!(field.slot(), slot);
+            assert_eq!(Field::named(field.name()), Some(field));
+        }
+        for (slot, field) in DETAIL_FIELDS.into_iter().enumerate() {
+            assert_eq!(field.slot(), slot);
+            assert_eq!(DetailField::named(field.name()), Some(field));
+        }
+        assert_eq!(DETAILS_NAME, "details");
     }
 }

@@ -87,16 +87,27 @@ impl Adapter for PaymentOrder {
 
     fn decode(&self, message: &str, input: &[u8]) -> Outcome<Document> {
         let mut d = Diagnostics::new();
-        let (raw, form) = match message {
-            ORDER => (json_form::read(input, &mut d), Form::Json),
-            ORDER_SOAP => (soap_form::read(input, &mut d), Form::Soap),
+        let order = match message {
+            ORDER => json_form::read(input, &mut d)
+                .map(|raw| decode::to_order(&raw, Form::Json, &self.settings, &mut d)),
+            ORDER_SOAP => match soap_form::read_streamed(input) {
+                Some((raw, found)) => {
+                    d.extend(found);
+                    Some(decode::to_order(&raw, Form::Soap, &self.settings, &mut d))
+                }
+                // Anything but plain XML holding a Payline order is read by way of the
+                // SDK's tree, which says what is wrong with it.
+                None => soap_form::parse(input, &mut d).and_then(|root| {
+                    let raw = soap_form::read(&root, &mut d)?;
+                    Some(decode::to_order(&raw, Form::Soap, &self.settings, &mut d))
+                }),
+            },
             other => return Err(unknown_message(other)),
         };
-        let Some(raw) = raw else {
-            return Err(d);
-        };
-        let order = decode::to_order(&raw, form, &self.settings, &mut d);
-        d.finish(Document::Order(order))
+        match order {
+            Some(order) => d.finish(Document::Order(order)),
+            None => Err(d),
+        }
     }
 
     fn encode(&self, message: &str, document: &Document) -> Outcome<Vec<u8>> {

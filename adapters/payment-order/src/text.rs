@@ -74,10 +74,14 @@ pub(crate) fn parse_digits(text: &str, max_digits: usize) -> Result<u64, NumberP
         });
     }
     // At most 19 digits (max_digits is never above that) always fit a u64.
-    text.parse().map_err(|_| NumberProblem::TooManyDigits {
-        found: text.len(),
-        allowed: max_digits,
-    })
+    text.bytes()
+        .try_fold(0_u64, |number, digit| {
+            number.checked_mul(10)?.checked_add(u64::from(digit - b'0'))
+        })
+        .ok_or(NumberProblem::TooManyDigits {
+            found: text.len(),
+            allowed: max_digits,
+        })
 }
 
 /// Why a text is not a date (or date and time) in Payline's format.
