@@ -20,8 +20,8 @@ use tradewire_sdk::{Accepted, Diagnostic, Diagnostics, Outcome};
 use crate::Settings;
 use crate::address::split_street;
 use crate::ois::{
-    Amount, Id, MAX_MAGNITUDE, OisAddress, OisCouponPayment, OisCustomer, OisDeliveryMethod,
-    OisDiscount, OisOrder, OisOrderLine, line_type_name,
+    Amount, Coded, Id, MAX_MAGNITUDE, OisAddress, OisCouponPayment, OisCustomer, OisDeliveryMethod,
+    OisDiscount, OisLineType, OisOrder, OisOrderLine,
 };
 use crate::rules::{self, Rules};
 
@@ -53,7 +53,7 @@ pub fn encode(settings: &Settings, order: &Order) -> Outcome<Vec<u8>> {
         regular: settings.regular_kinds.contains(&order.kind),
         minor_unit: order.currency.minor_unit(),
         profile_name: &settings.profile_name,
-        profile: &settings.profile,
+        limits: &settings.limits,
     };
     rules::check(&ois, &rules, &mut found);
     d.extend(
@@ -376,7 +376,7 @@ impl Encoder<'_> {
             None if delivery.pickup_location.is_some() => OisDeliveryMethod::ServicePoint,
             None => OisDeliveryMethod::Home,
         };
-        ois.delivery_method = Some(method.to_json());
+        ois.delivery_method = Some(Coded::Known(method));
         match method {
             OisDeliveryMethod::Home => {}
             OisDeliveryMethod::StorePickup => {
@@ -456,7 +456,7 @@ impl Encoder<'_> {
             .order_lines
             .iter()
             .enumerate()
-            .filter(|(_, line)| line.line_type == Some(serde_json::Value::from("Voucher")))
+            .filter(|(_, line)| line.line_type == Some(Coded::Known(OisLineType::Voucher)))
             .filter_map(|(i, line)| Some((i, line.article_number.clone()?, line.value)))
             .filter(|(_, code, _)| !payment.coupons.iter().any(|c| &c.code == code))
             .collect();
@@ -526,7 +526,7 @@ impl Encoder<'_> {
             _ => None,
         });
         Some(OisOrderLine {
-            line_type: line_type_name(line.kind).map(serde_json::Value::from),
+            line_type: OisLineType::of(line.kind).map(Coded::Known),
             article_number: line.sku.clone(),
             ean: line.gtin.clone(),
             description,
@@ -621,7 +621,7 @@ impl Encoder<'_> {
         let eligible: Vec<(usize, Decimal)> = lines
             .iter()
             .enumerate()
-            .filter(|(_, l)| l.line_type == Some(serde_json::Value::from("Article")))
+            .filter(|(_, l)| l.line_type == Some(Coded::Known(OisLineType::Article)))
             .filter(|(_, l)| match (line.vat_rate, l.vat_percentage) {
                 (Some(rate), Some(Amount(line_rate))) => rate == line_rate,
                 _ => true,

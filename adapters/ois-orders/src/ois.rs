@@ -38,7 +38,7 @@ pub struct OisOrder {
     pub delivery_address: Option<OisAddress>,
     /// `"1"` home, `"2"` store pickup, `"3"` service point; numbers accepted on input.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub delivery_method: Option<Value>,
+    pub delivery_method: Option<Coded<OisDeliveryMethod>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pickup_branch_identifier: Option<Id>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -122,7 +122,7 @@ pub struct OisOrderLine {
     /// `"Article"`, `"ShippingCost"`, `"PaymentFee"` or `"Voucher"`; `1`–`4` (number or
     /// string) accepted on input.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub line_type: Option<Value>,
+    pub line_type: Option<Coded<OisLineType>>,
     /// The variant's article number (SKU); the coupon code on a voucher line.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub article_number: Option<String>,
@@ -185,31 +185,182 @@ pub const LINE_TYPES: [(u64, &str, LineKind); 4] = [
 
 /// The name written for a canonical line kind; `None` for kinds OIS has no line type for.
 pub fn line_type_name(kind: LineKind) -> Option<&'static str> {
-    LINE_TYPES
-        .iter()
-        .find(|(_, _, k)| *k == kind)
-        .map(|(_, name, _)| *name)
+    OisLineType::of(kind).map(CodeTable::written)
 }
 
 /// Reads a `LineType`: `1`, `"1"` or `"Article"` (names case-insensitively).
 pub fn parse_line_type(value: &Value) -> Result<LineKind, String> {
-    let found = match value {
-        Value::Number(n) => n
-            .as_u64()
-            .and_then(|n| LINE_TYPES.iter().find(|(code, _, _)| *code == n)),
-        Value::String(s) => {
-            let s = s.trim();
-            LINE_TYPES.iter().find(|(code, name, _)| {
-                name.eq_ignore_ascii_case(s) || s.parse::<u64>().is_ok_and(|n| n == *code)
-            })
+    OisLineType::parse_value(value).map(OisLineType::kind)
+}
+
+/// A code OIS sends as a number or a string (`LineType`, `DeliveryMethod`): one of the
+/// known ones, or the JSON value as received, kept for the rules to report. Reading one
+/// never fails, so that an unknown code is a located diagnostic, not a JSON error.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Coded<T> {
+    Known(T),
+    Unknown(Value),
+}
+
+impl<T: CodeTable> Coded<T> {
+    /// The known code, or why the value is none.
+    pub fn parse(&self) -> Result<T, String> {
+        match self {
+            Self::Known(code) => Ok(*code),
+            Self::Unknown(value) => T::parse_value(value),
         }
-        _ => None,
-    };
-    found.map(|(_, _, kind)| *kind).ok_or_else(|| {
+    }
+
+    pub fn known(&self) -> Option<T> {
+        match self {
+            Self::Known(code) => Some(*code),
+            Self::Unknown(_) => None,
+        }
+    }
+}
+
+/// The codes of one OIS field, read from a whole number or a string.
+pub trait CodeTable: Copy + Sized {
+    /// The code numbered `number`.
+    fn from_number(number: u64) -> Option<Self>;
+    /// The code `text` names (untrimmed, as received).
+    fn from_text(text: &str) -> Option<Self>;
+    /// The form written.
+    fn written(self) -> &'static str;
+    /// Why `value` is not a code of the table.
+    fn refusal(value: &Value) -> String;
+
+    /// Reads a code from a JSON value: a whole number or a string.
+    fn parse_value(value: &Value) -> Result<Self, String> {
+        let found = match value {
+            Value::Number(n) => n.as_u64().and_then(Self::from_number),
+            Value::String(s) => Self::from_text(s),
+            _ => None,
+        };
+        found.ok_or_else(|| Self::refusal(value))
+    }
+}
+
+impl<T: CodeTable> Serialize for Coded<T> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        match self {
+            Self::Known(code) => serializer.serialize_str(code.written()),
+            Self::Unknown(value) => value.serialize(serializer),
+        }
+    }
+}
+
+impl<'de, T: CodeTable> Deserialize<'de> for Coded<T> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        /// The same reading as [`CodeTable::parse_value`] on the value the JSON holds,
+        /// without building that value for a known code.
+        struct CodedVisitor<T>(std::marker::PhantomData<T>);
+        impl<'de, T: CodeTable> Visitor<'de> for CodedVisitor<T> {
+            type Value = Coded<T>;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a code, as a number or a string")
+            }
+            fn visit_u64<E: de::Error>(self, v: u64) -> Result<Coded<T>, E> {
+                Ok(T::from_number(v).map_or_else(|| Coded::Unknown(Value::from(v)), Coded::Known))
+            }
+            fn visit_i64<E: de::Error>(self, v: i64) -> Result<Coded<T>, E> {
+                match u64::try_from(v) {
+                    Ok(v) => self.visit_u64(v),
+                    Err(_) => Ok(Coded::Unknown(Value::from(v))),
+                }
+            }
+            fn visit_f64<E: de::Error>(self, v: f64) -> Result<Coded<T>, E> {
+                Ok(Coded::Unknown(Value::from(v)))
+            }
+            fn visit_bool<E: de::Error>(self, v: bool) -> Result<Coded<T>, E> {
+                Ok(Coded::Unknown(Value::Bool(v)))
+            }
+            fn visit_unit<E: de::Error>(self) -> Result<Coded<T>, E> {
+                Ok(Coded::Unknown(Value::Null))
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<Coded<T>, E> {
+                Ok(T::from_text(v)
+                    .map_or_else(|| Coded::Unknown(Value::String(v.to_owned())), Coded::Known))
+            }
+            fn visit_string<E: de::Error>(self, v: String) -> Result<Coded<T>, E> {
+                Ok(match T::from_text(&v) {
+                    Some(code) => Coded::Known(code),
+                    None => Coded::Unknown(Value::String(v)),
+                })
+            }
+            fn visit_seq<A: de::SeqAccess<'de>>(self, seq: A) -> Result<Coded<T>, A::Error> {
+                Value::deserialize(de::value::SeqAccessDeserializer::new(seq)).map(Coded::Unknown)
+            }
+            fn visit_map<A: de::MapAccess<'de>>(self, map: A) -> Result<Coded<T>, A::Error> {
+                Value::deserialize(de::value::MapAccessDeserializer::new(map)).map(Coded::Unknown)
+            }
+        }
+        deserializer.deserialize_any(CodedVisitor(std::marker::PhantomData))
+    }
+}
+
+/// OIS's line types.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OisLineType {
+    Article,
+    ShippingCost,
+    PaymentFee,
+    Voucher,
+}
+
+impl OisLineType {
+    const ALL: [Self; 4] = [
+        Self::Article,
+        Self::ShippingCost,
+        Self::PaymentFee,
+        Self::Voucher,
+    ];
+
+    fn entry(self) -> (u64, &'static str, LineKind) {
+        let [article, shipping, fee, voucher] = LINE_TYPES;
+        match self {
+            Self::Article => article,
+            Self::ShippingCost => shipping,
+            Self::PaymentFee => fee,
+            Self::Voucher => voucher,
+        }
+    }
+
+    /// The canonical line kind.
+    pub fn kind(self) -> LineKind {
+        self.entry().2
+    }
+
+    /// The line type of a canonical kind; `None` for kinds OIS has none for.
+    pub fn of(kind: LineKind) -> Option<Self> {
+        Self::ALL.into_iter().find(|t| t.kind() == kind)
+    }
+}
+
+impl CodeTable for OisLineType {
+    fn from_number(number: u64) -> Option<Self> {
+        Self::ALL.into_iter().find(|t| t.entry().0 == number)
+    }
+
+    /// The number (`"1"`) or the name, case-insensitively (`"article"`), trimmed.
+    fn from_text(text: &str) -> Option<Self> {
+        let text = text.trim();
+        let number = text.parse::<u64>().ok();
+        Self::ALL.into_iter().find(|t| {
+            let (code, name, _) = t.entry();
+            name.eq_ignore_ascii_case(text) || number == Some(code)
+        })
+    }
+
+    fn written(self) -> &'static str {
+        self.entry().1
+    }
+
+    fn refusal(value: &Value) -> String {
         format!(
             "LineType {value} is not one of 1/\"Article\", 2/\"ShippingCost\", 3/\"PaymentFee\", 4/\"Voucher\""
         )
-    })
+    }
 }
 
 /// OIS's delivery methods.
@@ -221,26 +372,38 @@ pub enum OisDeliveryMethod {
 }
 
 impl OisDeliveryMethod {
-    /// The form written: the number as a string, as the spec writes it (`"2"`).
-    pub fn to_json(self) -> Value {
-        Value::String((self as u8).to_string())
-    }
-
     /// Reads `1`–`3`, as a number or a string.
     pub fn parse(value: &Value) -> Result<Self, String> {
-        let code = match value {
-            Value::Number(n) => n.as_u64(),
-            Value::String(s) => s.trim().parse::<u64>().ok(),
+        Self::parse_value(value)
+    }
+}
+
+impl CodeTable for OisDeliveryMethod {
+    fn from_number(number: u64) -> Option<Self> {
+        match number {
+            1 => Some(Self::Home),
+            2 => Some(Self::StorePickup),
+            3 => Some(Self::ServicePoint),
             _ => None,
-        };
-        match code {
-            Some(1) => Ok(Self::Home),
-            Some(2) => Ok(Self::StorePickup),
-            Some(3) => Ok(Self::ServicePoint),
-            _ => Err(format!(
-                "DeliveryMethod {value} is not one of \"1\" (home delivery), \"2\" (store pickup), \"3\" (service point)"
-            )),
         }
+    }
+
+    fn from_text(text: &str) -> Option<Self> {
+        text.trim().parse::<u64>().ok().and_then(Self::from_number)
+    }
+
+    fn written(self) -> &'static str {
+        match self {
+            Self::Home => "1",
+            Self::StorePickup => "2",
+            Self::ServicePoint => "3",
+        }
+    }
+
+    fn refusal(value: &Value) -> String {
+        format!(
+            "DeliveryMethod {value} is not one of \"1\" (home delivery), \"2\" (store pickup), \"3\" (service point)"
+        )
     }
 }
 
