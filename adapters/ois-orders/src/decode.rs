@@ -187,11 +187,15 @@ fn line(ois: OisOrderLine, currency: Currency) -> OrderLine {
     let original = money(ois.original_price);
     // `Decimal` division and multiplication round at 28 digits, so 10.00 ÷ 3 × 3 comes
     // back as 10.00: a quotient that needed more than a few decimals was not exact.
-    let exact_unit = original
-        .checked_div(quantity)
-        .map(|unit| unit.normalize())
-        .filter(|unit| unit.scale() <= MAX_UNIT_PRICE_DECIMALS)
-        .filter(|unit| unit.checked_mul(quantity) == Some(original));
+    // A quantity of one (most lines) divides exactly: no division needed.
+    let one = quantity.mantissa() == 1 && quantity.scale() == 0;
+    let exact_unit = if one {
+        Some(original.normalize())
+    } else {
+        original.checked_div(quantity).map(|unit| unit.normalize())
+    }
+    .filter(|unit| unit.scale() <= MAX_UNIT_PRICE_DECIMALS)
+    .filter(|unit| one || unit.checked_mul(quantity) == Some(original));
     let (unit, basis) = match exact_unit {
         Some(unit) => (at_least_minor_digits(unit, currency), None),
         None => (original, Some(quantity)),

@@ -8,6 +8,7 @@
 //! Amounts are [`Amount`]s: read from the JSON number's own text (or a string holding
 //! one) and written back as number text, so no amount ever passes through `f64`.
 
+use std::borrow::Cow;
 use std::fmt;
 
 use serde::de::{self, Deserializer, Visitor};
@@ -458,10 +459,10 @@ impl<'de> Deserialize<'de> for Amount {
         // Boxed, not borrowed: a borrowed raw value cannot come out of a `serde_json::Value`.
         let raw = Box::<RawValue>::deserialize(deserializer)?;
         let text = raw.get();
-        let number_text = if text.starts_with('"') {
-            serde_json::from_str::<String>(text).map_err(de::Error::custom)?
+        let number_text: Cow<'_, str> = if text.starts_with('"') {
+            Cow::Owned(serde_json::from_str::<String>(text).map_err(de::Error::custom)?)
         } else {
-            text.to_owned()
+            Cow::Borrowed(text)
         };
         let amount = parse_number(&number_text)
             .ok_or_else(|| de::Error::custom(format!("{text} is not a decimal number")))?;
@@ -477,6 +478,9 @@ impl<'de> Deserialize<'de> for Amount {
 /// Plain decimal text (`-12.50`) or scientific notation (`1.5e2`), exactly.
 fn parse_number(text: &str) -> Option<Decimal> {
     let text = text.trim();
+    if let Some(amount) = parse_short_plain(text) {
+        return Some(amount);
+    }
     let plain = text
         .strip_prefix('-')
         .unwrap_or(text)
@@ -497,10 +501,123 @@ fn parse_number(text: &str) -> Option<Decimal> {
     }
 }
 
+/// The most digits [`parse_short_plain`] reads: their value fits an `i64`.
+const SHORT_DIGITS: u32 = 18;
+
+/// The shape JSON amounts come in, `-?digits(.digits)?` with at most [`SHORT_DIGITS`]
+/// digits, read in one pass; `None` for anything else (and for negative zero), which
+/// `Decimal::from_str_exact` then reads. The result is the same as its: the digits as the
+/// mantissa, the fraction's digits as the scale (`20.00` keeps its two decimals).
+fn parse_short_plain(text: &str) -> Option<Decimal> {
+    let bytes = text.as_bytes();
+    let (negative, digits) = match bytes.split_first() {
+        Some((b'-', rest)) => (true, rest),
+        _ => (false, bytes),
+    };
+    let mut mantissa: i64 = 0;
+    let mut count = 0_u32;
+    let mut scale: Option<u32> = None;
+    for (i, &b) in digits.iter().enumerate() {
+        if b.is_ascii_digit() {
+            count += 1;
+            if count > SHORT_DIGITS {
+                return None;
+            }
+            mantissa = mantissa * 10 + i64::from(b - b'0');
+            if let Some(scale) = &mut scale {
+                *scale += 1;
+            }
+        } else if b == b'.' && scale.is_none() && i > 0 && i + 1 < digits.len() {
+            scale = Some(0);
+        } else {
+            return None;
+        }
+    }
+    if count == 0 || (negative && mantissa == 0) {
+        return None;
+    }
+    let mantissa = if negative { -mantissa } else { mantissa };
+    Some(Decimal::new(mantissa, scale.unwrap_or(0)))
+}
+
 #[cfg(test)]
 #[allow(clippy::unwrap_used, clippy::expect_used)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn short_plain_numbers_read_as_decimal_reads_them() {
+        let cases = [
+            "0",
+            "1",
+            "20",
+            "20.00",
+            "0.000",
+            "91.08",
+            "007.50",
+            "-12.50",
+            "-1",
+            "0.1",
+            "999999999999999999",
+            "99999999999999999.9",
+            "1000000000000",
+            "1000000000000.01",
+            "0.00000000000000001",
+            "-0.00000000000000001",
+        ];
+        for text in cases {
+            let fast = parse_short_plain(text).unwrap_or_else(|| panic!("{text} is short"));
+            let exact = Decimal::from_str_exact(text).unwrap();
+            assert_eq!(
+                (fast.mantissa(), fast.scale(), fast.to_string()),
+                (exact.mantissa(), exact.scale(), exact.to_string()),
+                "{text}"
+            );
+        }
+        // Left to the general reading: too long, negative zero, other shapes.
+        for text in [
+            "1234567890123456789",
+            "0.000000000000000001",
+            "-0",
+            "-0.00",
+            "",
+            "-",
+            ".5",
+            "5.",
+            "1.2.3",
+            "1e2",
+            "+1",
+            "1,5",
+            " 1",
+            "--1",
+            "0x10",
+            "١",
+        ] {
+            assert_eq!(parse_short_plain(text), None, "{text}");
+        }
+    }
+
+    #[test]
+    fn amounts_of_every_shape_read_exactly() {
+        for (text, expected) in [
+            ("-0", "0"),
+            ("-0.00", "0.00"),
+            ("1234567890123456789", "1234567890123456789"),
+            ("123456789012.345678901", "123456789012.345678901"),
+            ("1e2", "100"),
+            ("1.5E-2", "0.015"),
+            (" 12.50 ", "12.50"),
+            ("007", "7"),
+        ] {
+            let expected = Decimal::from_str_exact(expected).unwrap();
+            let found = parse_number(text).unwrap_or_else(|| panic!("{text}"));
+            assert_eq!(found, expected, "{text}");
+            assert_eq!(found.scale(), expected.scale(), "{text}");
+        }
+        for bad in ["", "1.2.3", "12,50", "abc", "e", "-", "1e400"] {
+            assert_eq!(parse_number(bad), None, "{bad}");
+        }
+    }
     use tradewire_sdk::core::from_json_with_paths;
 
     #[test]
