@@ -448,9 +448,46 @@ pub struct Amount(pub Decimal);
 
 impl Serialize for Amount {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        // A Decimal's Display is always valid JSON number text (`-12.50`, `0.5`).
-        let raw = RawValue::from_string(self.0.to_string()).map_err(serde::ser::Error::custom)?;
+        use serde::ser::Error;
+        // A Decimal's Display is always valid JSON number text (`-12.50`, `0.5`). It is
+        // written on the stack and handed over as a raw value borrowed from there.
+        let mut text = NumberText::default();
+        fmt::Write::write_fmt(&mut text, format_args!("{}", self.0)).map_err(S::Error::custom)?;
+        let raw: &RawValue = serde_json::from_str(text.as_str()?).map_err(S::Error::custom)?;
         raw.serialize(serializer)
+    }
+}
+
+/// The text of one number, in a buffer on the stack: a `Decimal` takes at most 31 bytes
+/// (29 digits, a sign and a point); writing more fails.
+struct NumberText {
+    bytes: [u8; 48],
+    len: usize,
+}
+
+impl Default for NumberText {
+    fn default() -> Self {
+        Self {
+            bytes: [0; 48],
+            len: 0,
+        }
+    }
+}
+
+impl NumberText {
+    fn as_str<E: serde::ser::Error>(&self) -> Result<&str, E> {
+        let written = self.bytes.get(..self.len).unwrap_or_default();
+        std::str::from_utf8(written).map_err(E::custom)
+    }
+}
+
+impl fmt::Write for NumberText {
+    fn write_str(&mut self, s: &str) -> fmt::Result {
+        let end = self.len.checked_add(s.len()).ok_or(fmt::Error)?;
+        let slot = self.bytes.get_mut(self.len..end).ok_or(fmt::Error)?;
+        slot.copy_from_slice(s.as_bytes());
+        self.len = end;
+        Ok(())
     }
 }
 
@@ -648,6 +685,18 @@ mod tests {
             ..OisOrderLine::default()
         };
         assert_eq!(serde_json::to_string(&line).unwrap(), r#"{"Price":20.00}"#);
+        // The longest texts a Decimal has.
+        for amount in [
+            Decimal::MAX,
+            Decimal::MIN,
+            Decimal::new(-1, 28),
+            Decimal::from_i128_with_scale(-79_228_162_514_264_337_593_543_950_335, 28),
+        ] {
+            assert_eq!(
+                serde_json::to_string(&Amount(amount)).unwrap(),
+                amount.to_string()
+            );
+        }
     }
 
     #[test]
