@@ -6,7 +6,9 @@
 //! bare "missing field" from serde.
 //!
 //! Amounts are [`Amount`]s: read from the JSON number's own text (or a string holding
-//! one) and written back as number text, so no amount ever passes through `f64`.
+//! one) and written back as number text, so no amount ever passes through `f64`. That text
+//! is borrowed from the input, so these types are read from JSON text
+//! (`serde_json::from_slice`), not from a `serde_json::Value`.
 
 use std::borrow::Cow;
 use std::fmt;
@@ -345,6 +347,9 @@ impl CodeTable for OisLineType {
 
     /// The number (`"1"`) or the name, case-insensitively (`"article"`), trimmed.
     fn from_text(text: &str) -> Option<Self> {
+        if let Some(exact) = Self::ALL.into_iter().find(|t| t.written() == text) {
+            return Some(exact);
+        }
         let text = text.trim();
         let number = text.parse::<u64>().ok();
         Self::ALL.into_iter().find(|t| {
@@ -493,8 +498,10 @@ impl fmt::Write for NumberText {
 
 impl<'de> Deserialize<'de> for Amount {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        // Boxed, not borrowed: a borrowed raw value cannot come out of a `serde_json::Value`.
-        let raw = Box::<RawValue>::deserialize(deserializer)?;
+        // Borrowed from the input, not copied: so amounts, and the OIS types holding them,
+        // are read from JSON text (`serde_json::from_slice`, `from_str`), not from a
+        // `serde_json::Value` or a reader, which cannot lend a raw value.
+        let raw = <&RawValue>::deserialize(deserializer)?;
         let text = raw.get();
         let number_text: Cow<'_, str> = if text.starts_with('"') {
             Cow::Owned(serde_json::from_str::<String>(text).map_err(de::Error::custom)?)
@@ -514,7 +521,10 @@ impl<'de> Deserialize<'de> for Amount {
 
 /// Plain decimal text (`-12.50`) or scientific notation (`1.5e2`), exactly.
 fn parse_number(text: &str) -> Option<Decimal> {
-    let text = text.trim();
+    // Number text from JSON has no spaces to trim.
+    let digit_ends = text.bytes().next().is_some_and(|b| b.is_ascii_digit() || b == b'-')
+        && text.bytes().last().is_some_and(|b| b.is_ascii_digit());
+    let text = if digit_ends { text } else { text.trim() };
     if let Some(amount) = parse_short_plain(text) {
         return Some(amount);
     }
@@ -667,6 +677,19 @@ mod tests {
         assert_eq!(line.original_price.unwrap().0.to_string(), "0.1");
         assert_eq!(line.quantity.unwrap().0, Decimal::ONE_HUNDRED);
         assert_eq!(line.value.unwrap().0.to_string(), "123456789012.345678901");
+        // A string with escapes is unescaped before it is read.
+        let line: OisOrderLine =
+            from_json_with_paths(br#"{"Price": "\u0031\u0032.50", "Value": " 7 "}"#).unwrap();
+        assert_eq!(line.price.unwrap().0.to_string(), "12.50");
+        assert_eq!(line.value.unwrap().0.to_string(), "7");
+    }
+
+    #[test]
+    fn amounts_are_read_from_json_text_only() {
+        // The number's text is borrowed from the input, which a `Value` does not have: an
+        // error, not a guess through `f64`.
+        let value = serde_json::json!({"Price": 91.08});
+        assert!(serde_json::from_value::<OisOrderLine>(value).is_err());
     }
 
     #[test]

@@ -626,7 +626,7 @@ mod tests {
     use serde_json::{Value, json};
 
     fn check(profile: &Profile, order: Value) -> Vec<(String, String, String)> {
-        let order: OisOrder = serde_json::from_value(order).unwrap();
+        let order: OisOrder = serde_json::from_str(&order.to_string()).unwrap();
         let mut d = Diagnostics::new();
         profile.check("xprt", &order, &mut d);
         d.into_iter().map(|d| (d.path, d.code, d.message)).collect()
@@ -936,7 +936,7 @@ mod tests {
         /// order, with the same paths and messages.
         #[test]
         fn the_typed_walk_agrees_with_the_json_walk(order in order(), profile in profile()) {
-            let order: OisOrder = serde_json::from_value(order).unwrap();
+            let order: OisOrder = serde_json::from_str(&order.to_string()).unwrap();
             let json = serde_json::to_value(&order).unwrap();
             let mut expected = Diagnostics::new();
             profile.check_value("p", &json, "", &mut expected);

@@ -452,7 +452,7 @@ mod tests {
     /// Every test order is dated: the date is not what these tests are about.
     fn order_from(mut json: Value) -> OisOrder {
         json["OrderDate"] = json!("2024-05-01T10:00:00+02:00");
-        serde_json::from_value(json).unwrap()
+        serde_json::from_str(&json.to_string()).unwrap()
     }
 
     fn codes(order: Value, regular: bool) -> Vec<(String, String)> {
