@@ -10,7 +10,6 @@
 //! is borrowed from the input, so these types are read from JSON text
 //! (`serde_json::from_slice`), not from a `serde_json::Value`.
 
-use std::borrow::Cow;
 use std::fmt;
 
 use serde::de::{self, Deserializer, Visitor};
@@ -503,13 +502,12 @@ impl<'de> Deserialize<'de> for Amount {
         // `serde_json::Value` or a reader, which cannot lend a raw value.
         let raw = <&RawValue>::deserialize(deserializer)?;
         let text = raw.get();
-        let number_text: Cow<'_, str> = if text.starts_with('"') {
-            Cow::Owned(serde_json::from_str::<String>(text).map_err(de::Error::custom)?)
+        let amount = if text.starts_with('"') {
+            parse_number(&serde_json::from_str::<String>(text).map_err(de::Error::custom)?)
         } else {
-            Cow::Borrowed(text)
-        };
-        let amount = parse_number(&number_text)
-            .ok_or_else(|| de::Error::custom(format!("{text} is not a decimal number")))?;
+            parse_number(text)
+        }
+        .ok_or_else(|| de::Error::custom(format!("{text} is not a decimal number")))?;
         if amount.abs() > MAX_MAGNITUDE {
             return Err(de::Error::custom(format!(
                 "{text} is beyond {MAX_MAGNITUDE}, more than any order holds"
@@ -521,10 +519,11 @@ impl<'de> Deserialize<'de> for Amount {
 
 /// Plain decimal text (`-12.50`) or scientific notation (`1.5e2`), exactly.
 fn parse_number(text: &str) -> Option<Decimal> {
-    // Number text from JSON has no spaces to trim.
-    let digit_ends = text.bytes().next().is_some_and(|b| b.is_ascii_digit() || b == b'-')
-        && text.bytes().last().is_some_and(|b| b.is_ascii_digit());
-    let text = if digit_ends { text } else { text.trim() };
+    // What it reads has no spaces, so trimming would change nothing.
+    if let Some(amount) = parse_short_plain(text) {
+        return Some(amount);
+    }
+    let text = text.trim();
     if let Some(amount) = parse_short_plain(text) {
         return Some(amount);
     }
@@ -548,8 +547,8 @@ fn parse_number(text: &str) -> Option<Decimal> {
     }
 }
 
-/// The most digits [`parse_short_plain`] reads: their value fits an `i64`.
-const SHORT_DIGITS: u32 = 18;
+/// The most digits [`parse_short_plain`] reads: their value fits a `u64`.
+const SHORT_DIGITS: usize = 18;
 
 /// The shape JSON amounts come in, `-?digits(.digits)?` with at most [`SHORT_DIGITS`]
 /// digits, read in one pass; `None` for anything else (and for negative zero), which
@@ -557,34 +556,44 @@ const SHORT_DIGITS: u32 = 18;
 /// mantissa, the fraction's digits as the scale (`20.00` keeps its two decimals).
 fn parse_short_plain(text: &str) -> Option<Decimal> {
     let bytes = text.as_bytes();
-    let (negative, digits) = match bytes.split_first() {
-        Some((b'-', rest)) => (true, rest),
+    let (negative, digits) = match bytes {
+        [b'-', rest @ ..] => (true, rest),
         _ => (false, bytes),
     };
-    let mut mantissa: i64 = 0;
-    let mut count = 0_u32;
-    let mut scale: Option<u32> = None;
-    for (i, &b) in digits.iter().enumerate() {
-        if b.is_ascii_digit() {
-            count += 1;
-            if count > SHORT_DIGITS {
-                return None;
-            }
-            mantissa = mantissa * 10 + i64::from(b - b'0');
-            if let Some(scale) = &mut scale {
-                *scale += 1;
-            }
-        } else if b == b'.' && scale.is_none() && i > 0 && i + 1 < digits.len() {
-            scale = Some(0);
-        } else {
-            return None;
-        }
-    }
-    if count == 0 || (negative && mantissa == 0) {
+    let (whole, fraction) = match digits.iter().position(|&b| b == b'.') {
+        // Digits on both sides of the point.
+        Some(point) => (digits.get(..point)?, digits.get(point + 1..)?),
+        None => (digits, &[][..]),
+    };
+    let with_point = whole.len() < digits.len();
+    if whole.is_empty() || (with_point && fraction.is_empty()) {
         return None;
     }
-    let mantissa = if negative { -mantissa } else { mantissa };
-    Some(Decimal::new(mantissa, scale.unwrap_or(0)))
+    if whole.len() + fraction.len() > SHORT_DIGITS {
+        return None;
+    }
+    let mut mantissa: u64 = 0;
+    for part in [whole, fraction] {
+        for &b in part {
+            // A second point, a sign or anything else is not this shape.
+            if !b.is_ascii_digit() {
+                return None;
+            }
+            mantissa = mantissa * 10 + u64::from(b - b'0');
+        }
+    }
+    if negative && mantissa == 0 {
+        return None;
+    }
+    // Below 10^18: the mantissa is the low 64 of a Decimal's 96 bits, the scale at most 18.
+    let (lo, mid) = (mantissa as u32, (mantissa >> 32) as u32);
+    Some(Decimal::from_parts(
+        lo,
+        mid,
+        0,
+        negative,
+        fraction.len() as u32,
+    ))
 }
 
 #[cfg(test)]

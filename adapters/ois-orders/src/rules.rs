@@ -42,6 +42,10 @@ pub fn check(order: &OisOrder, rules: &Rules<'_>, d: &mut Diagnostics) {
     for (i, line) in order.order_lines.iter().enumerate() {
         let kind = check_line(line, i, rules, d);
         signed_total = match (signed_total, kind, line.value) {
+            // `1 × value` is `value` to the bit (sign and scale): no product for lines that add.
+            (Some(sum), Some(kind), Some(Amount(value))) if kind.sign() == Decimal::ONE => {
+                Some(sum + value)
+            }
             (Some(sum), Some(kind), Some(Amount(value))) => Some(sum + kind.sign() * value),
             _ => None,
         };
@@ -142,7 +146,11 @@ fn check_line(
     {
         // One rounding per amount on the line.
         let count = i64::try_from(line.order_discounts.len()).unwrap_or(i64::MAX);
-        let tolerance = rules.minor_unit * Decimal::from(count.saturating_add(1));
+        let tolerance = if count == 0 {
+            rules.minor_unit
+        } else {
+            rules.minor_unit * Decimal::from(count.saturating_add(1))
+        };
         if (original - price - discounts).abs() > tolerance {
             d.error(
                 at("OriginalPrice"),
