@@ -67,8 +67,13 @@ pub fn encode(settings: &Settings, order: &Order) -> Outcome<Vec<u8>> {
     if d.has_errors() {
         return Err(d);
     }
-    match serde_json::to_vec_pretty(&ois) {
-        Ok(mut bytes) => {
+    // Room for what an order of this many lines usually takes, so the output is not
+    // copied as it grows.
+    let mut bytes = Vec::with_capacity(
+        OUTPUT_BASE_BYTES.saturating_add(ois.order_lines.len().saturating_mul(OUTPUT_LINE_BYTES)),
+    );
+    match serde_json::to_writer_pretty(&mut bytes, &ois) {
+        Ok(()) => {
             bytes.push(b'\n');
             Ok(Accepted {
                 value: bytes,
@@ -80,6 +85,11 @@ pub fn encode(settings: &Settings, order: &Order) -> Outcome<Vec<u8>> {
         }
     }
 }
+
+/// About what the order's own fields take in the output, and each line (pretty-printed,
+/// with a discount or two): the output's first capacity.
+const OUTPUT_BASE_BYTES: usize = 2048;
+const OUTPUT_LINE_BYTES: usize = 320;
 
 /// Refuses amounts beyond [`MAX_MAGNITUDE`] and VAT rates outside 0–100 before any
 /// arithmetic (ours or `Order::validate`'s), so that no product can overflow.
@@ -776,8 +786,21 @@ impl Encoder<'_> {
 /// discounts.
 fn line_gross(line: &OrderLine, vat: Decimal) -> Option<Decimal> {
     let unit = line.unit_price?.gross_with(Some(vat))?;
-    let basis = line.price_basis_quantity.unwrap_or(Decimal::ONE);
-    (line.quantity * unit).checked_div(basis)
+    let gross = line.quantity * unit;
+    match line.price_basis_quantity {
+        Some(basis) => gross.checked_div(basis),
+        None => Some(divided_by_one(gross)),
+    }
+}
+
+/// `amount ÷ 1` as `Decimal` division gives it, without dividing: `amount` itself, but a
+/// zero comes out a plain `0`.
+fn divided_by_one(amount: Decimal) -> Decimal {
+    if amount.is_zero() {
+        Decimal::ZERO
+    } else {
+        amount
+    }
 }
 
 /// Splits `amount` over `weights` in proportion, in whole minor units, the shares adding
@@ -835,6 +858,38 @@ mod tests {
         assert_eq!(shares, [d("0.99"), d("0.01")]);
         assert_eq!(allocate(d("5"), &[d("4")], cent), None);
         assert_eq!(allocate(d("1"), &[], cent), None);
+    }
+
+    #[test]
+    fn dividing_by_one_is_left_out_exactly() {
+        for text in [
+            "0",
+            "0.00",
+            "-0.00",
+            "91.08",
+            "-3.3300",
+            "1000000000000",
+            "0.0001",
+        ] {
+            let amount = d(text);
+            let divided = amount.checked_div(Decimal::ONE).unwrap();
+            let shortcut = divided_by_one(amount);
+            assert_eq!(
+                (
+                    shortcut.mantissa(),
+                    shortcut.scale(),
+                    shortcut.is_sign_negative()
+                ),
+                (
+                    divided.mantissa(),
+                    divided.scale(),
+                    divided.is_sign_negative()
+                ),
+                "{text}"
+            );
+        }
+        let negative_zero = Decimal::from_parts(0, 0, 0, true, 2);
+        assert_eq!(divided_by_one(negative_zero).to_string(), "0");
     }
 
     #[test]

@@ -453,10 +453,19 @@ pub struct Amount(pub Decimal);
 impl Serialize for Amount {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         use serde::ser::Error;
-        // A Decimal's Display is always valid JSON number text (`-12.50`, `0.5`). It is
+        let amount = self.0;
+        // A whole number is written as an integer is: the same text, without a raw value.
+        // (Not negative zero, which a Decimal writes `-0`.)
+        if amount.scale() == 0
+            && !(amount.is_sign_negative() && amount.is_zero())
+            && let Ok(whole) = i64::try_from(amount.mantissa())
+        {
+            return serializer.serialize_i64(whole);
+        }
+        // A Decimal's text is always valid JSON number text (`-12.50`, `0.5`). It is
         // written on the stack and handed over as a raw value borrowed from there.
         let mut text = NumberText::default();
-        fmt::Write::write_fmt(&mut text, format_args!("{}", self.0)).map_err(S::Error::custom)?;
+        text.write_decimal(amount).map_err(S::Error::custom)?;
         let raw: &RawValue = serde_json::from_str(text.as_str()?).map_err(S::Error::custom)?;
         raw.serialize(serializer)
     }
@@ -464,6 +473,7 @@ impl Serialize for Amount {
 
 /// The text of one number, in a buffer on the stack: a `Decimal` takes at most 31 bytes
 /// (29 digits, a sign and a point); writing more fails.
+#[derive(Debug)]
 struct NumberText {
     bytes: [u8; 48],
     len: usize,
@@ -479,19 +489,61 @@ impl Default for NumberText {
 }
 
 impl NumberText {
+    /// Writes `amount` as its `Display` does (`-12.50`, `0.05`, `-0`), without the
+    /// formatting machinery: the mantissa's digits with a point `scale` digits from the
+    /// right, zeros added in front as needed.
+    fn write_decimal(&mut self, amount: Decimal) -> fmt::Result {
+        let scale = usize::try_from(amount.scale()).map_err(|_| fmt::Error)?;
+        // The digits, last first: at most 29 of the mantissa, or `scale` (at most 28).
+        let mut digits = [b'0'; 32];
+        let mut count = 0;
+        let mut mantissa = amount.mantissa().unsigned_abs();
+        // In 64 bits while it fits, which divides much faster than 128.
+        while mantissa > u128::from(u64::MAX) {
+            let digit = digits.get_mut(count).ok_or(fmt::Error)?;
+            *digit = b'0' + (mantissa % 10) as u8;
+            mantissa /= 10;
+            count += 1;
+        }
+        let mut mantissa = mantissa as u64;
+        while mantissa != 0 {
+            let digit = digits.get_mut(count).ok_or(fmt::Error)?;
+            *digit = b'0' + (mantissa % 10) as u8;
+            mantissa /= 10;
+            count += 1;
+        }
+        // Zeros up to the scale: `digits` is filled with them.
+        let count = count.max(scale);
+        if amount.is_sign_negative() {
+            self.push(b'-')?;
+        }
+        if count == 0 {
+            return self.push(b'0');
+        }
+        let whole = count - scale;
+        for i in 0..count {
+            if scale > 0 && i == whole {
+                if i == 0 {
+                    self.push(b'0')?;
+                }
+                self.push(b'.')?;
+            }
+            let digit = digits.get(count - 1 - i).ok_or(fmt::Error)?;
+            self.push(*digit)?;
+        }
+        Ok(())
+    }
+
+    fn push(&mut self, byte: u8) -> fmt::Result {
+        let slot = self.bytes.get_mut(self.len).ok_or(fmt::Error)?;
+        *slot = byte;
+        self.len += 1;
+        Ok(())
+    }
+
     fn as_str<E: serde::ser::Error>(&self) -> Result<&str, E> {
         let written = self.bytes.get(..self.len).unwrap_or_default();
         std::str::from_utf8(written).map_err(E::custom)
-    }
-}
-
-impl fmt::Write for NumberText {
-    fn write_str(&mut self, s: &str) -> fmt::Result {
-        let end = self.len.checked_add(s.len()).ok_or(fmt::Error)?;
-        let slot = self.bytes.get_mut(self.len..end).ok_or(fmt::Error)?;
-        slot.copy_from_slice(s.as_bytes());
-        self.len = end;
-        Ok(())
     }
 }
 
@@ -717,17 +769,54 @@ mod tests {
             ..OisOrderLine::default()
         };
         assert_eq!(serde_json::to_string(&line).unwrap(), r#"{"Price":20.00}"#);
-        // The longest texts a Decimal has.
+        // The longest texts a Decimal has, zeros, negative zeros, whole numbers.
         for amount in [
             Decimal::MAX,
             Decimal::MIN,
             Decimal::new(-1, 28),
             Decimal::from_i128_with_scale(-79_228_162_514_264_337_593_543_950_335, 28),
+            Decimal::ZERO,
+            Decimal::new(0, 2),
+            Decimal::from_parts(0, 0, 0, true, 0),
+            Decimal::from_parts(0, 0, 0, true, 3),
+            Decimal::new(-5, 0),
+            Decimal::new(20, 0),
+            Decimal::new(5, 3),
+            Decimal::new(i64::MAX, 0),
+            Decimal::new(i64::MIN, 0),
         ] {
             assert_eq!(
                 serde_json::to_string(&Amount(amount)).unwrap(),
                 amount.to_string()
             );
+        }
+    }
+
+    proptest::proptest! {
+        /// Amounts are written as a `Decimal` displays itself, whatever its digits, scale
+        /// and sign.
+        #[test]
+        fn amounts_are_written_as_decimal_displays_them(
+            lo: u32,
+            mid: u32,
+            hi: u32,
+            negative: bool,
+            scale in 0_u32..=28,
+            size in 0_u8..3,
+        ) {
+            // Small mantissas as often as large ones.
+            let (mid, hi) = match size {
+                0 => (0, 0),
+                1 => (mid, 0),
+                _ => (mid, hi),
+            };
+            let amount = Decimal::from_parts(lo, mid, hi, negative, scale);
+            let mut text = NumberText::default();
+            text.write_decimal(amount).unwrap();
+            let written = text.as_str::<serde_json::Error>().unwrap();
+            proptest::prop_assert_eq!(written, amount.to_string());
+            let json = serde_json::to_string(&Amount(amount)).unwrap();
+            proptest::prop_assert_eq!(json, amount.to_string());
         }
     }
 
