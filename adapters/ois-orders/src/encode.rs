@@ -21,7 +21,7 @@ use crate::Settings;
 use crate::address::split_street;
 use crate::ois::{
     Amount, Coded, Id, MAX_MAGNITUDE, OisAddress, OisCouponPayment, OisCustomer, OisDeliveryMethod,
-    OisDiscount, OisLineType, OisOrder, OisOrderLine,
+    OisDiscount, OisLineType, OisOrder, OisOrderLine, beyond_max_magnitude,
 };
 use crate::rules::{self, Rules};
 
@@ -96,7 +96,7 @@ const OUTPUT_LINE_BYTES: usize = 320;
 fn check_magnitudes(order: &Order) -> Diagnostics {
     fn bounded(d: &mut Diagnostics, path: impl FnOnce() -> String, value: Option<Decimal>) {
         if let Some(value) = value
-            && value.abs() > MAX_MAGNITUDE
+            && beyond_max_magnitude(value)
         {
             d.error(
                 path(),

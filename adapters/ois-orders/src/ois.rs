@@ -444,6 +444,13 @@ impl<'de> Deserialize<'de> for Id {
 /// that no sum or product of them can overflow a `Decimal` (which would panic).
 pub const MAX_MAGNITUDE: Decimal = Decimal::from_parts(3_567_587_328, 232, 0, false, 0); // 10^12
 
+/// `amount.abs() > MAX_MAGNITUDE`, with the comparison (which scales one side to the
+/// other) only for a mantissa above 10^12: `m / 10^scale` is at most `m`.
+pub(crate) fn beyond_max_magnitude(amount: Decimal) -> bool {
+    const MAX: u128 = 1_000_000_000_000;
+    amount.mantissa().unsigned_abs() > MAX && amount.abs() > MAX_MAGNITUDE
+}
+
 /// An exact decimal: a JSON number (or a string holding one) on input, number text on
 /// output. Exponents (`1e2`) are accepted on input; they are never written. Magnitudes
 /// beyond [`MAX_MAGNITUDE`] are refused.
@@ -560,7 +567,7 @@ impl<'de> Deserialize<'de> for Amount {
             parse_number(text)
         }
         .ok_or_else(|| de::Error::custom(format!("{text} is not a decimal number")))?;
-        if amount.abs() > MAX_MAGNITUDE {
+        if beyond_max_magnitude(amount) {
             return Err(de::Error::custom(format!(
                 "{text} is beyond {MAX_MAGNITUDE}, more than any order holds"
             )));
@@ -756,6 +763,28 @@ mod tests {
     #[test]
     fn max_magnitude_is_ten_to_the_twelfth() {
         assert_eq!(MAX_MAGNITUDE, Decimal::from(1_000_000_000_000_i64));
+        for text in [
+            "0",
+            "1",
+            "-1",
+            "999999999999.99",
+            "1000000000000",
+            "1000000000000.00",
+            "-1000000000000",
+            "1000000000000.01",
+            "-1000000000000.01",
+            "1000000000001",
+            "10000000000000000",
+            "0.0000000000000000001",
+            "99999999999999999999.99999999",
+        ] {
+            let amount = Decimal::from_str_exact(text).unwrap();
+            assert_eq!(
+                beyond_max_magnitude(amount),
+                amount.abs() > MAX_MAGNITUDE,
+                "{text}"
+            );
+        }
         assert!(from_json_with_paths::<OisOrderLine>(br#"{"Price": 1000000000000}"#).is_ok());
         assert!(from_json_with_paths::<OisOrderLine>(br#"{"Price": 1000000000000.01}"#).is_err());
         assert!(from_json_with_paths::<OisOrderLine>(br#"{"Price": -1e13}"#).is_err());
