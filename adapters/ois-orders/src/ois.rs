@@ -884,6 +884,54 @@ mod tests {
     }
 
     #[test]
+    fn codes_read_from_json_as_from_its_value() {
+        for json in [
+            "1",
+            "2",
+            "4",
+            "9",
+            "0",
+            "-3",
+            "1.5",
+            "1e0",
+            "18446744073709551616",
+            "true",
+            "null",
+            r#""1""#,
+            r#"" 2 ""#,
+            r#""+3""#,
+            r#""04""#,
+            r#""Article""#,
+            r#""voucher""#,
+            r#"" PaymentFee ""#,
+            r#""Discount""#,
+            r#""""#,
+            r#""\u0041rticle""#,
+            "[1]",
+            r#"{"a": 1}"#,
+        ] {
+            let value: Value = serde_json::from_str(json).unwrap();
+            let line_type: Coded<OisLineType> = serde_json::from_str(json).unwrap();
+            assert_eq!(
+                line_type.parse(),
+                OisLineType::parse_value(&value),
+                "{json}"
+            );
+            let method: Coded<OisDeliveryMethod> = serde_json::from_str(json).unwrap();
+            assert_eq!(
+                method.parse(),
+                OisDeliveryMethod::parse_value(&value),
+                "{json}"
+            );
+        }
+        let unknown: Coded<OisLineType> = serde_json::from_str(r#"{"a": [1, "x"]}"#).unwrap();
+        assert_eq!(
+            unknown.parse(),
+            Err(r#"LineType {"a":[1,"x"]} is not one of 1/"Article", 2/"ShippingCost", 3/"PaymentFee", 4/"Voucher""#.into())
+        );
+    }
+
+    #[test]
     fn ids_accept_strings_and_whole_numbers() {
         let p: OisCouponPayment = from_json_with_paths(br#"{"PaymentOptionId": 12}"#).unwrap();
         assert_eq!(p.payment_option_id, Some(Id("12".into())));

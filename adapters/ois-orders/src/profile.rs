@@ -701,6 +701,54 @@ mod tests {
     }
 
     #[test]
+    fn limits_apply_in_discounts_coupons_and_lines() {
+        let profile = Profile {
+            fields: [("Code".to_owned(), 3), ("PaymentOptionId".to_owned(), 2)].into(),
+            combined: vec![CombinedLimit {
+                fields: vec!["ArticleNumber".into(), "Description".into()],
+                max: 6,
+            }],
+        };
+        let found = check(
+            &profile,
+            json!({
+                "PaymentOptionId": "123",
+                "OrderCouponPayments": [{"CouponCode": "C", "PaymentOptionId": "12"}, {"PaymentOptionId": "999"}],
+                "OrderLines": [
+                    {"ArticleNumber": "A", "Description": "short"},
+                    {"ArticleNumber": "A-1", "OrderDiscounts": [{"Code": "ok"}, {"Code": "LONG"}]},
+                    {"ArticleNumber": "A-2", "Description": "long €"},
+                ],
+            }),
+        );
+        assert_eq!(
+            found,
+            [
+                (
+                    "OrderCouponPayments[1].PaymentOptionId".into(),
+                    "ois.field_too_long".into(),
+                    "OrderCouponPayments[1].PaymentOptionId is 3 characters long; the xprt profile allows at most 2".into()
+                ),
+                (
+                    "OrderLines[1].OrderDiscounts[1].Code".into(),
+                    "ois.field_too_long".into(),
+                    "OrderLines[1].OrderDiscounts[1].Code is 4 characters long; the xprt profile allows at most 3".into()
+                ),
+                (
+                    "OrderLines[2]".into(),
+                    "ois.combined_too_long".into(),
+                    "ArticleNumber + Description in OrderLines[2] are 9 characters together (ArticleNumber 3, Description 6); the xprt profile allows at most 6".into()
+                ),
+                (
+                    "PaymentOptionId".into(),
+                    "ois.field_too_long".into(),
+                    "PaymentOptionId is 3 characters long; the xprt profile allows at most 2".into()
+                ),
+            ]
+        );
+    }
+
+    #[test]
     fn unknown_field_names_in_a_profile_are_refused() {
         let profile = Profile {
             fields: [("Firstname".to_owned(), 3)].into(),

@@ -522,6 +522,43 @@ mod tests {
     }
 
     #[test]
+    fn problems_are_located_at_their_line_and_discount() {
+        let lines = json!([
+            article("1.00", "1.00", &[]),
+            article("1.00", "1.00", &[]),
+            article("10.00", "8.00", &["1.50", "0.505"]),
+        ]);
+        let found = codes(pickup(lines), false);
+        assert_eq!(
+            found,
+            [(
+                "OrderLines[2].OrderDiscounts[1].Value".into(),
+                "ois.too_many_decimals".into()
+            )]
+        );
+        let mut order = pickup(json!([
+            article("1.00", "1.00", &[]),
+            article("1.00", "1.00", &[]),
+            article("1.00", "1.00", &[])
+        ]));
+        order["OrderLines"][2]["LineType"] = json!("Discount");
+        order["OrderLines"][2]["Quantity"] = json!(0);
+        assert_eq!(
+            codes(order, false),
+            [
+                (
+                    "OrderLines[2].LineType".into(),
+                    "ois.unknown_line_type".into()
+                ),
+                (
+                    "OrderLines[2].Quantity".into(),
+                    "ois.quantity_not_positive".into()
+                ),
+            ]
+        );
+    }
+
+    #[test]
     fn negative_and_too_precise_amounts_are_refused() {
         let found = codes(pickup(json!([article("-1.00", "-1.00", &[])])), false);
         assert!(found.contains(&(
