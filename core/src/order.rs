@@ -468,7 +468,7 @@ impl Order {
             );
         }
         for (i, line) in self.lines.iter().enumerate() {
-            validate_line(line, &format!("/lines/{i}"), &mut d);
+            validate_line(line, i, &mut d);
         }
         if let Some(totals) = &self.totals {
             self.validate_totals(totals, &mut d);
@@ -532,10 +532,12 @@ fn exceeds(value: Option<Decimal>, expected: Decimal, tolerance: Decimal) -> boo
         .is_none_or(|gap| gap.abs() > tolerance)
 }
 
-fn validate_line(line: &OrderLine, path: &str, d: &mut Diagnostics) {
+/// Checks line `i`. Its path is formatted only for a diagnostic.
+fn validate_line(line: &OrderLine, i: usize, d: &mut Diagnostics) {
+    let path = || format!("/lines/{i}");
     if line.quantity <= Decimal::ZERO {
         d.error(
-            format!("{path}/quantity"),
+            format!("{}/quantity", path()),
             "order.quantity_not_positive",
             format!("quantity must be greater than 0, got {}", line.quantity),
         );
@@ -551,7 +553,7 @@ fn validate_line(line: &OrderLine, path: &str, d: &mut Diagnostics) {
     .any(|id| id.is_some());
     if line.kind == LineKind::Article && !identified {
         d.error(
-            path.to_owned(),
+            path(),
             "order.line_unidentified",
             "an article line needs a sku, a product_id, a buyer_part_id, a gtin or a description",
         );
@@ -560,7 +562,7 @@ fn validate_line(line: &OrderLine, path: &str, d: &mut Diagnostics) {
         && !(Decimal::ZERO..=Decimal::ONE_HUNDRED).contains(&rate)
     {
         d.error(
-            format!("{path}/vat_rate"),
+            format!("{}/vat_rate", path()),
             "order.vat_rate_out_of_range",
             format!("VAT rate {rate} is not a percentage between 0 and 100"),
         );
@@ -569,19 +571,19 @@ fn validate_line(line: &OrderLine, path: &str, d: &mut Diagnostics) {
         && basis <= Decimal::ZERO
     {
         d.error(
-            format!("{path}/price_basis_quantity"),
+            format!("{}/price_basis_quantity", path()),
             "order.quantity_not_positive",
             format!("price basis quantity must be greater than 0, got {basis}"),
         );
     }
     if let Some(price) = &line.unit_price {
-        validate_price(price, line.vat_rate, &format!("{path}/unit_price"), d);
+        validate_price(price, line.vat_rate, || format!("{}/unit_price", path()), d);
     }
-    for (i, discount) in line.discounts.iter().enumerate() {
+    for (k, discount) in line.discounts.iter().enumerate() {
         validate_price(
             &discount.amount,
             line.vat_rate,
-            &format!("{path}/discounts/{i}/amount"),
+            || format!("{}/discounts/{k}/amount", path()),
             d,
         );
     }
@@ -589,20 +591,26 @@ fn validate_line(line: &OrderLine, path: &str, d: &mut Diagnostics) {
         && eco_tax < Decimal::ZERO
     {
         d.error(
-            format!("{path}/eco_tax"),
+            format!("{}/eco_tax", path()),
             "order.negative_amount",
             format!("eco-tax {eco_tax} is negative"),
         );
     }
 }
 
-fn validate_price(price: &Price, vat_rate: Option<Decimal>, path: &str, d: &mut Diagnostics) {
+/// Checks a price; `path` is called only for a diagnostic.
+fn validate_price(
+    price: &Price,
+    vat_rate: Option<Decimal>,
+    path: impl Fn() -> String,
+    d: &mut Diagnostics,
+) {
     for (field, value) in [("net", price.net), ("gross", price.gross)] {
         if let Some(value) = value
             && value < Decimal::ZERO
         {
             d.error(
-                format!("{path}/{field}"),
+                format!("{}/{field}", path()),
                 "order.negative_amount",
                 format!(
                     "amount {value} is negative; lines that reduce the total say so by their kind"
@@ -615,7 +623,7 @@ fn validate_price(price: &Price, vat_rate: Option<Decimal>, path: &str, d: &mut 
         // Prices may carry up to 4 decimals (e-connecteur sends 75.9000): allow a cent.
         if exceeds(expected, gross, Decimal::new(1, 2)) {
             d.error(
-                path.to_owned(),
+                path(),
                 "order.vat_inconsistent",
                 format!("net {net} at {rate} % VAT does not give the gross {gross}"),
             );
@@ -712,7 +720,7 @@ mod tests {
 
     fn line_codes(line: &OrderLine) -> Vec<String> {
         let mut d = Diagnostics::new();
-        validate_line(line, "/lines/0", &mut d);
+        validate_line(line, 0, &mut d);
         d.into_iter().map(|d| d.code).collect()
     }
 

@@ -12,9 +12,7 @@ use tradewire_sdk::core::{
 use tradewire_sdk::{Diagnostic, Diagnostics, Outcome};
 
 use crate::Settings;
-use crate::ois::{
-    Amount, Id, OisAddress, OisDeliveryMethod, OisOrder, OisOrderLine, parse_line_type,
-};
+use crate::ois::{Amount, Id, OisAddress, OisDeliveryMethod, OisOrder, OisOrderLine};
 use crate::rules::{self, Rules};
 
 pub fn decode(settings: &Settings, input: &[u8]) -> Outcome<Order> {
@@ -39,7 +37,7 @@ pub fn decode(settings: &Settings, input: &[u8]) -> Outcome<Order> {
         regular: settings.regular_kinds.contains(&order.kind),
         minor_unit: currency.minor_unit(),
         profile_name: &settings.profile_name,
-        profile: &settings.profile,
+        limits: &settings.limits,
     };
     rules::check(&ois, &rules, &mut d);
     if d.has_errors() {
@@ -96,11 +94,12 @@ fn to_canonical(ois: OisOrder, mut order: Order, d: &mut Diagnostics) -> Order {
     let currency = order.currency;
     let money =
         |amount: Option<Amount>| crate::money(currency, amount.map_or(Decimal::ZERO, |a| a.0));
-    order.lines = ois.order_lines.iter().map(|l| line(l, currency)).collect();
-    let method = ois
-        .delivery_method
-        .as_ref()
-        .and_then(|m| OisDeliveryMethod::parse(m).ok());
+    order.lines = ois
+        .order_lines
+        .into_iter()
+        .map(|l| line(l, currency))
+        .collect();
+    let method = ois.delivery_method.as_ref().and_then(|m| m.known());
     order.delivery = Some(Delivery {
         method: method.map(|m| match m {
             OisDeliveryMethod::Home => DeliveryMethod::HomeDelivery,
@@ -176,43 +175,47 @@ const MAX_UNIT_PRICE_DECIMALS: u32 = 8;
 /// `OriginalPrice` is for the whole line; the unit price is `OriginalPrice ÷ Quantity`
 /// when that division is exact in at most eight decimals, else `OriginalPrice` itself with `price_basis_quantity`
 /// = `Quantity` (so 3 for 10.00 stays exactly that, not 3.333…).
-fn line(ois: &OisOrderLine, currency: Currency) -> OrderLine {
+fn line(ois: OisOrderLine, currency: Currency) -> OrderLine {
     let money =
         |amount: Option<Amount>| crate::money(currency, amount.map_or(Decimal::ZERO, |a| a.0));
     let kind = ois
         .line_type
         .as_ref()
-        .and_then(|t| parse_line_type(t).ok())
-        .unwrap_or(LineKind::Article);
+        .and_then(|t| t.known())
+        .map_or(LineKind::Article, |t| t.kind());
     let quantity = ois.quantity.map_or(Decimal::ONE, |a| a.0.normalize());
     let original = money(ois.original_price);
     // `Decimal` division and multiplication round at 28 digits, so 10.00 ÷ 3 × 3 comes
     // back as 10.00: a quotient that needed more than a few decimals was not exact.
-    let exact_unit = original
-        .checked_div(quantity)
-        .map(|unit| unit.normalize())
-        .filter(|unit| unit.scale() <= MAX_UNIT_PRICE_DECIMALS)
-        .filter(|unit| unit.checked_mul(quantity) == Some(original));
+    // A quantity of one (most lines) divides exactly: no division needed.
+    let one = quantity.mantissa() == 1 && quantity.scale() == 0;
+    let exact_unit = if one {
+        Some(original.normalize())
+    } else {
+        original.checked_div(quantity).map(|unit| unit.normalize())
+    }
+    .filter(|unit| unit.scale() <= MAX_UNIT_PRICE_DECIMALS)
+    .filter(|unit| one || unit.checked_mul(quantity) == Some(original));
     let (unit, basis) = match exact_unit {
         Some(unit) => (at_least_minor_digits(unit, currency), None),
         None => (original, Some(quantity)),
     };
     OrderLine {
         kind,
-        sku: ois.article_number.clone(),
-        gtin: ois.ean.clone(),
-        description: ois.description.clone(),
+        sku: ois.article_number,
+        gtin: ois.ean,
+        description: ois.description,
         quantity,
         unit_price: Some(Price::gross(unit)),
         price_basis_quantity: basis,
         vat_rate: ois.vat_percentage.map(|a| a.0.normalize()),
         discounts: ois
             .order_discounts
-            .iter()
+            .into_iter()
             .map(|discount| Discount {
                 amount: Price::gross(money(discount.value)),
-                code: discount.code.clone(),
-                description: discount.description.clone(),
+                code: discount.code,
+                description: discount.description,
                 percentage: None,
             })
             .collect(),

@@ -20,8 +20,8 @@ use tradewire_sdk::{Accepted, Diagnostic, Diagnostics, Outcome};
 use crate::Settings;
 use crate::address::split_street;
 use crate::ois::{
-    Amount, Id, MAX_MAGNITUDE, OisAddress, OisCouponPayment, OisCustomer, OisDeliveryMethod,
-    OisDiscount, OisOrder, OisOrderLine, line_type_name,
+    Amount, Coded, Id, MAX_MAGNITUDE, OisAddress, OisCouponPayment, OisCustomer, OisDeliveryMethod,
+    OisDiscount, OisLineType, OisOrder, OisOrderLine, beyond_max_magnitude,
 };
 use crate::rules::{self, Rules};
 
@@ -53,19 +53,27 @@ pub fn encode(settings: &Settings, order: &Order) -> Outcome<Vec<u8>> {
         regular: settings.regular_kinds.contains(&order.kind),
         minor_unit: order.currency.minor_unit(),
         profile_name: &settings.profile_name,
-        profile: &settings.profile,
+        limits: &settings.limits,
     };
     rules::check(&ois, &rules, &mut found);
-    d.extend(
-        found
-            .into_iter()
-            .map(|diagnostic| origins.translate(diagnostic)),
-    );
+    if !found.is_empty() {
+        let origins = origins.resolve();
+        d.extend(
+            found
+                .into_iter()
+                .map(|diagnostic| origins.translate(diagnostic)),
+        );
+    }
     if d.has_errors() {
         return Err(d);
     }
-    match serde_json::to_vec_pretty(&ois) {
-        Ok(mut bytes) => {
+    // Room for what an order of this many lines usually takes, so the output is not
+    // copied as it grows.
+    let mut bytes = Vec::with_capacity(
+        OUTPUT_BASE_BYTES.saturating_add(ois.order_lines.len().saturating_mul(OUTPUT_LINE_BYTES)),
+    );
+    match serde_json::to_writer_pretty(&mut bytes, &ois) {
+        Ok(()) => {
             bytes.push(b'\n');
             Ok(Accepted {
                 value: bytes,
@@ -78,15 +86,20 @@ pub fn encode(settings: &Settings, order: &Order) -> Outcome<Vec<u8>> {
     }
 }
 
+/// About what the order's own fields take in the output, and each line (pretty-printed,
+/// with a discount or two): the output's first capacity.
+const OUTPUT_BASE_BYTES: usize = 2048;
+const OUTPUT_LINE_BYTES: usize = 320;
+
 /// Refuses amounts beyond [`MAX_MAGNITUDE`] and VAT rates outside 0–100 before any
 /// arithmetic (ours or `Order::validate`'s), so that no product can overflow.
 fn check_magnitudes(order: &Order) -> Diagnostics {
-    fn bounded(d: &mut Diagnostics, path: String, value: Option<Decimal>) {
+    fn bounded(d: &mut Diagnostics, path: impl FnOnce() -> String, value: Option<Decimal>) {
         if let Some(value) = value
-            && value.abs() > MAX_MAGNITUDE
+            && beyond_max_magnitude(value)
         {
             d.error(
-                path,
+                path(),
                 "ois.amount_too_large",
                 format!("{value} is beyond {MAX_MAGNITUDE}, more than any order holds"),
             );
@@ -94,43 +107,52 @@ fn check_magnitudes(order: &Order) -> Diagnostics {
     }
     let mut d = Diagnostics::new();
     for (i, line) in order.lines.iter().enumerate() {
-        let path = format!("/lines/{i}");
-        bounded(&mut d, format!("{path}/quantity"), Some(line.quantity));
+        // Paths are formatted only for a diagnostic.
+        let at = |field: &str| format!("/lines/{i}/{field}");
+        bounded(&mut d, || at("quantity"), Some(line.quantity));
         bounded(
             &mut d,
-            format!("{path}/price_basis_quantity"),
+            || at("price_basis_quantity"),
             line.price_basis_quantity,
         );
-        bounded(&mut d, format!("{path}/eco_tax"), line.eco_tax);
+        bounded(&mut d, || at("eco_tax"), line.eco_tax);
         if let Some(rate) = line.vat_rate
             && !(Decimal::ZERO..=Decimal::ONE_HUNDRED).contains(&rate)
         {
             d.error(
-                format!("{path}/vat_rate"),
+                at("vat_rate"),
                 "ois.vat_out_of_range",
                 format!("VAT rate {rate} is not a percentage between 0 and 100"),
             );
         }
         if let Some(price) = line.unit_price {
-            bounded(&mut d, format!("{path}/unit_price/net"), price.net);
-            bounded(&mut d, format!("{path}/unit_price/gross"), price.gross);
+            bounded(&mut d, || at("unit_price/net"), price.net);
+            bounded(&mut d, || at("unit_price/gross"), price.gross);
         }
         for (j, discount) in line.discounts.iter().enumerate() {
-            let at = format!("{path}/discounts/{j}/amount");
-            bounded(&mut d, format!("{at}/net"), discount.amount.net);
-            bounded(&mut d, format!("{at}/gross"), discount.amount.gross);
+            let amount = discount.amount;
+            bounded(
+                &mut d,
+                || at(&format!("discounts/{j}/amount/net")),
+                amount.net,
+            );
+            bounded(
+                &mut d,
+                || at(&format!("discounts/{j}/amount/gross")),
+                amount.gross,
+            );
         }
     }
     if let Some(totals) = &order.totals {
-        bounded(&mut d, "/totals/gross".into(), Some(totals.gross));
-        bounded(&mut d, "/totals/net".into(), totals.net);
-        bounded(&mut d, "/totals/tax".into(), totals.tax);
+        bounded(&mut d, || "/totals/gross".into(), Some(totals.gross));
+        bounded(&mut d, || "/totals/net".into(), totals.net);
+        bounded(&mut d, || "/totals/tax".into(), totals.tax);
     }
     if let Some(payment) = &order.payment {
         for (i, coupon) in payment.coupons.iter().enumerate() {
             bounded(
                 &mut d,
-                format!("/payment/coupons/{i}/amount"),
+                || format!("/payment/coupons/{i}/amount"),
                 Some(coupon.amount),
             );
         }
@@ -138,12 +160,153 @@ fn check_magnitudes(order: &Order) -> Diagnostics {
     d
 }
 
-/// Where each OIS field came from in the canonical order, to report a problem found on
-/// the OIS JSON at the canonical field that causes it.
+/// Where the OIS fields came from in the canonical order, recorded as the encoder builds
+/// the OIS order: cheap to record, and turned into paths ([`Origins::resolve`]) only when a
+/// check reports a problem, to report it at the canonical field that causes it.
 #[derive(Debug, Default)]
-struct Origins(BTreeMap<String, String>);
+struct Origins(Vec<Origin>);
+
+/// One step of [`Origins`]: what it maps, as [`Origins::resolve`] spells out.
+#[derive(Debug, Clone, Copy)]
+enum Origin {
+    /// One OIS path from one canonical pointer.
+    Field(&'static str, &'static str),
+    /// `Customer` and its fields from `/customer`.
+    Customer,
+    /// An address (`DeliveryAddress`) and its fields from `pointer` (`/delivery_address`).
+    Address {
+        name: &'static str,
+        pointer: &'static str,
+    },
+    /// The address's `LastName` from its `contact`.
+    Contact {
+        name: &'static str,
+        pointer: &'static str,
+    },
+    /// The address's `FirstName` and `LastName` from the customer's.
+    CustomerNames { name: &'static str },
+    /// The address's `HouseNo` and `HouseNoExt`, split from its `street`.
+    SplitStreet {
+        name: &'static str,
+        pointer: &'static str,
+    },
+    /// OIS line `i` and its fields from canonical line `j`.
+    Line { i: usize, j: usize },
+    /// Discount `k` of OIS line `i` from discount `k` of canonical line `j`.
+    LineDiscount { i: usize, k: usize, j: usize },
+    /// Discount `k` of OIS line `i` spread from the order-level discount line `j`.
+    SpreadDiscount { i: usize, k: usize, j: usize },
+    /// Coupon payment `at` from the order's coupon `i`.
+    Coupon { at: usize, i: usize },
+    /// Coupon payment `at` added for the voucher on OIS line `line`.
+    VoucherPayment { at: usize, line: usize },
+}
 
 impl Origins {
+    fn record(&mut self, origin: Origin) {
+        self.0.push(origin);
+    }
+
+    /// The OIS paths and their pointers, each step applied in the order recorded (a
+    /// later step overrides an earlier one for the same path).
+    fn resolve(&self) -> OriginMap {
+        let mut map = OriginMap::default();
+        for origin in &self.0 {
+            match *origin {
+                Origin::Field(ois_path, pointer) => map.put(ois_path, pointer),
+                Origin::Customer => {
+                    for (field, pointer) in [
+                        ("CustomerId", "id"),
+                        ("CustomerNumber", "erp_code"),
+                        ("CompanyName", "company"),
+                        ("FirstName", "first_name"),
+                        ("LastName", "last_name"),
+                        ("Email", "email"),
+                        ("PhoneNumber", "phone"),
+                    ] {
+                        map.put(format!("Customer.{field}"), format!("/customer/{pointer}"));
+                    }
+                    map.put("Customer", "/customer");
+                }
+                Origin::Address { name, pointer } => {
+                    map.put(name, pointer);
+                    for (field, canonical) in [
+                        ("CompanyName", "company"),
+                        ("FirstName", "first_name"),
+                        ("LastName", "last_name"),
+                        ("Street", "street"),
+                        ("HouseNo", "house_number"),
+                        ("HouseNoExt", "house_number_ext"),
+                        ("ZipCode", "postal_code"),
+                        ("City", "city"),
+                        ("CountryCode", "country"),
+                        ("PhoneNumber", "phone"),
+                        ("Email", "email"),
+                    ] {
+                        map.put(format!("{name}.{field}"), format!("{pointer}/{canonical}"));
+                    }
+                }
+                Origin::Contact { name, pointer } => {
+                    map.put(format!("{name}.LastName"), format!("{pointer}/contact"));
+                }
+                Origin::CustomerNames { name } => {
+                    map.put(format!("{name}.FirstName"), "/customer/first_name");
+                    map.put(format!("{name}.LastName"), "/customer/last_name");
+                }
+                Origin::SplitStreet { name, pointer } => {
+                    let street_pointer = format!("{pointer}/street");
+                    map.put(format!("{name}.HouseNo"), street_pointer.clone());
+                    map.put(format!("{name}.HouseNoExt"), street_pointer);
+                }
+                Origin::Line { i, j } => {
+                    let pointer = format!("/lines/{j}");
+                    let at = format!("OrderLines[{i}]");
+                    map.put(&at, &pointer);
+                    for (field, canonical) in [
+                        ("LineType", "kind"),
+                        ("ArticleNumber", "sku"),
+                        ("Ean", "gtin"),
+                        ("Description", "description"),
+                        ("Quantity", "quantity"),
+                        ("OriginalPrice", "unit_price"),
+                        ("VATPercentage", "vat_rate"),
+                    ] {
+                        map.put(format!("{at}.{field}"), format!("{pointer}/{canonical}"));
+                    }
+                }
+                Origin::LineDiscount { i, k, j } => map.put(
+                    format!("OrderLines[{i}].OrderDiscounts[{k}]"),
+                    format!("/lines/{j}/discounts/{k}"),
+                ),
+                Origin::SpreadDiscount { i, k, j } => map.put(
+                    format!("OrderLines[{i}].OrderDiscounts[{k}]"),
+                    format!("/lines/{j}"),
+                ),
+                Origin::Coupon { at, i } => {
+                    map.put(
+                        format!("OrderCouponPayments[{at}]"),
+                        format!("/payment/coupons/{i}"),
+                    );
+                    map.put(
+                        format!("OrderCouponPayments[{at}].PaymentOptionId"),
+                        format!("/payment/coupons/{i}/payment_option_id"),
+                    );
+                }
+                Origin::VoucherPayment { at, line } => {
+                    let pointer = map.lookup(&format!("OrderLines[{line}]"));
+                    map.put(format!("OrderCouponPayments[{at}]"), pointer);
+                }
+            }
+        }
+        map
+    }
+}
+
+/// OIS paths and the canonical pointers they come from.
+#[derive(Debug, Default)]
+struct OriginMap(BTreeMap<String, String>);
+
+impl OriginMap {
     fn put(&mut self, ois_path: impl Into<String>, pointer: impl Into<String>) {
         self.0.insert(ois_path.into(), pointer.into());
     }
@@ -195,7 +358,7 @@ impl Encoder<'_> {
             ("TotalValue", "/totals/gross"),
             ("OrderLines", "/lines"),
         ] {
-            self.origins.put(field, pointer);
+            self.origins.record(Origin::Field(field, pointer));
         }
         let delivery_address = order
             .delivery_address
@@ -230,19 +393,7 @@ impl Encoder<'_> {
     }
 
     fn customer(&mut self, party: &Party) -> OisCustomer {
-        for (field, pointer) in [
-            ("CustomerId", "id"),
-            ("CustomerNumber", "erp_code"),
-            ("CompanyName", "company"),
-            ("FirstName", "first_name"),
-            ("LastName", "last_name"),
-            ("Email", "email"),
-            ("PhoneNumber", "phone"),
-        ] {
-            self.origins
-                .put(format!("Customer.{field}"), format!("/customer/{pointer}"));
-        }
-        self.origins.put("Customer", "/customer");
+        self.origins.record(Origin::Customer);
         OisCustomer {
             customer_id: party.id.clone(),
             customer_number: party.erp_code.clone(),
@@ -254,24 +405,13 @@ impl Encoder<'_> {
         }
     }
 
-    fn address(&mut self, address: &Address, name: &str, pointer: &str) -> OisAddress {
-        self.origins.put(name, pointer);
-        for (field, canonical) in [
-            ("CompanyName", "company"),
-            ("FirstName", "first_name"),
-            ("LastName", "last_name"),
-            ("Street", "street"),
-            ("HouseNo", "house_number"),
-            ("HouseNoExt", "house_number_ext"),
-            ("ZipCode", "postal_code"),
-            ("City", "city"),
-            ("CountryCode", "country"),
-            ("PhoneNumber", "phone"),
-            ("Email", "email"),
-        ] {
-            self.origins
-                .put(format!("{name}.{field}"), format!("{pointer}/{canonical}"));
-        }
+    fn address(
+        &mut self,
+        address: &Address,
+        name: &'static str,
+        pointer: &'static str,
+    ) -> OisAddress {
+        self.origins.record(Origin::Address { name, pointer });
         let mut ois = OisAddress {
             company_name: address.company.clone(),
             first_name: address.first_name.clone(),
@@ -303,14 +443,19 @@ impl Encoder<'_> {
 
     /// An address without a name takes the customer's, or its unsplit `contact` as
     /// `LastName`: the ERP needs someone to deliver to.
-    fn names(&mut self, address: &Address, ois: &mut OisAddress, name: &str, pointer: &str) {
+    fn names(
+        &mut self,
+        address: &Address,
+        ois: &mut OisAddress,
+        name: &'static str,
+        pointer: &'static str,
+    ) {
         if address.first_name.is_some() || address.last_name.is_some() {
             return;
         }
         if let Some(contact) = &address.contact {
             ois.last_name = Some(contact.clone());
-            self.origins
-                .put(format!("{name}.LastName"), format!("{pointer}/contact"));
+            self.origins.record(Origin::Contact { name, pointer });
             self.d.warning(
                 format!("{pointer}/contact"),
                 "ois.name_not_split",
@@ -319,25 +464,26 @@ impl Encoder<'_> {
         } else if let Some(party) = &self.order.customer {
             ois.first_name = party.first_name.clone();
             ois.last_name = party.last_name.clone();
-            self.origins
-                .put(format!("{name}.FirstName"), "/customer/first_name");
-            self.origins
-                .put(format!("{name}.LastName"), "/customer/last_name");
+            self.origins.record(Origin::CustomerNames { name });
         }
     }
 
-    fn split(&mut self, line: &str, ois: &mut OisAddress, name: &str, pointer: &str) {
-        let street_pointer = format!("{pointer}/street");
+    fn split(
+        &mut self,
+        line: &str,
+        ois: &mut OisAddress,
+        name: &'static str,
+        pointer: &'static str,
+    ) {
         match split_street(line) {
             Some(split) => {
                 ois.street = Some(split.street);
                 ois.house_no = Some(split.house_number);
                 ois.house_no_ext = split.extension;
-                self.origins.put(format!("{name}.HouseNo"), street_pointer.clone());
-                self.origins.put(format!("{name}.HouseNoExt"), street_pointer);
+                self.origins.record(Origin::SplitStreet { name, pointer });
             }
             None => self.d.warning(
-                street_pointer,
+                format!("{pointer}/street"),
                 "ois.address_not_split",
                 format!("no house number found in `{line}`: it is sent whole as {name}.Street, with no HouseNo"),
             ),
@@ -346,19 +492,18 @@ impl Encoder<'_> {
 
     fn delivery(&mut self, ois: &mut OisOrder) {
         let delivery = self.order.delivery.clone().unwrap_or_default();
-        self.origins.put("DeliveryMethod", "/delivery/method");
-        self.origins.put("DeliveryAddress", "/delivery_address");
-        self.origins
-            .put("PickupBranchIdentifier", "/delivery/pickup_branch");
-        self.origins
-            .put("PickupLocationCode", "/delivery/pickup_location/code");
-        self.origins
-            .put("PickupLocationName", "/delivery/pickup_location/name");
-        self.origins.put("ShippingAgentId", "/delivery/carrier_id");
-        self.origins
-            .put("ShippingAgentServiceCode", "/delivery/service_code");
-        self.origins
-            .put("ShippingTerms", "/delivery/shipping_terms");
+        for (field, pointer) in [
+            ("DeliveryMethod", "/delivery/method"),
+            ("DeliveryAddress", "/delivery_address"),
+            ("PickupBranchIdentifier", "/delivery/pickup_branch"),
+            ("PickupLocationCode", "/delivery/pickup_location/code"),
+            ("PickupLocationName", "/delivery/pickup_location/name"),
+            ("ShippingAgentId", "/delivery/carrier_id"),
+            ("ShippingAgentServiceCode", "/delivery/service_code"),
+            ("ShippingTerms", "/delivery/shipping_terms"),
+        ] {
+            self.origins.record(Origin::Field(field, pointer));
+        }
         let method = match delivery.method {
             Some(DeliveryMethod::HomeDelivery) => OisDeliveryMethod::Home,
             Some(DeliveryMethod::StorePickup) => OisDeliveryMethod::StorePickup,
@@ -376,7 +521,7 @@ impl Encoder<'_> {
             None if delivery.pickup_location.is_some() => OisDeliveryMethod::ServicePoint,
             None => OisDeliveryMethod::Home,
         };
-        ois.delivery_method = Some(method.to_json());
+        ois.delivery_method = Some(Coded::Known(method));
         match method {
             OisDeliveryMethod::Home => {}
             OisDeliveryMethod::StorePickup => {
@@ -414,8 +559,10 @@ impl Encoder<'_> {
 
     fn payment(&mut self, ois: &mut OisOrder) {
         let payment = self.order.payment.clone().unwrap_or_default();
-        self.origins.put("PaymentOptionId", "/payment/option_id");
-        self.origins.put("PaymentReference", "/payment/reference");
+        self.origins
+            .record(Origin::Field("PaymentOptionId", "/payment/option_id"));
+        self.origins
+            .record(Origin::Field("PaymentReference", "/payment/reference"));
         let settings = self.settings;
         ois.payment_option_id = payment
             .option_id
@@ -429,14 +576,7 @@ impl Encoder<'_> {
         ois.payment_reference = payment.reference.clone();
         for (i, coupon) in payment.coupons.iter().enumerate() {
             let at = ois.order_coupon_payments.len();
-            self.origins.put(
-                format!("OrderCouponPayments[{at}]"),
-                format!("/payment/coupons/{i}"),
-            );
-            self.origins.put(
-                format!("OrderCouponPayments[{at}].PaymentOptionId"),
-                format!("/payment/coupons/{i}/payment_option_id"),
-            );
+            self.origins.record(Origin::Coupon { at, i });
             ois.order_coupon_payments.push(OisCouponPayment {
                 coupon_code: Some(coupon.code.clone()),
                 value: Some(Amount(crate::money(self.currency, coupon.amount))),
@@ -456,15 +596,13 @@ impl Encoder<'_> {
             .order_lines
             .iter()
             .enumerate()
-            .filter(|(_, line)| line.line_type == Some(serde_json::Value::from("Voucher")))
+            .filter(|(_, line)| line.line_type == Some(Coded::Known(OisLineType::Voucher)))
             .filter_map(|(i, line)| Some((i, line.article_number.clone()?, line.value)))
             .filter(|(_, code, _)| !payment.coupons.iter().any(|c| &c.code == code))
             .collect();
         for (i, code, value) in unpaid {
             let at = ois.order_coupon_payments.len();
-            let pointer = self.origins.lookup(&format!("OrderLines[{i}]"));
-            self.origins
-                .put(format!("OrderCouponPayments[{at}]"), pointer);
+            self.origins.record(Origin::VoucherPayment { at, line: i });
             ois.order_coupon_payments.push(OisCouponPayment {
                 coupon_code: Some(code),
                 value,
@@ -491,30 +629,14 @@ impl Encoder<'_> {
         lines
     }
 
+    /// OIS line `i` from canonical line `j`.
     fn line(&mut self, line: &OrderLine, j: usize, i: usize) -> Option<OisOrderLine> {
-        let pointer = format!("/lines/{j}");
-        let at = format!("OrderLines[{i}]");
-        self.origins.put(&at, &pointer);
-        for (field, canonical) in [
-            ("LineType", "kind"),
-            ("ArticleNumber", "sku"),
-            ("Ean", "gtin"),
-            ("Description", "description"),
-            ("Quantity", "quantity"),
-            ("OriginalPrice", "unit_price"),
-            ("VATPercentage", "vat_rate"),
-        ] {
-            self.origins
-                .put(format!("{at}.{field}"), format!("{pointer}/{canonical}"));
-        }
-        let vat = self.vat_rate(line, &pointer)?;
-        let (price, discounts) = self.line_amounts(line, vat, &pointer)?;
+        self.origins.record(Origin::Line { i, j });
+        let vat = self.vat_rate(line, j)?;
+        let (price, discounts) = self.line_amounts(line, vat, j)?;
         let mut ois_discounts = Vec::new();
         for (k, (discount, amount)) in line.discounts.iter().zip(&discounts).enumerate() {
-            self.origins.put(
-                format!("{at}.OrderDiscounts[{k}]"),
-                format!("{pointer}/discounts/{k}"),
-            );
+            self.origins.record(Origin::LineDiscount { i, k, j });
             ois_discounts.push(OisDiscount {
                 value: Some(Amount(*amount)),
                 code: discount.code.clone(),
@@ -526,7 +648,7 @@ impl Encoder<'_> {
             _ => None,
         });
         Some(OisOrderLine {
-            line_type: line_type_name(line.kind).map(serde_json::Value::from),
+            line_type: OisLineType::of(line.kind).map(Coded::Known),
             article_number: line.sku.clone(),
             ean: line.gtin.clone(),
             description,
@@ -540,7 +662,7 @@ impl Encoder<'_> {
     }
 
     /// The line's VAT rate, or the one its net and gross unit prices imply.
-    fn vat_rate(&mut self, line: &OrderLine, pointer: &str) -> Option<Decimal> {
+    fn vat_rate(&mut self, line: &OrderLine, j: usize) -> Option<Decimal> {
         if let Some(rate) = line.vat_rate {
             return Some(rate);
         }
@@ -556,7 +678,7 @@ impl Encoder<'_> {
         });
         if implied.is_none() {
             self.d.error(
-                format!("{pointer}/vat_rate"),
+                format!("/lines/{j}/vat_rate"),
                 "ois.vat_rate_missing",
                 "OIS needs every line's VATPercentage; give the line a vat_rate",
             );
@@ -570,11 +692,11 @@ impl Encoder<'_> {
         &mut self,
         line: &OrderLine,
         vat: Decimal,
-        pointer: &str,
+        j: usize,
     ) -> Option<(Decimal, Vec<Decimal>)> {
         let Some(exact) = line_gross(line, vat) else {
             self.d.error(
-                format!("{pointer}/unit_price"),
+                format!("/lines/{j}/unit_price"),
                 "ois.price_missing",
                 "OIS needs every line's price: give the line a unit_price",
             );
@@ -585,7 +707,7 @@ impl Encoder<'_> {
         for (k, discount) in line.discounts.iter().enumerate() {
             let Some(amount) = discount.amount.gross_with(Some(vat)) else {
                 self.d.error(
-                    format!("{pointer}/discounts/{k}/amount"),
+                    format!("/lines/{j}/discounts/{k}/amount"),
                     "ois.price_missing",
                     "the discount has no amount",
                 );
@@ -621,7 +743,7 @@ impl Encoder<'_> {
         let eligible: Vec<(usize, Decimal)> = lines
             .iter()
             .enumerate()
-            .filter(|(_, l)| l.line_type == Some(serde_json::Value::from("Article")))
+            .filter(|(_, l)| l.line_type == Some(Coded::Known(OisLineType::Article)))
             .filter(|(_, l)| match (line.vat_rate, l.vat_percentage) {
                 (Some(rate), Some(Amount(line_rate))) => rate == line_rate,
                 _ => true,
@@ -647,10 +769,7 @@ impl Encoder<'_> {
             }
             let target = &mut lines[i];
             let k = target.order_discounts.len();
-            self.origins.put(
-                format!("OrderLines[{i}].OrderDiscounts[{k}]"),
-                pointer.clone(),
-            );
+            self.origins.record(Origin::SpreadDiscount { i, k, j });
             target.order_discounts.push(OisDiscount {
                 value: Some(Amount(share)),
                 code: line.sku.clone(),
@@ -667,8 +786,21 @@ impl Encoder<'_> {
 /// discounts.
 fn line_gross(line: &OrderLine, vat: Decimal) -> Option<Decimal> {
     let unit = line.unit_price?.gross_with(Some(vat))?;
-    let basis = line.price_basis_quantity.unwrap_or(Decimal::ONE);
-    (line.quantity * unit).checked_div(basis)
+    let gross = line.quantity * unit;
+    match line.price_basis_quantity {
+        Some(basis) => gross.checked_div(basis),
+        None => Some(divided_by_one(gross)),
+    }
+}
+
+/// `amount ÷ 1` as `Decimal` division gives it, without dividing: `amount` itself, but a
+/// zero comes out a plain `0`.
+fn divided_by_one(amount: Decimal) -> Decimal {
+    if amount.is_zero() {
+        Decimal::ZERO
+    } else {
+        amount
+    }
 }
 
 /// Splits `amount` over `weights` in proportion, in whole minor units, the shares adding
@@ -729,8 +861,40 @@ mod tests {
     }
 
     #[test]
+    fn dividing_by_one_is_left_out_exactly() {
+        for text in [
+            "0",
+            "0.00",
+            "-0.00",
+            "91.08",
+            "-3.3300",
+            "1000000000000",
+            "0.0001",
+        ] {
+            let amount = d(text);
+            let divided = amount.checked_div(Decimal::ONE).unwrap();
+            let shortcut = divided_by_one(amount);
+            assert_eq!(
+                (
+                    shortcut.mantissa(),
+                    shortcut.scale(),
+                    shortcut.is_sign_negative()
+                ),
+                (
+                    divided.mantissa(),
+                    divided.scale(),
+                    divided.is_sign_negative()
+                ),
+                "{text}"
+            );
+        }
+        let negative_zero = Decimal::from_parts(0, 0, 0, true, 2);
+        assert_eq!(divided_by_one(negative_zero).to_string(), "0");
+    }
+
+    #[test]
     fn origins_fall_back_to_the_nearest_parent() {
-        let mut origins = Origins::default();
+        let mut origins = OriginMap::default();
         origins.put("OrderLines[2]", "/lines/3");
         origins.put("DeliveryAddress", "/delivery_address");
         assert_eq!(

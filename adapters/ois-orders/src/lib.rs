@@ -32,7 +32,7 @@ pub mod ois;
 pub mod profile;
 pub mod rules;
 
-pub use profile::{CombinedLimit, Profile};
+pub use profile::{CombinedLimit, Limits, Profile};
 
 /// The one message this adapter speaks.
 pub const MESSAGE: &str = "order";
@@ -95,7 +95,8 @@ impl Default for OisConfig {
 #[derive(Debug, Clone)]
 pub(crate) struct Settings {
     pub profile_name: String,
-    pub profile: Profile,
+    /// The profile's limits, resolved once.
+    pub limits: Limits,
     pub regular_kinds: Vec<OrderKind>,
     pub shipping_agents: BTreeMap<String, String>,
     pub default_shipping_agent_id: Option<String>,
@@ -164,7 +165,7 @@ impl Adapter for OisOrders {
         Ok(Self {
             settings: Settings {
                 profile_name: config.profile,
-                profile,
+                limits: Limits::new(&profile),
                 regular_kinds: config.regular_kinds,
                 shipping_agents: config.shipping_agents,
                 default_shipping_agent_id: config.default_shipping_agent_id,
@@ -250,7 +251,14 @@ mod tests {
         }))
         .unwrap();
         let adapter = OisOrders::new(config).unwrap();
-        assert_eq!(adapter.settings.profile.fields.get("FirstName"), Some(&10));
+        let acme = Profile {
+            fields: [("FirstName".to_owned(), 10)].into(),
+            combined: vec![CombinedLimit {
+                fields: vec!["Street".into(), "HouseNo".into()],
+                max: 40,
+            }],
+        };
+        assert_eq!(adapter.settings.limits, Limits::new(&acme));
     }
 
     #[test]

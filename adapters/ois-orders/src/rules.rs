@@ -9,9 +9,9 @@ use tradewire_sdk::Diagnostics;
 use tradewire_sdk::core::{Decimal, LineKind};
 
 use crate::ois::{
-    Amount, Id, OisAddress, OisDeliveryMethod, OisOrder, OisOrderLine, parse_line_type,
+    Amount, Coded, Id, OisAddress, OisDeliveryMethod, OisLineType, OisOrder, OisOrderLine,
 };
-use crate::profile::Profile;
+use crate::profile::Limits;
 
 /// What the checks depend on besides the order.
 #[derive(Debug, Clone, Copy)]
@@ -22,7 +22,8 @@ pub struct Rules<'a> {
     /// rounding may be off by one.
     pub minor_unit: Decimal,
     pub profile_name: &'a str,
-    pub profile: &'a Profile,
+    /// The ERP profile's limits.
+    pub limits: &'a Limits,
 }
 
 /// Runs every check, recording errors in `d`.
@@ -39,9 +40,12 @@ pub fn check(order: &OisOrder, rules: &Rules<'_>, d: &mut Diagnostics) {
     }
     let mut signed_total = Some(Decimal::ZERO);
     for (i, line) in order.order_lines.iter().enumerate() {
-        let path = format!("OrderLines[{i}]");
-        let kind = check_line(line, &path, rules, d);
+        let kind = check_line(line, i, rules, d);
         signed_total = match (signed_total, kind, line.value) {
+            // `1 × value` is `value` to the bit (sign and scale): no product for lines that add.
+            (Some(sum), Some(kind), Some(Amount(value))) if kind.sign() == Decimal::ONE => {
+                Some(sum + value)
+            }
             (Some(sum), Some(kind), Some(Amount(value))) => Some(sum + kind.sign() * value),
             _ => None,
         };
@@ -52,35 +56,26 @@ pub fn check(order: &OisOrder, rules: &Rules<'_>, d: &mut Diagnostics) {
         check_regular(order, signed_total, d);
     }
     check_coupons(order, rules, d);
-    match serde_json::to_value(order) {
-        Ok(json) => rules.profile.check(rules.profile_name, &json, d),
-        Err(e) => d.error(
-            "",
-            "ois.internal",
-            format!("the order cannot be checked: {e}"),
-        ),
-    }
+    rules.limits.check(rules.profile_name, order, d);
 }
 
+/// Checks line `i`. Paths are formatted only for a diagnostic.
 fn check_line(
     line: &OisOrderLine,
-    path: &str,
+    i: usize,
     rules: &Rules<'_>,
     d: &mut Diagnostics,
 ) -> Option<LineKind> {
+    let at = |field: &str| format!("OrderLines[{i}].{field}");
     let kind = match &line.line_type {
         None => {
-            missing(
-                d,
-                &format!("{path}.LineType"),
-                "every OrderLine has a LineType",
-            );
+            missing(d, &at("LineType"), "every OrderLine has a LineType");
             None
         }
-        Some(value) => match parse_line_type(value) {
-            Ok(kind) => Some(kind),
+        Some(line_type) => match line_type.parse() {
+            Ok(line_type) => Some(line_type.kind()),
             Err(why) => {
-                d.error(format!("{path}.LineType"), "ois.unknown_line_type", why);
+                d.error(at("LineType"), "ois.unknown_line_type", why);
                 None
             }
         },
@@ -89,25 +84,21 @@ fn check_line(
         match kind {
             Some(LineKind::Article) => missing(
                 d,
-                &format!("{path}.ArticleNumber"),
+                &at("ArticleNumber"),
                 "an Article line names the variant it sells in ArticleNumber",
             ),
             Some(LineKind::Voucher) => missing(
                 d,
-                &format!("{path}.ArticleNumber"),
+                &at("ArticleNumber"),
                 "a Voucher line carries its coupon code in ArticleNumber",
             ),
             _ => {}
         }
     }
     match line.quantity {
-        None => missing(
-            d,
-            &format!("{path}.Quantity"),
-            "every OrderLine has a Quantity",
-        ),
-        Some(Amount(q)) if q <= Decimal::ZERO => d.error(
-            format!("{path}.Quantity"),
+        None => missing(d, &at("Quantity"), "every OrderLine has a Quantity"),
+        Some(Amount(q)) if is_negative(q) || q.is_zero() => d.error(
+            at("Quantity"),
             "ois.quantity_not_positive",
             format!("Quantity must be greater than 0, got {q}"),
         ),
@@ -118,20 +109,19 @@ fn check_line(
         ("Price", line.price),
         ("Value", line.value),
     ] {
-        let field_path = format!("{path}.{field}");
         match amount {
-            None => missing(d, &field_path, &format!("every OrderLine has {field}")),
-            Some(Amount(a)) => check_money(a, &field_path, rules, d),
+            None => missing(d, &at(field), &format!("every OrderLine has {field}")),
+            Some(Amount(a)) => check_money(a, || at(field), rules, d),
         }
     }
     match line.vat_percentage {
         None => missing(
             d,
-            &format!("{path}.VATPercentage"),
+            &at("VATPercentage"),
             "every OrderLine states its VAT percentage",
         ),
         Some(Amount(rate)) if !(Decimal::ZERO..=Decimal::ONE_HUNDRED).contains(&rate) => d.error(
-            format!("{path}.VATPercentage"),
+            at("VATPercentage"),
             "ois.vat_out_of_range",
             format!("VATPercentage {rate} is not a percentage between 0 and 100"),
         ),
@@ -139,14 +129,14 @@ fn check_line(
     }
     let mut discounts = Some(Decimal::ZERO);
     for (j, discount) in line.order_discounts.iter().enumerate() {
-        let field_path = format!("{path}.OrderDiscounts[{j}].Value");
+        let field_path = || at(&format!("OrderDiscounts[{j}].Value"));
         match discount.value {
             None => {
-                missing(d, &field_path, "every OrderDiscount has a Value");
+                missing(d, &field_path(), "every OrderDiscount has a Value");
                 discounts = None;
             }
             Some(Amount(a)) => {
-                check_money(a, &field_path, rules, d);
+                check_money(a, field_path, rules, d);
                 discounts = discounts.map(|sum| sum + a);
             }
         }
@@ -156,10 +146,14 @@ fn check_line(
     {
         // One rounding per amount on the line.
         let count = i64::try_from(line.order_discounts.len()).unwrap_or(i64::MAX);
-        let tolerance = rules.minor_unit * Decimal::from(count.saturating_add(1));
+        let tolerance = if count == 0 {
+            rules.minor_unit
+        } else {
+            rules.minor_unit * Decimal::from(count.saturating_add(1))
+        };
         if (original - price - discounts).abs() > tolerance {
             d.error(
-                format!("{path}.OriginalPrice"),
+                at("OriginalPrice"),
                 "ois.price_rule",
                 format!(
                     "OriginalPrice {original} must equal Price {price} + OrderDiscounts {discounts} = {} (tolerance {tolerance})",
@@ -172,7 +166,7 @@ fn check_line(
         && (price - value).abs() > rules.minor_unit
     {
         d.error(
-            format!("{path}.Value"),
+            at("Value"),
             "ois.value_mismatch",
             format!("Value {value} is the amount paid for the line and must equal Price {price}"),
         );
@@ -180,16 +174,28 @@ fn check_line(
     kind
 }
 
-/// Not negative, and no finer than the currency's minor unit.
-fn check_money(amount: Decimal, path: &str, rules: &Rules<'_>, d: &mut Diagnostics) {
-    if amount < Decimal::ZERO {
+/// Not negative, and no finer than the currency's minor unit. `path` is called only for
+/// a diagnostic.
+fn check_money(
+    amount: Decimal,
+    path: impl FnOnce() -> String,
+    rules: &Rules<'_>,
+    d: &mut Diagnostics,
+) {
+    let negative = is_negative(amount);
+    let too_fine = finer_than(amount, rules.minor_unit);
+    if !negative && !too_fine {
+        return;
+    }
+    let path = path();
+    if negative {
         d.error(
-            path,
+            &path,
             "ois.negative_amount",
             format!("{amount} is negative; OIS wants every amount positive (a Voucher line subtracts by its type)"),
         );
     }
-    if (amount % rules.minor_unit) != Decimal::ZERO {
+    if too_fine {
         d.error(
             path,
             "ois.too_many_decimals",
@@ -221,7 +227,7 @@ fn check_total(
     let Some(Amount(total)) = order.total_value else {
         return;
     };
-    check_money(total, "TotalValue", rules, d);
+    check_money(total, || "TotalValue".to_owned(), rules, d);
     if let Some(sum) = signed_total {
         let lines = i64::try_from(order.order_lines.len()).unwrap_or(i64::MAX);
         let tolerance = rules.minor_unit * Decimal::from(lines.saturating_add(1));
@@ -246,7 +252,7 @@ fn check_delivery(order: &OisOrder, d: &mut Diagnostics) {
         );
         return;
     };
-    match OisDeliveryMethod::parse(method) {
+    match method.parse() {
         Err(why) => d.error("DeliveryMethod", "ois.unknown_delivery_method", why),
         Ok(OisDeliveryMethod::Home) => match &order.delivery_address {
             None => missing(
@@ -335,11 +341,7 @@ fn check_coupons(order: &OisOrder, rules: &Rules<'_>, d: &mut Diagnostics) {
         .order_lines
         .iter()
         .enumerate()
-        .filter(|(_, line)| {
-            line.line_type
-                .as_ref()
-                .is_some_and(|t| parse_line_type(t) == Ok(LineKind::Voucher))
-        })
+        .filter(|(_, line)| line.line_type == Some(Coded::Known(OisLineType::Voucher)))
         .filter_map(|(i, line)| {
             let code = line
                 .article_number
@@ -349,18 +351,14 @@ fn check_coupons(order: &OisOrder, rules: &Rules<'_>, d: &mut Diagnostics) {
         })
         .collect();
     for (i, payment) in order.order_coupon_payments.iter().enumerate() {
-        let path = format!("OrderCouponPayments[{i}]");
+        let at = |field: &str| format!("OrderCouponPayments[{i}].{field}");
         match payment.value {
-            None => missing(
-                d,
-                &format!("{path}.Value"),
-                "a coupon payment states the amount paid",
-            ),
+            None => missing(d, &at("Value"), "a coupon payment states the amount paid"),
             Some(Amount(v)) => {
-                check_money(v, &format!("{path}.Value"), rules, d);
+                check_money(v, || at("Value"), rules, d);
                 if v.is_zero() {
                     d.error(
-                        format!("{path}.Value"),
+                        at("Value"),
                         "ois.coupon_payment_zero",
                         "a coupon payment of 0 pays nothing",
                     );
@@ -370,7 +368,7 @@ fn check_coupons(order: &OisOrder, rules: &Rules<'_>, d: &mut Diagnostics) {
         if !has_id(&payment.payment_option_id) {
             missing(
                 d,
-                &format!("{path}.PaymentOptionId"),
+                &at("PaymentOptionId"),
                 "a coupon payment names the PaymentOptionId that books it",
             );
         }
@@ -379,13 +377,9 @@ fn check_coupons(order: &OisOrder, rules: &Rules<'_>, d: &mut Diagnostics) {
             .as_deref()
             .filter(|c| !c.trim().is_empty())
         {
-            None => missing(
-                d,
-                &format!("{path}.CouponCode"),
-                "a coupon payment names its coupon",
-            ),
+            None => missing(d, &at("CouponCode"), "a coupon payment names its coupon"),
             Some(code) if !vouchers.iter().any(|(_, c, _)| *c == code) => d.error(
-                format!("{path}.CouponCode"),
+                at("CouponCode"),
                 "ois.coupon_without_voucher",
                 format!(
                     "coupon `{code}` is paid with, but no Voucher line has it as ArticleNumber"
@@ -425,6 +419,21 @@ fn check_coupons(order: &OisOrder, rules: &Rules<'_>, d: &mut Diagnostics) {
     }
 }
 
+/// `amount < 0`, without comparing decimals (`-0` is not negative).
+fn is_negative(amount: Decimal) -> bool {
+    amount.is_sign_negative() && !amount.is_zero()
+}
+
+/// Whether `amount` has digits below `minor_unit` (`amount % minor_unit != 0`). An amount
+/// with no more decimals than a minor unit of the form 0.01 has none, which saves the
+/// division.
+fn finer_than(amount: Decimal, minor_unit: Decimal) -> bool {
+    if minor_unit.mantissa() == 1 && amount.scale() <= minor_unit.scale() {
+        return false;
+    }
+    (amount % minor_unit) != Decimal::ZERO
+}
+
 fn missing(d: &mut Diagnostics, path: &str, why: &str) {
     d.error(
         path,
@@ -445,21 +454,22 @@ fn has_id(value: &Option<Id>) -> bool {
 #[allow(clippy::unwrap_used, clippy::expect_used)]
 mod tests {
     use super::*;
+    use crate::profile::Profile;
     use serde_json::{Value, json};
 
     /// Every test order is dated: the date is not what these tests are about.
     fn order_from(mut json: Value) -> OisOrder {
         json["OrderDate"] = json!("2024-05-01T10:00:00+02:00");
-        serde_json::from_value(json).unwrap()
+        serde_json::from_str(&json.to_string()).unwrap()
     }
 
     fn codes(order: Value, regular: bool) -> Vec<(String, String)> {
-        let profile = Profile::xprt();
+        let limits = Limits::new(&Profile::xprt());
         let rules = Rules {
             regular,
             minor_unit: Decimal::new(1, 2),
             profile_name: "xprt",
-            profile: &profile,
+            limits: &limits,
         };
         let mut d = Diagnostics::new();
         check(&order_from(order), &rules, &mut d);
@@ -508,6 +518,43 @@ mod tests {
                 "OrderLines[0].OriginalPrice".into(),
                 "ois.price_rule".into()
             )]
+        );
+    }
+
+    #[test]
+    fn problems_are_located_at_their_line_and_discount() {
+        let lines = json!([
+            article("1.00", "1.00", &[]),
+            article("1.00", "1.00", &[]),
+            article("10.00", "8.00", &["1.50", "0.505"]),
+        ]);
+        let found = codes(pickup(lines), false);
+        assert_eq!(
+            found,
+            [(
+                "OrderLines[2].OrderDiscounts[1].Value".into(),
+                "ois.too_many_decimals".into()
+            )]
+        );
+        let mut order = pickup(json!([
+            article("1.00", "1.00", &[]),
+            article("1.00", "1.00", &[]),
+            article("1.00", "1.00", &[])
+        ]));
+        order["OrderLines"][2]["LineType"] = json!("Discount");
+        order["OrderLines"][2]["Quantity"] = json!(0);
+        assert_eq!(
+            codes(order, false),
+            [
+                (
+                    "OrderLines[2].LineType".into(),
+                    "ois.unknown_line_type".into()
+                ),
+                (
+                    "OrderLines[2].Quantity".into(),
+                    "ois.quantity_not_positive".into()
+                ),
+            ]
         );
     }
 
@@ -597,6 +644,35 @@ mod tests {
         order["OrderCouponPayments"] =
             json!([{"CouponCode": "GIFT", "Value": "5.00", "PaymentOptionId": "9"}]);
         assert_eq!(codes(order, false), []);
+    }
+
+    #[test]
+    fn amounts_finer_than_the_minor_unit_are_found_as_the_remainder_finds_them() {
+        let d = |s: &str| Decimal::from_str_exact(s).unwrap();
+        for minor in ["0.01", "1", "0.001", "0.05", "10"] {
+            for amount in [
+                "0",
+                "-0",
+                "1",
+                "1.5",
+                "1.50",
+                "1.005",
+                "1.010",
+                "-2.01",
+                "0.001",
+                "100",
+                "12.345",
+                "1000000000000.01",
+            ] {
+                let (amount, minor) = (d(amount), d(minor));
+                assert_eq!(
+                    finer_than(amount, minor),
+                    (amount % minor) != Decimal::ZERO,
+                    "{amount} in {minor}"
+                );
+                assert_eq!(is_negative(amount), amount < Decimal::ZERO, "{amount}");
+            }
+        }
     }
 
     #[test]

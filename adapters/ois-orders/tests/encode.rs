@@ -216,6 +216,44 @@ fn an_address_without_names_takes_the_customers_or_its_contact() {
 }
 
 #[test]
+fn limits_on_derived_fields_point_at_what_they_come_from() {
+    // A house number split from the street and a last name taken from the contact.
+    let mut o = order();
+    o.customer.as_mut().unwrap().last_name = Some("Vries".into());
+    let address = o.delivery_address.as_mut().unwrap();
+    address.house_number = None;
+    address.street = Some("Keizersgracht 1234 Bis".into());
+    address.first_name = None;
+    address.last_name = None;
+    address.contact = Some("Jan de Vries".into());
+    let config = json!({"profile": "p", "profiles": {"p": {"fields": {
+        "HouseNo": 3, "HouseNoExt": 2, "LastName": 5, "Description": 2
+    }}}});
+    let d = encode(&adapter(config), o).unwrap_err();
+    assert_eq!(
+        errors(&d),
+        [
+            ("/delivery_address/street", "ois.field_too_long"),
+            ("/delivery_address/street", "ois.field_too_long"),
+            ("/delivery_address/contact", "ois.field_too_long"),
+        ]
+    );
+    let messages: Vec<&str> = d
+        .iter()
+        .filter(|d| d.is_error())
+        .map(|d| d.message.as_str())
+        .collect();
+    assert_eq!(
+        messages,
+        [
+            "OIS DeliveryAddress.HouseNo: DeliveryAddress.HouseNo is 4 characters long; the p profile allows at most 3",
+            "OIS DeliveryAddress.HouseNoExt: DeliveryAddress.HouseNoExt is 3 characters long; the p profile allows at most 2",
+            "OIS DeliveryAddress.LastName: DeliveryAddress.LastName is 12 characters long; the p profile allows at most 5",
+        ]
+    );
+}
+
+#[test]
 fn a_split_street_that_is_too_long_points_at_the_street() {
     let mut o = order();
     let address = o.delivery_address.as_mut().unwrap();

@@ -7,7 +7,7 @@
 use chrono::DateTime;
 use proptest::prelude::*;
 use serde_json::{Value, json};
-use tradewire_ois_orders::ois::{OisOrder, parse_line_type};
+use tradewire_ois_orders::ois::OisOrder;
 use tradewire_ois_orders::{OisConfig, OisOrders};
 use tradewire_sdk::core::{
     Address, Country, CouponPayment, Currency, Decimal, Delivery, DeliveryMethod, Discount,
@@ -248,7 +248,7 @@ proptest! {
                 prop_assert!(amount >= Decimal::ZERO);
                 prop_assert_eq!(amount, amount.round_dp(2), "amounts are in cents");
             }
-            let kind = parse_line_type(line.line_type.as_ref().unwrap()).unwrap();
+            let kind = line.line_type.as_ref().unwrap().parse().unwrap().kind();
             sum += kind.sign() * value;
         }
         let total = order.totals.unwrap().gross;
