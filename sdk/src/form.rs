@@ -58,7 +58,10 @@ pub fn decode_form<'a>(
     let mut diagnostics = Diagnostics::new();
     let mut form = Form {
         pairs: Vec::with_capacity(memchr_iter(b'&', body).count() + 1),
-        decoded: String::new(),
+        // Room for all the decoded text without reallocating as it fills: an escape's
+        // three bytes never decode to more than three bytes of UTF-8; only unescaped
+        // bytes converted from another charset can outgrow it.
+        decoded: String::with_capacity(body.len()),
     };
     let mut scratch = Vec::new();
 
