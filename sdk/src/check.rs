@@ -16,6 +16,10 @@ const QUOTED_CHARS: usize = 32;
 /// Records `field.too_long` when `value` has more than `limit` characters (Unicode
 /// scalar values, which is what protocols that count "characters" mean).
 pub fn max_chars(diagnostics: &mut Diagnostics, path: &str, value: &str, limit: usize) {
+    // A character is at least one byte: most values are decided without counting.
+    if value.len() <= limit {
+        return;
+    }
     let length = value.chars().count();
     if length > limit {
         diagnostics.error(
