@@ -273,8 +273,14 @@ fn leading_contract(bytes: &[u8]) -> Option<&str> {
 /// JSON Pointer of the offending value.
 pub fn from_json_with_paths<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, Diagnostics> {
     // Tracking the path costs an allocation per member read, and only a failure needs
-    // it: parse plainly, and parse again with tracking to explain a failure.
-    serde_json::from_slice(bytes).map_err(|plain| {
+    // it: parse plainly, and parse again with tracking to explain a failure. Text checked
+    // as UTF-8 once is parsed without checking each string again; the rare input that is
+    // not UTF-8 is left to the byte parser, which says where it goes wrong.
+    let plain = match std::str::from_utf8(bytes) {
+        Ok(text) => serde_json::from_str(text),
+        Err(_) => serde_json::from_slice(bytes),
+    };
+    plain.map_err(|plain| {
         let mut de = serde_json::Deserializer::from_slice(bytes);
         match serde_path_to_error::deserialize::<_, T>(&mut de) {
             Err(e) => json_error(&json_pointer(e.path()), e.inner()),
@@ -330,6 +336,25 @@ mod tests {
         let d = &err.as_slice()[0];
         assert_eq!(d.path, "/lines/1/quantity");
         assert_eq!(d.code, "json.invalid_value");
+    }
+
+    #[test]
+    fn text_that_is_not_utf8_is_refused_where_it_breaks() {
+        let mut json =
+            br#"{"contract":"order/v1","currency":"EUR","lines":[{"description":"caf"#.to_vec();
+        json.push(0xE9); // Latin-1 é
+        json.extend_from_slice(br#"","quantity":"1"}]}"#);
+        let err = Document::from_json(&json, None).expect_err("not UTF-8");
+        let d = &err.as_slice()[0];
+        assert_eq!(d.path, "/lines/0/description");
+        assert_eq!(d.code, "json.syntax");
+        // The é is byte 69.
+        assert!(
+            d.message
+                .contains("invalid unicode code point at line 1 column 69"),
+            "{}",
+            d.message
+        );
     }
 
     #[test]

@@ -117,6 +117,7 @@ impl Failure {
 
 /// Runs the CLI on the process's arguments.
 pub fn main() -> ExitCode {
+    crate::memory::keep_freed_heap();
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) => {

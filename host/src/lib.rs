@@ -3,6 +3,7 @@
 mod builtins;
 pub mod cli;
 pub mod loader;
+pub mod memory;
 pub mod registry;
 
 pub use registry::{Entry, LoadOptions, Origin, Registry};

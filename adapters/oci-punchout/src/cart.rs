@@ -701,7 +701,13 @@ pub fn decode_cart<'a>(
 ) -> Order {
     let mut order = Order::new(settings.config.default_currency);
     order.kind = OrderKind::Cart;
-    let mut received = ReceivedFields::default();
+    let pairs = pairs.into_iter();
+    // Nearly every pair of a cart is a line's field: the list is sized once, not grown
+    // (and copied) by doubling.
+    let mut received = ReceivedFields {
+        fields: Vec::with_capacity(pairs.size_hint().0),
+        ..ReceivedFields::default()
+    };
 
     for (name, value) in pairs {
         match parse_item_name(name) {

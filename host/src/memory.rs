@@ -1,0 +1,26 @@
+//! How the process keeps the memory it frees between documents.
+
+/// The most freed memory kept at the top of the heap for the next document.
+pub const KEPT_FREE_HEAP: usize = 64 << 20;
+
+/// Keeps up to [`KEPT_FREE_HEAP`] of freed heap for the next document rather than giving it
+/// back to the kernel after each one. Called once at start, before any thread is spawned.
+///
+/// glibc returns the top of its heap to the kernel as soon as more than its trim threshold
+/// is free there (128 KiB, raised to twice the largest block freed so far). A big document
+/// (a 1,000-line cart holds ~6 MB while it is decoded) is then freed past that threshold
+/// after every call, and the next call faults the same pages back in, one zeroed page at a
+/// time: measured, 1.5× the per-line cost of a 100-line cart (BENCHMARKS.md, measure 2).
+/// Adapters loaded as libraries allocate through the same `malloc`, so this covers them too.
+/// Other C libraries and allocators do not trim this eagerly; there it does nothing.
+pub fn keep_freed_heap() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    {
+        let threshold = libc::c_int::try_from(KEPT_FREE_HEAP).unwrap_or(libc::c_int::MAX);
+        // SAFETY: `mallopt` only sets a tunable of glibc's allocator; any value is valid,
+        // and it is called before other threads allocate.
+        unsafe {
+            libc::mallopt(libc::M_TRIM_THRESHOLD, threshold);
+        }
+    }
+}
