@@ -478,7 +478,12 @@ impl LineWriter<'_> {
 
     /// Adds `NEW_ITEM-<field>[n]`, refusing a value longer than the field holds.
     fn put(&mut self, field: &str, value: &str, at: &str) {
-        if let Some(spec) = Field::from_name(field).map(Field::spec) {
+        // A character is at least one byte: most values are within the limit without
+        // counting, and their path is written out only for a diagnostic.
+        if let Some(spec) = Field::from_name(field)
+            .map(Field::spec)
+            .filter(|spec| value.len() > spec.max_chars)
+        {
             let mut found = Diagnostics::new();
             max_chars(
                 &mut found,
@@ -503,10 +508,11 @@ impl LineWriter<'_> {
     }
 
     fn put_number(&mut self, field: &str, value: Decimal, at: &str, int: u32, frac: u32) {
-        match format_decimal(&format!("{}/{at}", self.path), value, int, frac) {
+        match format_decimal("", value, int, frac) {
             Ok(text) => self.put(field, &text, at),
             Err(diagnostic) => {
                 let mut diagnostic = own_code(diagnostic);
+                diagnostic.path = format!("{}/{at}", self.path);
                 diagnostic.message = format!("{PREFIX}{field}: {}", diagnostic.message);
                 self.d.push(diagnostic);
             }
