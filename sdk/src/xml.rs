@@ -290,19 +290,24 @@ fn decode_strictly<'a>(
 /// linear scan is faster for the few attributes real elements have, but quadratic.
 const ATTRIBUTES_SCANNED: usize = 16;
 
+/// The bytes first reserved for the text of an element that has it in several pieces.
+const TEXT_RESERVED: usize = 64;
+
+/// [`Element::attributes`].
+type AttributeList<'t> = Vec<(Cow<'t, str>, Cow<'t, str>)>;
+
 struct TreeBuilder<'s, 't> {
     source: &'s Source<'s>,
     /// The decoded document, which names and text borrow from.
     text: &'t str,
     limits: &'s XmlLimits,
-    /// The elements started and not yet ended, outermost first, each with where its
-    /// children start in `ended`.
-    open: Vec<(Element<'t>, usize)>,
-    /// The ended elements whose parent is still open, in document order: the children
-    /// of every open element, side by side. An element's children are moved into it,
-    /// in one allocation of their exact number, when it ends.
-    ended: Vec<Element<'t>>,
-    root: Option<Element<'t>>,
+    /// Every element started whose parent is still open, in document order: each open
+    /// element is followed by its children so far. An element is written here once and
+    /// stays in place until its parent ends, when its siblings and it are moved, in one
+    /// copy and one allocation of their exact number, into the parent's `children`.
+    nodes: Vec<Element<'t>>,
+    /// Where the elements started and not yet ended are in `nodes`, outermost first.
+    open: Vec<usize>,
     element_count: usize,
 }
 
@@ -312,9 +317,8 @@ impl<'s, 't> TreeBuilder<'s, 't> {
             source,
             text,
             limits,
+            nodes: Vec::new(),
             open: Vec::new(),
-            ended: Vec::new(),
-            root: None,
             element_count: 0,
         }
     }
@@ -323,52 +327,43 @@ impl<'s, 't> TreeBuilder<'s, 't> {
         let mut reader = Reader::from_str(self.text);
         loop {
             let event_start = offset(reader.buffer_position());
-            let event = match reader.read_event() {
-                Ok(event) => event,
-                Err(error) => return Err(self.reader_failure(&error, reader.error_position())),
-            };
-            match event {
-                Event::Start(start) => {
-                    let element = self.start_element(&start, event_start)?;
-                    self.open.push((element, self.ended.len()));
+            match reader.read_event() {
+                Ok(Event::Start(start)) => {
+                    self.start_element(&start, event_start)?;
+                    self.open.push(self.nodes.len() - 1);
                 }
-                Event::Empty(start) => {
-                    let element = self.start_element(&start, event_start)?;
-                    self.attach(element);
-                }
-                Event::End(_) => match self.open.pop() {
-                    Some((mut element, first_child)) => {
-                        element.children = self.ended.drain(first_child..).collect();
-                        self.attach(element);
-                    }
+                Ok(Event::Empty(start)) => self.start_element(&start, event_start)?,
+                Ok(Event::End(_)) => match self.open.pop() {
+                    Some(index) => self.end_element(index),
                     None => return Err(self.malformed(event_start, "an end tag closes nothing")),
                 },
-                Event::Text(raw) => {
+                Ok(Event::Text(raw)) => {
                     let raw = self.borrowed(&raw, event_start)?;
                     self.add_text(raw, event_start, true)?;
                 }
-                Event::CData(raw) => {
+                Ok(Event::CData(raw)) => {
                     let raw = self.borrowed(&raw, event_start)?;
                     self.add_text(raw, event_start, false)?;
                 }
-                Event::Decl(_) if event_start != 0 => {
+                Ok(Event::Decl(_)) if event_start != 0 => {
                     return Err(self.malformed(
                         event_start,
                         "an XML declaration is only allowed at the very start",
                     ));
                 }
-                Event::DocType(_) if self.open.is_empty() && self.root.is_none() => {}
-                Event::DocType(_) => {
+                Ok(Event::DocType(_)) if self.nodes.is_empty() => {}
+                Ok(Event::DocType(_)) => {
                     return Err(self.malformed(
                         event_start,
                         "a DOCTYPE is only allowed before the root element",
                     ));
                 }
-                Event::Decl(_) | Event::Comment(_) | Event::PI(_) => {}
-                Event::Eof => break,
+                Ok(Event::Decl(_) | Event::Comment(_) | Event::PI(_)) => {}
+                Ok(Event::Eof) => break,
+                Err(error) => return Err(self.reader_failure(&error, reader.error_position())),
             }
         }
-        if let Some((innermost, _)) = self.open.last() {
+        if let Some(innermost) = self.open.last().and_then(|&index| self.nodes.get(index)) {
             let message = format!(
                 "the input ends inside <{0}> at byte {1}; </{0}> is missing",
                 innermost.name,
@@ -376,44 +371,24 @@ impl<'s, 't> TreeBuilder<'s, 't> {
             );
             return Err(Diagnostic::error(self.path(), "xml.truncated", message));
         }
-        self.root.ok_or_else(|| {
+        // With nothing open, `nodes` holds the root alone: a second root is refused.
+        self.nodes.pop().ok_or_else(|| {
             Diagnostic::error("", "xml.malformed", "the document has no root element")
         })
     }
 
-    fn start_element(
-        &mut self,
-        start: &BytesStart<'_>,
-        at: usize,
-    ) -> Result<Element<'t>, Diagnostic> {
-        if self.root.is_some() {
+    /// Checks a start tag and appends its element to `nodes`.
+    fn start_element(&mut self, start: &BytesStart<'_>, at: usize) -> Result<(), Diagnostic> {
+        if self.open.is_empty() && !self.nodes.is_empty() {
             return Err(self.malformed(at, "a second root element follows the first"));
         }
         let name = self.borrowed(start.name().as_ref(), at)?;
-        let depth = self.open.len() + 1;
-        if depth > self.limits.max_depth {
-            return Err(Diagnostic::error(
-                self.path(),
-                "xml.too_deep",
-                format!(
-                    "<{}> at byte {} is nested {depth} deep; at most {} levels are accepted",
-                    shorten(name),
-                    self.source.input_offset(at),
-                    self.limits.max_depth
-                ),
-            ));
+        if self.open.len() >= self.limits.max_depth {
+            return Err(self.too_deep(name, at));
         }
         self.element_count += 1;
         if self.element_count > self.limits.max_elements {
-            return Err(Diagnostic::error(
-                self.path(),
-                "xml.too_many_elements",
-                format!(
-                    "more than {} elements (byte {}); no more are accepted",
-                    self.limits.max_elements,
-                    self.source.input_offset(at)
-                ),
-            ));
+            return Err(self.too_many_elements(at));
         }
         if !is_valid_xml_name(name) {
             return Err(self.malformed(
@@ -421,13 +396,67 @@ impl<'s, 't> TreeBuilder<'s, 't> {
                 &format!("{} is not a valid element name", quote_start(name)),
             ));
         }
-        let mut element = Element::new(name);
+        // Most elements have no attributes, so setting up quick-xml's iterator for them
+        // would cost more than the rest of the element.
+        let attributes = if start.attributes_raw().is_empty() {
+            Vec::new()
+        } else {
+            self.attributes(start, name, at)?
+        };
+        self.nodes.push(Element {
+            name: Cow::Borrowed(name),
+            attributes,
+            children: Vec::new(),
+            text: Cow::Borrowed(""),
+        });
+        Ok(())
+    }
+
+    // The failures are kept out of line so that the path every element takes stays small.
+    #[cold]
+    #[inline(never)]
+    fn too_deep(&self, name: &str, at: usize) -> Diagnostic {
+        Diagnostic::error(
+            self.path(),
+            "xml.too_deep",
+            format!(
+                "<{}> at byte {} is nested {} deep; at most {} levels are accepted",
+                shorten(name),
+                self.source.input_offset(at),
+                self.open.len() + 1,
+                self.limits.max_depth
+            ),
+        )
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn too_many_elements(&self, at: usize) -> Diagnostic {
+        Diagnostic::error(
+            self.path(),
+            "xml.too_many_elements",
+            format!(
+                "more than {} elements (byte {}); no more are accepted",
+                self.limits.max_elements,
+                self.source.input_offset(at)
+            ),
+        )
+    }
+
+    /// The attributes of the element `name` that `start` starts, checked.
+    fn attributes(
+        &self,
+        start: &BytesStart<'_>,
+        name: &'t str,
+        at: usize,
+    ) -> Result<AttributeList<'t>, Diagnostic> {
+        let mut attributes: AttributeList<'t> = Vec::new();
         let element_path = || format!("{}/{name}", self.path());
         let mut seen: Option<HashSet<&str>> = None;
-        let mut attributes = start.attributes();
+        let mut read = start.attributes();
         // quick-xml's own duplicate check is quadratic in the number of attributes.
-        attributes.with_checks(false);
-        for attribute in attributes {
+        read.with_checks(false);
+        for attribute in read {
             let attribute = attribute.map_err(|error| {
                 self.failure(
                     &element_path(),
@@ -445,10 +474,10 @@ impl<'s, 't> TreeBuilder<'s, 't> {
             let duplicate = match &mut seen {
                 Some(keys) => !keys.insert(key),
                 None => {
-                    let duplicate = element.attributes.iter().any(|(earlier, _)| earlier == key);
-                    if element.attributes.len() >= ATTRIBUTES_SCANNED {
+                    let duplicate = attributes.iter().any(|(earlier, _)| earlier == key);
+                    if attributes.len() >= ATTRIBUTES_SCANNED {
                         let mut keys: HashSet<&'t str> = HashSet::new();
-                        for (earlier, _) in &element.attributes {
+                        for (earlier, _) in &attributes {
                             if let Cow::Borrowed(earlier) = earlier {
                                 keys.insert(earlier);
                             }
@@ -464,6 +493,10 @@ impl<'s, 't> TreeBuilder<'s, 't> {
                 return Err(self.failure(&attribute_path(), "xml.malformed", at, why));
             }
             let raw = self.borrowed(&attribute.value, at)?;
+            if is_plain(raw, PLAIN_VALUE) {
+                attributes.push((Cow::Borrowed(key), Cow::Borrowed(raw)));
+                continue;
+            }
             if raw.contains('<') {
                 let why = "`<` must be written `&lt;` in an attribute value";
                 return Err(self.failure(&attribute_path(), "xml.malformed", at, why));
@@ -474,16 +507,21 @@ impl<'s, 't> TreeBuilder<'s, 't> {
                     Cow::Owned(self.unescape(&raw, &attribute_path, at, None)?.into_owned())
                 }
             };
-            element.attributes.push((Cow::Borrowed(key), value));
+            attributes.push((Cow::Borrowed(key), value));
         }
-        Ok(element)
+        Ok(attributes)
     }
 
-    fn attach(&mut self, element: Element<'t>) {
-        if self.open.is_empty() {
-            self.root = Some(element);
-        } else {
-            self.ended.push(element);
+    /// Moves the children of the element at `index` in `nodes`, which all follow it,
+    /// into it.
+    fn end_element(&mut self, index: usize) {
+        let first_child = index + 1;
+        // Most elements are leaves; `split_off` would still make a call to find nothing.
+        if first_child < self.nodes.len() {
+            let children = self.nodes.split_off(first_child);
+            if let Some(element) = self.nodes.get_mut(index) {
+                element.children = children;
+            }
         }
     }
 
@@ -499,7 +537,44 @@ impl<'s, 't> TreeBuilder<'s, 't> {
             return Err(self.malformed(at, "text outside the root element"));
         }
         let path = || self.path();
-        let text = match (normalize_line_endings(raw), escaped) {
+        let text = if is_plain(raw, PLAIN_TEXT) {
+            Cow::Borrowed(raw)
+        } else {
+            self.text_value(raw, &path, at, escaped)?
+        };
+        if let Some(element) = self
+            .open
+            .last()
+            .and_then(|&index| self.nodes.get_mut(index))
+        {
+            match &mut element.text {
+                Cow::Borrowed("") => element.text = text,
+                Cow::Borrowed(earlier) => {
+                    // The text of an element with children in a pretty-printed document
+                    // is its indentation, one piece a child: room for several pieces up
+                    // front saves growing the string for each.
+                    let length = earlier.len() + text.len();
+                    let mut joined = String::with_capacity(length.max(TEXT_RESERVED));
+                    joined.push_str(earlier);
+                    joined.push_str(&text);
+                    element.text = Cow::Owned(joined);
+                }
+                Cow::Owned(joined) => joined.push_str(&text),
+            }
+        }
+        Ok(())
+    }
+
+    /// The text `raw` reads as, with line ends normalised and, if `escaped`, references
+    /// replaced.
+    fn text_value(
+        &self,
+        raw: &'t str,
+        path: &dyn Fn() -> String,
+        at: usize,
+        escaped: bool,
+    ) -> Result<Cow<'t, str>, Diagnostic> {
+        Ok(match (normalize_line_endings(raw), escaped) {
             (Cow::Borrowed(raw), true) => self.unescape(raw, &path, at, Some(at))?,
             (Cow::Owned(raw), true) => {
                 Cow::Owned(self.unescape(&raw, &path, at, Some(at))?.into_owned())
@@ -509,15 +584,7 @@ impl<'s, 't> TreeBuilder<'s, 't> {
                     .map_err(|why| self.failure(&path(), "xml.invalid_char", at, &why))?;
                 raw
             }
-        };
-        if let Some((element, _)) = self.open.last_mut() {
-            if element.text.is_empty() {
-                element.text = text;
-            } else {
-                element.text.to_mut().push_str(&text);
-            }
-        }
-        Ok(())
+        })
     }
 
     /// Unescapes `raw`; `raw_start` is where `raw` begins in the text when the offsets of
@@ -603,10 +670,12 @@ impl<'s, 't> TreeBuilder<'s, 't> {
         }
     }
 
+    #[cold]
     fn malformed(&self, at: usize, why: &str) -> Diagnostic {
         self.failure(&self.path(), "xml.malformed", at, why)
     }
 
+    #[cold]
     fn failure(&self, path: &str, code: &str, at: usize, why: &str) -> Diagnostic {
         Diagnostic::error(
             path,
@@ -619,7 +688,8 @@ impl<'s, 't> TreeBuilder<'s, 't> {
     fn path(&self) -> String {
         self.open
             .iter()
-            .fold(String::new(), |mut path, (element, _)| {
+            .filter_map(|&index| self.nodes.get(index))
+            .fold(String::new(), |mut path, element| {
                 path.push('/');
                 path.push_str(&element.name);
                 path
@@ -651,6 +721,43 @@ fn normalize_attribute_whitespace(raw: &str) -> Cow<'_, str> {
     }
 }
 
+/// In [`PLAIN_BYTES`]: the byte reads as itself in text, needing no line-end
+/// normalisation, unescaping or character check.
+const PLAIN_TEXT: u8 = 1;
+/// In [`PLAIN_BYTES`]: the byte reads as itself in an attribute value, which also
+/// normalises tabs and line feeds and may not hold `<`.
+const PLAIN_VALUE: u8 = 2;
+
+/// Which bytes need no work, by byte. What is left out: control characters, `&`, `\r`
+/// (and for values `\t`, `\n`, `<`), and 0xEF, the lead byte of U+FFFE and U+FFFF; the
+/// slow paths sort out what these actually are.
+static PLAIN_BYTES: [u8; 256] = {
+    let mut table = [0; 256];
+    let mut byte = 0;
+    while byte < 256 {
+        let c = byte as u8;
+        if c == b'\t' || c == b'\n' {
+            table[byte] = PLAIN_TEXT;
+        } else if c >= 0x20 && c != b'&' && c != 0xEF {
+            table[byte] = if c == b'<' {
+                PLAIN_TEXT
+            } else {
+                PLAIN_TEXT | PLAIN_VALUE
+            };
+        }
+        byte += 1;
+    }
+    table
+};
+
+/// Whether every byte of `raw` has the `kind` bit in [`PLAIN_BYTES`]: one pass instead
+/// of a scan each for line ends, references and forbidden characters.
+fn is_plain(raw: &str, kind: u8) -> bool {
+    raw.bytes()
+        .fold(kind, |all, byte| all & PLAIN_BYTES[usize::from(byte)])
+        != 0
+}
+
 /// The XML 1.0 `Char` production: no control characters but tab, line feed and carriage
 /// return, no U+FFFE / U+FFFF (surrogates cannot occur in Rust strings).
 fn is_xml_char(c: char) -> bool {
@@ -676,17 +783,44 @@ fn check_xml_chars(text: &str) -> Result<(), String> {
 /// Whether `name` matches the XML 1.0 (fifth edition) `Name` production, so it can be
 /// used as an element or attribute name. Colons are allowed, as in `soap:Envelope`.
 pub fn is_valid_xml_name(name: &str) -> bool {
+    // Almost every name is ASCII, where one table lookup a byte decides; a byte the table
+    // refuses is either an ASCII character no name may hold or part of a non-ASCII
+    // character, which the slow path below judges.
     if let Some((&first, rest)) = name.as_bytes().split_first()
-        && name.is_ascii()
+        && NAME_BYTES[usize::from(first)] & NAME_START != 0
+        && rest
+            .iter()
+            .all(|&byte| NAME_BYTES[usize::from(byte)] & NAME_BYTE != 0)
     {
-        return (first.is_ascii_alphabetic() || matches!(first, b'_' | b':'))
-            && rest.iter().all(|&byte| {
-                byte.is_ascii_alphanumeric() || matches!(byte, b'_' | b':' | b'-' | b'.')
-            });
+        return true;
+    }
+    if name.is_ascii() {
+        return false;
     }
     let mut chars = name.chars();
     chars.next().is_some_and(is_name_start_char) && chars.all(is_name_char)
 }
+
+/// In [`NAME_BYTES`]: the ASCII character may start a name.
+const NAME_START: u8 = 1;
+/// In [`NAME_BYTES`]: the ASCII character may follow the first one in a name.
+const NAME_BYTE: u8 = 2;
+
+/// The ASCII part of the `NameStartChar` and `NameChar` productions, by byte.
+static NAME_BYTES: [u8; 256] = {
+    let mut table = [0; 256];
+    let mut byte = 0;
+    while byte < 128 {
+        let c = byte as u8;
+        if c.is_ascii_alphabetic() || c == b'_' || c == b':' {
+            table[byte] = NAME_START | NAME_BYTE;
+        } else if c.is_ascii_digit() || c == b'-' || c == b'.' {
+            table[byte] = NAME_BYTE;
+        }
+        byte += 1;
+    }
+    table
+};
 
 fn is_name_start_char(c: char) -> bool {
     matches!(c,
@@ -1054,8 +1188,17 @@ mod tests {
         assert_eq!(body.local_name(), "Body");
         assert_eq!(root.local_name(), "cXML");
         assert_eq!(body.text, "x<raw & text>y");
-        assert!(request.text.trim().is_empty());
+        assert_eq!(request.text, "\n    \n    \n    \n  ");
         assert!(request.child("Body").is_none());
+    }
+
+    #[test]
+    fn text_in_pieces_is_joined() {
+        let long = "é".repeat(40);
+        let document = format!("<a>{long}<b/>&amp;<!-- c --><![CDATA[<]]>\r\n<b/>{long}</a>");
+        let root = parse_default(document.as_bytes()).unwrap();
+        assert_eq!(root.text, format!("{long}&<\n{long}"));
+        assert_eq!(root.children.len(), 2);
     }
 
     #[test]
@@ -1461,6 +1604,23 @@ mod tests {
     }
 
     proptest! {
+        #[test]
+        fn name_table_agrees_with_the_name_production(
+            name in prop::collection::vec(
+                prop_oneof![
+                    any::<char>(),
+                    prop::sample::select(vec![':', '_', '-', '.', '0', 'a', 'Z', '\u{B7}', '\u{300}']),
+                    (0u8..128).prop_map(char::from),
+                ],
+                0..6,
+            )
+        ) {
+            let name: String = name.into_iter().collect();
+            let mut chars = name.chars();
+            let production = chars.next().is_some_and(is_name_start_char) && chars.all(is_name_char);
+            prop_assert_eq!(is_valid_xml_name(&name), production, "{:?}", name);
+        }
+
         #[test]
         fn text_and_attributes_survive_write_then_parse(
             text in xml_text(),
