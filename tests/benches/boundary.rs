@@ -90,29 +90,28 @@ fn subjects() -> Vec<Subject> {
 }
 
 fn round_trip_direct(subject: &Subject) -> Vec<u8> {
-    let document = subject
-        .direct
-        .decode(subject.message, black_box(&subject.input))
-        .expect("decodes")
-        .value;
-    subject
-        .direct
-        .encode(subject.message, &document)
-        .expect("encodes")
-        .value
+    encode_direct(subject, &decode_direct(subject))
 }
 
 fn round_trip_contract(subject: &Subject) -> Vec<u8> {
-    let document = subject
+    let document = decode_direct(subject);
+    let json = document.to_json();
+    let document = Document::from_json(&json, Some(document.kind())).expect("parses");
+    encode_direct(subject, &document)
+}
+
+fn decode_direct(subject: &Subject) -> Document {
+    subject
         .direct
         .decode(subject.message, black_box(&subject.input))
         .expect("decodes")
-        .value;
-    let json = document.to_json();
-    let document = Document::from_json(&json, Some(document.kind())).expect("parses");
+        .value
+}
+
+fn encode_direct(subject: &Subject, document: &Document) -> Vec<u8> {
     subject
         .direct
-        .encode(subject.message, &document)
+        .encode(subject.message, document)
         .expect("encodes")
         .value
 }
