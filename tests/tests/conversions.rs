@@ -1,5 +1,5 @@
 //! Conversions across adapters on real material: the e-connecteur vendor's sample order
-//! (`../shared/conformance/econnecteur/samples/order.xml`) decoded by `econnecteur` and
+//! (`tests/conformance/econnecteur/samples/order.xml`) decoded by `econnecteur` and
 //! encoded by `ois-orders` and `payment-order`, as `tradewire convert` does it.
 
 // A test that cannot set itself up should fail loudly.
@@ -13,7 +13,7 @@ use tradewire_econnecteur as _;
 use tradewire_ois_orders as _;
 use tradewire_payment_order as _;
 
-const SAMPLE: &[u8] = include_bytes!("../../../shared/conformance/econnecteur/samples/order.xml");
+const SAMPLE: &[u8] = include_bytes!("../conformance/econnecteur/samples/order.xml");
 
 /// The sample decoded to canonical JSON. It carries no order id — the `orders` request
 /// that fetched it does — so the id is set here as a host would.

@@ -35,7 +35,7 @@ const ADAPTERS: &[(&str, &str, &str, &[u8])] = &[
         "tradewire_econnecteur",
         "econnecteur",
         "grilles",
-        include_bytes!("../../../shared/conformance/econnecteur/samples/grilles_2.xml"),
+        include_bytes!("../conformance/econnecteur/samples/grilles_2.xml"),
     ),
     (
         "tradewire_oci_punchout",

@@ -15,19 +15,9 @@ use tradewire_sdk::{Adapter, Document};
 
 fn sample(name: &str) -> Vec<u8> {
     let path = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../../shared/conformance/econnecteur/samples")
+        .join("../../tests/conformance/econnecteur/samples")
         .join(name);
-    std::fs::read(&path)
-        .or_else(|_| {
-            // The fixtures hold copies of the samples, for checkouts without shared/.
-            let copy = match name {
-                "grilles_2.xml" => "fixtures/grilles/real-grilles-2.xml",
-                "order.xml" => "fixtures/order/vendor-sdk-order.xml",
-                other => panic!("no copy of {other}"),
-            };
-            std::fs::read(Path::new(env!("CARGO_MANIFEST_DIR")).join(copy))
-        })
-        .expect("the vendor sample")
+    std::fs::read(&path).expect("the vendor sample")
 }
 
 fn adapter(config: serde_json::Value) -> Econnecteur {

@@ -38,7 +38,11 @@ fn xmllint(xsd: &str, xml: &[u8]) -> Result<(), String> {
     let output = Command::new("xmllint")
         .arg("--noout")
         .arg("--schema")
-        .arg(crate_dir().join("xsd").join(xsd))
+        .arg(
+            crate_dir()
+                .join("../../tests/conformance/econnecteur/xsd")
+                .join(xsd),
+        )
         .arg(&file)
         .output()
         .expect("xmllint is installed (libxml2-utils)");

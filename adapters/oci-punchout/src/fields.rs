@@ -1,6 +1,6 @@
 //! The OCI cart fields: names, lengths, and how a form field name is read.
 //!
-//! Lengths are those of `shared/conformance/oci/fields.md` §2 (the same in 4.0 and 5.0).
+//! Lengths are those of `tests/conformance/oci/fields.md` §2 (the same in 4.0 and 5.0).
 
 use tradewire_sdk::Diagnostic;
 

@@ -11,8 +11,7 @@ use tradewire_sdk::core::{AckStatus, Acknowledgement, Diagnostic, Secret};
 use tradewire_sdk::{Adapter, Document};
 
 fn dtd() -> PathBuf {
-    let local =
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/conformance/cxml/cXML.dtd");
+    let local = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/conformance/cxml/cXML.dtd");
     assert!(local.exists(), "the cXML DTD is at {}", local.display());
     local
 }

@@ -1,5 +1,5 @@
 //! The e-connecteur vendor's sample order
-//! (`shared/conformance/econnecteur/samples/order.xml`) on its way to OIS.
+//! (`tests/conformance/econnecteur/samples/order.xml`) on its way to OIS.
 //!
 //! TODO(lead): the e-connecteur adapter is written concurrently and was not available
 //! here, so the canonical order below is built by hand from the sample. Switch

@@ -63,7 +63,7 @@ fn assert_refused(result: Result<impl std::fmt::Debug, Diagnostics>, path: &str,
 }
 
 /// The canonical equivalent of the e-connecteur vendor's sample order
-/// (`shared/conformance/econnecteur/samples/order.xml`), built by hand because the
+/// (`tests/conformance/econnecteur/samples/order.xml`), built by hand because the
 /// econnecteur adapter is written at the same time as this one. When it lands, the lead
 /// switches this to decoding the real file with it.
 ///
@@ -752,9 +752,9 @@ fn fixtures() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures")
 }
 
-/// The Payline material in the shared conformance folder, beside the repository.
+/// The Payline material of the repository's conformance folder.
 fn payline_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/conformance/payline")
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/conformance/payline")
 }
 
 /// Runs `xmllint --noout --schema payline-order-root.xsd` on `xml`.

@@ -30,9 +30,9 @@ pub fn workspace() -> &'static Path {
     Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/.."))
 }
 
-/// A file of `../shared/conformance/`.
+/// A file of `tests/conformance/`.
 pub fn conformance(path: &str) -> Vec<u8> {
-    read(&workspace().join("../shared/conformance").join(path))
+    read(&workspace().join("tests/conformance").join(path))
 }
 
 /// A fixture of adapter `adapter` (its directory name under `adapters/`).
