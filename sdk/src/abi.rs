@@ -93,9 +93,30 @@ impl<'a> ByteSink<'a> {
 }
 
 /// An adapter instance, opaque to the host: a pointer only its library interprets.
+///
+/// Only the SDK makes one (its `create` serves every library), so safe code outside it
+/// cannot forge a handle to pass to [`AdapterMod::decode`] and the other functions that
+/// dereference it.
 #[repr(transparent)]
 #[derive(StableAbi, Debug, Clone, Copy)]
-pub struct InstanceHandle(pub *mut c_void);
+pub struct InstanceHandle(*mut c_void);
+
+impl InstanceHandle {
+    /// No instance: what a caller passes to `create` to be filled.
+    pub(crate) const NULL: Self = Self(std::ptr::null_mut());
+
+    pub(crate) fn from_ptr(pointer: *mut c_void) -> Self {
+        Self(pointer)
+    }
+
+    pub(crate) fn as_ptr(self) -> *mut c_void {
+        self.0
+    }
+
+    pub(crate) fn is_null(self) -> bool {
+        self.0.is_null()
+    }
+}
 
 // SAFETY: an instance is an `Adapter`, which is `Send + Sync`; the handle is only ever
 // dereferenced by the library that created it.
@@ -103,6 +124,19 @@ unsafe impl Send for InstanceHandle {}
 unsafe impl Sync for InstanceHandle {}
 
 /// The root module every adapter library exports.
+///
+/// # Safety contract of the functions
+///
+/// `abi_version`, `manifest` and `create` are safe to call: what they take cannot be
+/// invalid (a [`ByteSink`] is only made from a live buffer, and its lifetime ends with
+/// the call). The functions that take an [`InstanceHandle`] are `unsafe`; their caller
+/// guarantees that:
+///
+/// - the handle was written by this same module's `create`, which returned [`STATUS_OK`];
+/// - `destroy` has not been called on it, and is not called while another call on it runs.
+///
+/// Calls on one handle may run at the same time from any threads: an instance is an
+/// `Adapter`, which is `Send + Sync`.
 #[repr(C)]
 #[derive(StableAbi)]
 #[sabi(kind(Prefix(prefix_ref = AdapterModRef)))]
@@ -119,7 +153,10 @@ pub struct AdapterMod {
         diagnostics: ByteSink<'_>,
     ) -> u32,
     /// Protocol bytes of `message` in, a canonical document (contract-tagged JSON) out.
-    pub decode: extern "C" fn(
+    ///
+    /// # Safety
+    /// `instance` is live, as the [type's contract](AdapterMod#safety-contract-of-the-functions) says.
+    pub decode: unsafe extern "C" fn(
         instance: InstanceHandle,
         message: RStr<'_>,
         input: RSlice<'_, u8>,
@@ -127,16 +164,23 @@ pub struct AdapterMod {
         diagnostics: ByteSink<'_>,
     ) -> u32,
     /// A canonical document (contract-tagged JSON) in, protocol bytes of `message` out.
-    pub encode: extern "C" fn(
+    ///
+    /// # Safety
+    /// `instance` is live, as the [type's contract](AdapterMod#safety-contract-of-the-functions) says.
+    pub encode: unsafe extern "C" fn(
         instance: InstanceHandle,
         message: RStr<'_>,
         document: RSlice<'_, u8>,
         out: ByteSink<'_>,
         diagnostics: ByteSink<'_>,
     ) -> u32,
-    /// Frees an instance. The handle is not used again.
+    /// Frees an instance.
+    ///
+    /// # Safety
+    /// `instance` is live, as the [type's contract](AdapterMod#safety-contract-of-the-functions)
+    /// says, no other call on it is running, and it is not used again.
     #[sabi(last_prefix_field)]
-    pub destroy: extern "C" fn(instance: InstanceHandle),
+    pub destroy: unsafe extern "C" fn(instance: InstanceHandle),
 }
 
 impl RootModule for AdapterModRef {

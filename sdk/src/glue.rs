@@ -79,13 +79,15 @@ extern "C" fn create<A: Adapter>(
             adapter,
             info: A::describe(),
         };
-        *instance = InstanceHandle(Box::into_raw(Box::new(served)).cast());
+        *instance = InstanceHandle::from_ptr(Box::into_raw(Box::new(served)).cast());
         Ok((Vec::new(), Diagnostics::new()))
     });
     finish(result, None, diagnostics)
 }
 
-extern "C" fn decode<A: Adapter>(
+/// # Safety
+/// `instance` is live: made by `create::<A>` and not destroyed ([`AdapterMod`]'s contract).
+unsafe extern "C" fn decode<A: Adapter>(
     instance: InstanceHandle,
     message: RStr<'_>,
     input: RSlice<'_, u8>,
@@ -93,7 +95,8 @@ extern "C" fn decode<A: Adapter>(
     diagnostics: ByteSink<'_>,
 ) -> u32 {
     let result = guarded(|| {
-        let served = served::<A>(instance);
+        // SAFETY: the caller keeps the handle live for the call (this function's contract).
+        let served = unsafe { served::<A>(instance) };
         let spec = served.message_spec(message.as_str(), Direction::Decode)?;
         let accepted = served
             .adapter
@@ -115,7 +118,9 @@ extern "C" fn decode<A: Adapter>(
     finish(result, Some(out), diagnostics)
 }
 
-extern "C" fn encode<A: Adapter>(
+/// # Safety
+/// `instance` is live: made by `create::<A>` and not destroyed ([`AdapterMod`]'s contract).
+unsafe extern "C" fn encode<A: Adapter>(
     instance: InstanceHandle,
     message: RStr<'_>,
     document: RSlice<'_, u8>,
@@ -123,7 +128,8 @@ extern "C" fn encode<A: Adapter>(
     diagnostics: ByteSink<'_>,
 ) -> u32 {
     let result = guarded(|| {
-        let served = served::<A>(instance);
+        // SAFETY: the caller keeps the handle live for the call (this function's contract).
+        let served = unsafe { served::<A>(instance) };
         let spec = served.message_spec(message.as_str(), Direction::Encode)?;
         let document = Document::from_json(document.as_slice(), Some(spec.document))
             .map_err(Failure::Rejected)?;
@@ -136,13 +142,16 @@ extern "C" fn encode<A: Adapter>(
     finish(result, Some(out), diagnostics)
 }
 
-extern "C" fn destroy<A: Adapter>(instance: InstanceHandle) {
-    if instance.0.is_null() {
+/// # Safety
+/// `instance` is live, no other call on it runs, and it is not used again ([`AdapterMod`]'s
+/// contract).
+unsafe extern "C" fn destroy<A: Adapter>(instance: InstanceHandle) {
+    if instance.is_null() {
         return;
     }
-    // SAFETY: a non-null handle was made by `create::<A>` from `Box<Served<A>>`, and the
-    // host destroys each handle once.
-    let adapter = unsafe { Box::from_raw(instance.0.cast::<Served<A>>()) };
+    // SAFETY: a live handle was made by `create::<A>` from a `Box<Served<A>>`; the caller
+    // gives up every use of it, so the box is owned here alone.
+    let adapter = unsafe { Box::from_raw(instance.as_ptr().cast::<Served<A>>()) };
     // A panicking Drop must not unwind into the host.
     let _ = catch_unwind(AssertUnwindSafe(move || drop(adapter)));
 }
@@ -188,10 +197,12 @@ impl<A> Served<A> {
     }
 }
 
-fn served<'a, A>(instance: InstanceHandle) -> &'a Served<A> {
-    // SAFETY: the handle was made by `create::<A>` and the host keeps it alive, and does
-    // not destroy it, while calls on it run.
-    unsafe { &*instance.0.cast::<Served<A>>() }
+/// # Safety
+/// `instance` was made by `create::<A>` and is not destroyed while the reference lives.
+unsafe fn served<'a, A>(instance: InstanceHandle) -> &'a Served<A> {
+    // SAFETY: `create::<A>` made the handle from a `Box<Served<A>>`, which lives until
+    // `destroy`; calls only read it (`Served<A>` is `Sync`).
+    unsafe { &*instance.as_ptr().cast::<Served<A>>() }
 }
 
 enum Failure {

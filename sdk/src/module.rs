@@ -99,7 +99,7 @@ impl AdapterModule {
     /// The host validates the config against the manifest's schema before this; the
     /// adapter checks it again as it deserialises it.
     pub fn instantiate(&self, config: &[u8]) -> Result<AdapterInstance, CallError> {
-        let mut handle = InstanceHandle(std::ptr::null_mut());
+        let mut handle = InstanceHandle::NULL;
         let mut diagnostics = Vec::new();
         let status = (self.root.create())(
             RSlice::from_slice(config),
@@ -107,7 +107,7 @@ impl AdapterModule {
             ByteSink::new(&mut diagnostics),
         );
         let diagnostics = parse_diagnostics(&diagnostics);
-        if status != STATUS_OK || handle.0.is_null() {
+        if status != STATUS_OK || handle.is_null() {
             return Err(CallError::from_status(status, diagnostics));
         }
         Ok(AdapterInstance {
@@ -208,7 +208,7 @@ impl AdapterInstance {
 
     fn call(
         &self,
-        function: extern "C" fn(
+        function: unsafe extern "C" fn(
             InstanceHandle,
             RStr<'_>,
             RSlice<'_, u8>,
@@ -220,13 +220,17 @@ impl AdapterInstance {
     ) -> Result<Reply, CallError> {
         let mut out = Vec::new();
         let mut diagnostics = Vec::new();
-        let status = function(
-            self.handle,
-            RStr::from_str(message),
-            RSlice::from_slice(input),
-            ByteSink::new(&mut out),
-            ByteSink::new(&mut diagnostics),
-        );
+        // SAFETY: the handle came from this module's `create` with STATUS_OK and is
+        // destroyed only when `self` drops, after every call on it has returned.
+        let status = unsafe {
+            function(
+                self.handle,
+                RStr::from_str(message),
+                RSlice::from_slice(input),
+                ByteSink::new(&mut out),
+                ByteSink::new(&mut diagnostics),
+            )
+        };
         let diagnostics = parse_diagnostics(&diagnostics);
         if status == STATUS_OK {
             Ok(Reply {
@@ -241,7 +245,9 @@ impl AdapterInstance {
 
 impl Drop for AdapterInstance {
     fn drop(&mut self) {
-        (self.module.root.destroy())(self.handle);
+        // SAFETY: the handle came from this module's `create`; `&mut self` means no call
+        // on it is running, and it is not used again.
+        unsafe { (self.module.root.destroy())(self.handle) }
     }
 }
 
