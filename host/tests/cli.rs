@@ -7,6 +7,9 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
+use tradewire_sdk::pipe::PipeClient;
+use tradewire_sdk::{CallContext, CallError};
+
 fn cdylib(crate_name: &str) -> PathBuf {
     let exe = std::env::current_exe().expect("test binary path");
     let path = exe.parent().expect("deps dir").join(format!(
@@ -394,9 +397,6 @@ fn oversized_input_is_refused_before_it_is_read_whole() {
 
 #[test]
 fn an_adapter_serves_the_same_calls_from_a_child_process_over_a_pipe() {
-    use tradewire_sdk::CallError;
-    use tradewire_sdk::pipe::PipeClient;
-
     let mut child = Command::new(env!("CARGO_BIN_EXE_tradewire"))
         .args(["__serve-library", &panicky()])
         .stdin(Stdio::piped())
@@ -425,10 +425,52 @@ fn an_adapter_serves_the_same_calls_from_a_child_process_over_a_pipe() {
         .expect("pipe")
         .expect("encode");
     assert_eq!(encoded.bytes, b"FAC132");
+    let context = CallContext {
+        content_type: Some("text/plain".into()),
+        ..CallContext::default()
+    };
+    let encoded = client
+        .encode_in_context("echo", &reply.bytes, &context)
+        .expect("pipe")
+        .expect("encode in context");
+    assert_eq!(encoded.bytes, b"FAC132 (text/plain)");
 
     drop(client);
     assert!(
         child.wait().expect("exit").success(),
         "the child exits cleanly when the pipe closes"
     );
+}
+
+#[test]
+fn a_library_of_abi_1_0_over_a_pipe_answers_calls_in_context_as_unsupported() {
+    let library = cdylib("fixture_abi_1_0").display().to_string();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_tradewire"))
+        .args(["__serve-library", &library])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("start the adapter process");
+    let mut client = PipeClient::new(
+        child.stdout.take().expect("stdout"),
+        child.stdin.take().expect("stdin"),
+    );
+    client.create(b"{}").expect("pipe").expect("created");
+    let context = CallContext::default();
+    let Err(CallError::Unsupported(d)) = client
+        .decode_in_context("echo", b"FAC132", &context)
+        .expect("pipe")
+    else {
+        panic!("a 1.0 library has no decode in context");
+    };
+    assert_eq!(d.as_slice()[0].code, "adapter.call_unsupported");
+    let reply = client
+        .decode("echo", b"FAC132")
+        .expect("pipe")
+        .expect("the plain call is the fallback");
+    assert!(text(&reply.bytes).contains(r#""sku":"FAC132""#));
+
+    drop(client);
+    assert!(child.wait().expect("exit").success());
 }
