@@ -1,7 +1,8 @@
 //! The `tradewire` command line.
 //!
 //! Exit status: 0 on success, 1 when the input was rejected (diagnostics on stderr),
-//! 2 for usage or configuration errors. A bug in the host is reported, not a 101.
+//! 2 when an adapter failed (it panicked or broke the contract: `adapter.failed`) and for
+//! usage or configuration errors. A bug in the host is reported, not a 101.
 
 use std::io::{self, IsTerminal, Read, Write};
 use std::path::{Path, PathBuf};
@@ -105,6 +106,9 @@ enum Command {
 enum Failure {
     /// The input was refused: exit 1.
     Rejected(Diagnostics),
+    /// The adapter failed, whatever the input: exit 2. Not the input's fault, so not
+    /// reported as a rejection.
+    AdapterFailed(Diagnostics),
     /// Usage, configuration or environment: exit 2.
     Usage(Diagnostics),
 }
@@ -133,7 +137,7 @@ pub fn main() -> ExitCode {
             print_diagnostics(cli.format, &d);
             ExitCode::from(1)
         }
-        Ok(Err(Failure::Usage(d))) => {
+        Ok(Err(Failure::AdapterFailed(d) | Failure::Usage(d))) => {
             print_diagnostics(cli.format, &d);
             ExitCode::from(2)
         }
@@ -392,11 +396,11 @@ fn decode(
         let mut out = Diagnostics::new();
         out.error(
             "",
-            "host.adapter_broke_contract",
-            "the adapter returned a document that is not canonical JSON",
+            "adapter.failed",
+            "the adapter broke the contract: it returned a document that is not canonical JSON",
         );
         out.extend(d);
-        Failure::Rejected(out)
+        Failure::AdapterFailed(out)
     })?;
     let checked = document.validate();
     if checked.has_errors() {
@@ -445,10 +449,12 @@ fn encode_checked(
 }
 
 fn call_failure(error: CallError) -> Failure {
-    if let CallError::Failed(d) = &error {
-        tracing::error!(diagnostics = %d, "adapter failed");
+    match error {
+        CallError::Rejected(d) => Failure::Rejected(d),
+        CallError::Failed(d) => Failure::AdapterFailed(d),
+        // The CLI makes only the calls every library has.
+        CallError::Unsupported(d) => Failure::Usage(d),
     }
-    Failure::Rejected(error.into_diagnostics())
 }
 
 fn list_adapters(registry: &Registry, format: Format) -> Result<(), Failure> {

@@ -125,19 +125,41 @@ fn convert_refuses_a_document_the_target_message_does_not_take() {
 }
 
 #[test]
-fn a_panicking_adapter_exits_1_with_a_diagnostic_and_no_raw_panic_output() {
+fn a_failing_adapter_exits_2_with_adapter_failed_and_no_raw_panic_output() {
+    let plugin = panicky();
+    let cases: &[(&[&str], &[u8])] = &[
+        (&["decode", "panicky", "echo"], b"panic"),
+        (
+            &["encode", "panicky", "echo"],
+            br#"{"contract":"product/v1","sku":"panic"}"#,
+        ),
+        (&["convert", "panicky:echo", "panicky:echo"], b"panic"),
+    ];
+    for (args, input) in cases {
+        let mut all = vec!["--plugins", plugin.as_str(), "--format", "json"];
+        all.extend_from_slice(args);
+        let out = tradewire(&all, input);
+        let stderr = text(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {stderr}");
+        let diagnostics: serde_json::Value =
+            serde_json::from_str(stderr.lines().last().unwrap_or_default())
+                .unwrap_or_else(|e| panic!("{args:?}: JSON diagnostics expected ({e}): {stderr}"));
+        assert_eq!(diagnostics[0]["code"], "adapter.failed", "{args:?}");
+        let message = diagnostics[0]["message"].as_str().unwrap_or_default();
+        assert!(message.contains("asked to panic"), "{args:?}: {message}");
+        assert!(
+            !stderr.contains("thread '"),
+            "the plugin's panic hook printed raw output: {stderr}"
+        );
+    }
+
+    // The same library, the same calls, input it refuses: 1.
     let out = tradewire(
-        &["--plugins", &panicky(), "decode", "panicky", "echo"],
-        b"panic",
+        &["--plugins", &plugin, "encode", "panicky", "echo"],
+        br#"{"contract":"order/v1","currency":"EUR","lines":[]}"#,
     );
-    assert_eq!(out.status.code(), Some(1));
-    let stderr = text(&out.stderr);
-    assert!(stderr.contains("error[adapter.failed]"), "{stderr}");
-    assert!(stderr.contains("asked to panic"), "{stderr}");
-    assert!(
-        !stderr.contains("thread '"),
-        "the plugin's panic hook printed raw output: {stderr}"
-    );
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    assert!(text(&out.stderr).contains("document.wrong_contract"));
 }
 
 #[test]
