@@ -60,7 +60,7 @@ enum Command {
         #[arg(long, conflicts_with = "document")]
         adapter: Option<String>,
     },
-    /// Protocol bytes (FILE or stdin) → canonical JSON on stdout.
+    /// Protocol bytes (FILE or stdin) → canonical JSON on stdout, `contract` first.
     Decode {
         adapter: String,
         message: String,
@@ -68,6 +68,9 @@ enum Command {
         /// Adapter config, JSON or TOML.
         #[arg(long, value_name = "FILE")]
         config: Option<PathBuf>,
+        /// One line, as the document crosses the library boundary, instead of indented.
+        #[arg(long)]
+        compact: bool,
     },
     /// Canonical JSON (FILE or stdin) → protocol bytes on stdout.
     Encode {
@@ -194,12 +197,13 @@ fn run(cli: &Cli) -> Result<(), Failure> {
             message,
             file,
             config,
+            compact,
         } => {
             let instance = instantiate(&registry, adapter, config.as_deref())?;
             check_message(&instance, message, Direction::Decode)?;
             let input = read_input(file.as_deref(), cli.max_input)?;
             let document = decode(&instance, message, &input, cli.format)?;
-            write_stdout(&pretty_json(&document))
+            write_stdout(&document_json(&document, *compact))
         }
         Command::Encode {
             adapter,
@@ -553,8 +557,17 @@ fn print_schema(
     write_stdout(&pretty_value(&kind.json_schema()))
 }
 
-fn pretty_json(document: &Document) -> Vec<u8> {
-    pretty_value(&serde_json::to_value(document).unwrap_or(Value::Null))
+/// The document's own serialisation, `contract` first and its fields in their order:
+/// [`Document::to_json`], or the same indented.
+fn document_json(document: &Document, compact: bool) -> Vec<u8> {
+    let mut bytes = if compact {
+        document.to_json()
+    } else {
+        // Cannot fail, as `Document::write_json` says.
+        serde_json::to_vec_pretty(document).unwrap_or_default()
+    };
+    bytes.push(b'\n');
+    bytes
 }
 
 fn pretty_value(value: &Value) -> Vec<u8> {

@@ -7,6 +7,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
+use tradewire_core::{Document, DocumentKind};
 use tradewire_sdk::pipe::PipeClient;
 use tradewire_sdk::{CallContext, CallError};
 
@@ -63,6 +64,59 @@ fn decode_prints_canonical_json_and_exits_0() {
     let json: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON on stdout");
     assert_eq!(json["contract"], "product/v1");
     assert_eq!(json["sku"], "FAC132");
+}
+
+#[test]
+fn decode_prints_the_documents_own_serialisation_contract_first_pretty_or_compact() {
+    // An order with `billing_address`, which sorts before `contract`.
+    let order = std::fs::read(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../adapters/ois-orders/fixtures/order/home-delivery-received.json"
+    ))
+    .expect("the OIS order sample");
+    let decode = |extra: &[&str]| {
+        let mut args = vec!["decode", "ois-orders", "order"];
+        args.extend_from_slice(extra);
+        let out = tradewire(&args, &order);
+        assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+        out.stdout
+    };
+    let pretty = decode(&[]);
+    let compact = decode(&["--compact"]);
+
+    assert!(
+        text(&pretty).starts_with("{\n  \"contract\": \"order/v1\",\n"),
+        "{}",
+        text(&pretty)
+    );
+    assert!(
+        compact.starts_with(br#"{"contract":"order/v1","#),
+        "{}",
+        text(&compact)
+    );
+    assert_eq!(
+        compact.iter().filter(|&&b| b == b'\n').count(),
+        1,
+        "one line"
+    );
+
+    let document = Document::from_json(&compact, Some(DocumentKind::Order)).expect("canonical");
+    assert_eq!(
+        Document::from_json(&pretty, Some(DocumentKind::Order)).expect("canonical"),
+        document
+    );
+    let Document::Order(decoded) = &document else {
+        panic!("an order");
+    };
+    assert!(decoded.billing_address.is_some() && !decoded.lines.is_empty());
+    // Exactly what the contract writes, fields in their order: the document's own
+    // serialisation, not a re-sorted JSON value.
+    let mut written = document.to_json();
+    written.push(b'\n');
+    assert_eq!(compact, written);
+    let mut indented = serde_json::to_vec_pretty(&document).expect("serialise");
+    indented.push(b'\n');
+    assert_eq!(pretty, indented);
 }
 
 #[test]
