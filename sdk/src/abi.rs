@@ -150,8 +150,8 @@ unsafe impl Sync for InstanceHandle {}
 ///
 /// Fields after `destroy` were appended by a later minor version: their accessors return
 /// `None` for a library that lacks them. Call them only through
-/// [`AdapterModule`](crate::AdapterModule), which also refuses them to a library whose reported version
-/// predates them.
+/// [`AdapterModule`](crate::AdapterModule), which also refuses them to a library whose
+/// reported version predates them.
 #[repr(C)]
 #[derive(StableAbi)]
 #[sabi(kind(Prefix(prefix_ref = AdapterModRef)))]
@@ -246,6 +246,9 @@ impl RootModule for AdapterModRef {
 /// minor version is then checked against the whole of this host's layout (a later
 /// library only appends to it). [`AdapterModule`](crate::AdapterModule) calls no
 /// function of a version later than the library's, so what was not checked is not called.
+///
+/// Appending functions for ABI 1.2 means freezing today's layout as `v1_1` beside
+/// [`v1_0`], and checking a library that reports 1.1 against it.
 pub fn init_root_module(header: &LibHeader) -> Result<AdapterModRef, LibraryError> {
     header.ensure_layout::<v1_0::AdapterModRef>()?;
     // SAFETY: the 1.0 layout, `AdapterModRef`'s prefix, was checked just above; the
