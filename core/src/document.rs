@@ -2,7 +2,6 @@
 
 use std::fmt;
 use std::str::FromStr;
-use std::sync::atomic::{AtomicUsize, Ordering};
 
 use schemars::JsonSchema;
 use serde::de::DeserializeOwned;
@@ -107,26 +106,18 @@ macro_rules! documents {
 
             /// Serialises as canonical JSON with the `contract` tag first.
             pub fn to_json(&self) -> Vec<u8> {
-                let mut out = Vec::new();
+                let mut out = Vec::with_capacity(JSON_CAPACITY);
                 self.write_json(&mut out);
-                // Presized for a much larger document: give the excess back.
-                if out.capacity() > 2 * out.len() + 4096 {
-                    out.shrink_to_fit();
-                }
                 out
             }
 
             /// Appends the canonical JSON of [`Document::to_json`] to `out`, in one pass
-            /// and without intermediate values. `out` is first grown to hold a document as
-            /// large as the last one written, so that a run of similar documents is written
-            /// without reallocating (and copying) the buffer as it fills.
+            /// and without intermediate values. A caller that writes many documents reuses
+            /// one buffer, whose capacity then fits them after the first few.
             pub fn write_json(&self, out: &mut Vec<u8>) {
-                out.reserve(json_len_hint());
-                let start = out.len();
                 // Serialising these types cannot fail: no maps with non-string keys, no
                 // custom serialisers that error, and writing to a `Vec` does not fail.
-                let _ = serde_json::to_writer(&mut *out, self);
-                remember_json_len(out.len() - start);
+                let _ = serde_json::to_writer(out, self);
             }
         }
 
@@ -154,24 +145,9 @@ documents! {
     ServiceResponse = "service-response/v1", "service-response.v1.json";
 }
 
-/// The length of the last canonical JSON written, in this process (any thread): the
-/// estimate [`Document::write_json`] presizes its buffer with.
-static LAST_JSON_LEN: AtomicUsize = AtomicUsize::new(0);
-
-/// Presizing beyond this is left to the buffer's own growth: one huge document must not
-/// make every later small one allocate as much.
-const MAX_JSON_LEN_HINT: usize = 1 << 20;
-
-fn json_len_hint() -> usize {
-    let last = LAST_JSON_LEN.load(Ordering::Relaxed);
-    // A little slack for a document slightly larger than the last; 256 bytes hold the
-    // smallest documents whole.
-    (last + last / 8).clamp(256, MAX_JSON_LEN_HINT)
-}
-
-fn remember_json_len(len: usize) {
-    LAST_JSON_LEN.store(len, Ordering::Relaxed);
-}
+/// What [`Document::to_json`] allocates first: a small document whole; a larger one grows
+/// the buffer by doubling from there.
+const JSON_CAPACITY: usize = 1024;
 
 /// A contract id this build does not know.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -42,7 +42,7 @@ pub use price_rule::{Adjustment, PriceList, PriceRule};
 pub use product::{
     CategoryPrice, Dimensions, Image, Product, ProductList, ProductText, Variant, is_valid_gtin,
 };
-pub use punchout::{PunchoutFunction, PunchoutSession, Secret};
+pub use punchout::{HookUrlError, PunchoutFunction, PunchoutSession, Secret, check_hook_url};
 pub use service::{
     OperationKind, OrderRef, ProductRef, ServiceOperation, ServiceReply, ServiceRequest,
     ServiceResponse,

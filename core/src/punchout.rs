@@ -20,9 +20,17 @@ impl Secret {
         Self(value.into())
     }
 
-    /// The secret itself, for the code that checks it.
+    /// The secret itself, for the code that must send it on.
     pub fn expose(&self) -> &str {
         &self.0
+    }
+
+    /// Whether `candidate` is this secret, compared in time that depends on the lengths
+    /// only, not on where the two first differ: a caller cannot find a secret byte by byte
+    /// from how long its guesses take to refuse.
+    pub fn matches(&self, candidate: &str) -> bool {
+        use subtle::ConstantTimeEq;
+        self.0.as_bytes().ct_eq(candidate.as_bytes()).into()
     }
 }
 
@@ -104,25 +112,78 @@ pub struct PunchoutSession {
 impl PunchoutSession {
     pub fn validate(&self) -> Diagnostics {
         let mut d = Diagnostics::new();
-        let url = self.hook_url.trim();
-        if url.is_empty() {
-            d.error(
+        match check_hook_url(&self.hook_url) {
+            Ok(_) => {}
+            Err(HookUrlError::Missing) => d.error(
                 "/hook_url",
                 "punchout.hook_url_missing",
                 "hook_url is required: the cart goes back there",
-            );
-        } else {
-            let scheme = url.split_once("://").map(|(s, _)| s.to_ascii_lowercase());
-            if !matches!(scheme.as_deref(), Some("http" | "https")) {
-                d.error(
-                    "/hook_url",
-                    "punchout.hook_url_not_http",
-                    format!("hook_url must be an http or https URL, got `{url}`"),
-                );
-            }
+            ),
+            Err(why) => d.error(
+                "/hook_url",
+                "punchout.hook_url_not_http",
+                format!("hook_url {:?} {why}", self.hook_url.trim()),
+            ),
         }
         d
     }
+}
+
+/// Why a hook URL is refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HookUrlError {
+    /// Empty or blank.
+    Missing,
+    /// Not of the form `scheme://...` (a relative path, `javascript:...`).
+    NotAbsolute,
+    /// A scheme other than `http` or `https`.
+    NotHttp,
+    /// Spaces, control characters or backslashes, which a browser reads differently from
+    /// what is shown.
+    UnsafeCharacters,
+    /// Nothing between `://` and the path, or only a port.
+    NoHost,
+}
+
+impl fmt::Display for HookUrlError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::Missing => "is empty",
+            Self::NotAbsolute => "is not an absolute http(s) URL",
+            Self::NotHttp => "must use http or https",
+            Self::UnsafeCharacters => "contains spaces, control characters or backslashes",
+            Self::NoHost => "has no host",
+        })
+    }
+}
+
+impl std::error::Error for HookUrlError {}
+
+/// Checks a punchout hook URL, the only place a cart may go, and returns it trimmed: an
+/// absolute `http` or `https` URL with a host, and nothing a browser would read
+/// differently from what is shown. Anything else — `javascript:`, `data:`, a relative
+/// path — would let a cart page run script or post the cart somewhere unintended.
+pub fn check_hook_url(url: &str) -> Result<&str, HookUrlError> {
+    let url = url.trim();
+    if url.is_empty() {
+        return Err(HookUrlError::Missing);
+    }
+    let (scheme, rest) = url.split_once("://").ok_or(HookUrlError::NotAbsolute)?;
+    if !scheme.eq_ignore_ascii_case("http") && !scheme.eq_ignore_ascii_case("https") {
+        return Err(HookUrlError::NotHttp);
+    }
+    if url
+        .chars()
+        .any(|c| c.is_control() || c.is_whitespace() || c == '\\')
+    {
+        return Err(HookUrlError::UnsafeCharacters);
+    }
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
+    let host = authority.rsplit('@').next().unwrap_or_default();
+    if host.is_empty() || host.starts_with(':') {
+        return Err(HookUrlError::NoHost);
+    }
+    Ok(url)
 }
 
 #[cfg(test)]
@@ -147,14 +208,96 @@ mod tests {
     }
 
     #[test]
-    fn hook_url_must_be_http() {
-        let s = PunchoutSession {
-            hook_url: "javascript:alert(1)".into(),
-            ..PunchoutSession::default()
+    fn a_secret_matches_itself_only() {
+        let secret = Secret::new("s3cret-key");
+        assert!(secret.matches("s3cret-key"));
+        for other in [
+            "s3cret-kez",
+            "S3cret-key",
+            "s3cret-key ",
+            "s3cret-ke",
+            "s3cret-keyy",
+            "",
+        ] {
+            assert!(!secret.matches(other), "{other:?}");
+        }
+        let empty = Secret::new("");
+        assert!(empty.matches(""));
+        assert!(!empty.matches("a"));
+        // Bytes, not characters: a multi-byte character is not its first byte.
+        assert!(!Secret::new("é").matches("e"));
+        assert!(Secret::new("clé").matches("clé"));
+    }
+
+    #[test]
+    fn http_and_https_hook_urls_pass_trimmed() {
+        for (given, kept) in [
+            (
+                "https://srm.example/sap/bc/gui/sap/its/bbpsc02?sap-client=100",
+                "https://srm.example/sap/bc/gui/sap/its/bbpsc02?sap-client=100",
+            ),
+            ("HTTP://return.to/me", "HTTP://return.to/me"),
+            (
+                " http://user@host:8080/path#frag ",
+                "http://user@host:8080/path#frag",
+            ),
+            ("https://[2001:db8::1]/hook", "https://[2001:db8::1]/hook"),
+        ] {
+            assert_eq!(check_hook_url(given), Ok(kept), "{given:?}");
+        }
+    }
+
+    #[test]
+    fn every_other_hook_url_is_refused_with_its_reason() {
+        use HookUrlError::*;
+        for (bad, why) in [
+            ("", Missing),
+            ("   ", Missing),
+            ("javascript:alert(1)", NotAbsolute),
+            ("data:text/html,<script>", NotAbsolute),
+            ("/relative/hook", NotAbsolute),
+            ("srm.example/hook", NotAbsolute),
+            ("JavaScript://%0aalert(1)", NotHttp),
+            ("ftp://files.example/", NotHttp),
+            ("https://", NoHost),
+            ("https:///path", NoHost),
+            ("https://?q=1", NoHost),
+            ("https://user@/path", NoHost),
+            ("https://:8080/", NoHost),
+            ("https://exa mple/", UnsafeCharacters),
+            ("https://srm.example/a b", UnsafeCharacters),
+            ("https://a\\b/", UnsafeCharacters),
+            ("https://a/\u{1}", UnsafeCharacters),
+            ("https://a/\u{a0}x", UnsafeCharacters),
+        ] {
+            assert_eq!(check_hook_url(bad), Err(why), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn a_session_refuses_a_hook_url_that_is_not_http_with_a_host() {
+        let code = |hook_url: &str| {
+            let session = PunchoutSession {
+                hook_url: hook_url.into(),
+                ..PunchoutSession::default()
+            };
+            let d = session.validate();
+            assert!(d.as_slice().iter().all(|d| d.path == "/hook_url"), "{d}");
+            d.as_slice().first().map(|d| d.code.clone())
         };
-        assert_eq!(
-            s.validate().as_slice()[0].code,
-            "punchout.hook_url_not_http"
-        );
+        assert_eq!(code("https://srm.example/hook"), None);
+        assert_eq!(code(""), Some("punchout.hook_url_missing".into()));
+        for bad in [
+            "javascript:alert(1)",
+            "https://",
+            "https:///x",
+            "https://a b/",
+        ] {
+            assert_eq!(
+                code(bad),
+                Some("punchout.hook_url_not_http".into()),
+                "{bad:?}"
+            );
+        }
     }
 }

@@ -1,7 +1,8 @@
 //! The `tradewire` command line.
 //!
 //! Exit status: 0 on success, 1 when the input was rejected (diagnostics on stderr),
-//! 2 for usage or configuration errors. A bug in the host is reported, not a 101.
+//! 2 when an adapter failed (it panicked or broke the contract: `adapter.failed`) and for
+//! usage or configuration errors. A bug in the host is reported, not a 101.
 
 use std::io::{self, IsTerminal, Read, Write};
 use std::path::{Path, PathBuf};
@@ -59,7 +60,7 @@ enum Command {
         #[arg(long, conflicts_with = "document")]
         adapter: Option<String>,
     },
-    /// Protocol bytes (FILE or stdin) → canonical JSON on stdout.
+    /// Protocol bytes (FILE or stdin) → canonical JSON on stdout, `contract` first.
     Decode {
         adapter: String,
         message: String,
@@ -67,6 +68,9 @@ enum Command {
         /// Adapter config, JSON or TOML.
         #[arg(long, value_name = "FILE")]
         config: Option<PathBuf>,
+        /// One line, as the document crosses the library boundary, instead of indented.
+        #[arg(long)]
+        compact: bool,
     },
     /// Canonical JSON (FILE or stdin) → protocol bytes on stdout.
     Encode {
@@ -105,6 +109,9 @@ enum Command {
 enum Failure {
     /// The input was refused: exit 1.
     Rejected(Diagnostics),
+    /// The adapter failed, whatever the input: exit 2. Not the input's fault, so not
+    /// reported as a rejection.
+    AdapterFailed(Diagnostics),
     /// Usage, configuration or environment: exit 2.
     Usage(Diagnostics),
 }
@@ -133,7 +140,7 @@ pub fn main() -> ExitCode {
             print_diagnostics(cli.format, &d);
             ExitCode::from(1)
         }
-        Ok(Err(Failure::Usage(d))) => {
+        Ok(Err(Failure::AdapterFailed(d) | Failure::Usage(d))) => {
             print_diagnostics(cli.format, &d);
             ExitCode::from(2)
         }
@@ -190,12 +197,13 @@ fn run(cli: &Cli) -> Result<(), Failure> {
             message,
             file,
             config,
+            compact,
         } => {
             let instance = instantiate(&registry, adapter, config.as_deref())?;
             check_message(&instance, message, Direction::Decode)?;
             let input = read_input(file.as_deref(), cli.max_input)?;
             let document = decode(&instance, message, &input, cli.format)?;
-            write_stdout(&pretty_json(&document))
+            write_stdout(&document_json(&document, *compact))
         }
         Command::Encode {
             adapter,
@@ -392,11 +400,11 @@ fn decode(
         let mut out = Diagnostics::new();
         out.error(
             "",
-            "host.adapter_broke_contract",
-            "the adapter returned a document that is not canonical JSON",
+            "adapter.failed",
+            "the adapter broke the contract: it returned a document that is not canonical JSON",
         );
         out.extend(d);
-        Failure::Rejected(out)
+        Failure::AdapterFailed(out)
     })?;
     let checked = document.validate();
     if checked.has_errors() {
@@ -445,10 +453,12 @@ fn encode_checked(
 }
 
 fn call_failure(error: CallError) -> Failure {
-    if let CallError::Failed(d) = &error {
-        tracing::error!(diagnostics = %d, "adapter failed");
+    match error {
+        CallError::Rejected(d) => Failure::Rejected(d),
+        CallError::Failed(d) => Failure::AdapterFailed(d),
+        // The CLI makes only the calls every library has.
+        CallError::Unsupported(d) => Failure::Usage(d),
     }
-    Failure::Rejected(error.into_diagnostics())
 }
 
 fn list_adapters(registry: &Registry, format: Format) -> Result<(), Failure> {
@@ -547,8 +557,17 @@ fn print_schema(
     write_stdout(&pretty_value(&kind.json_schema()))
 }
 
-fn pretty_json(document: &Document) -> Vec<u8> {
-    pretty_value(&serde_json::to_value(document).unwrap_or(Value::Null))
+/// The document's own serialisation, `contract` first and its fields in their order:
+/// [`Document::to_json`], or the same indented.
+fn document_json(document: &Document, compact: bool) -> Vec<u8> {
+    let mut bytes = if compact {
+        document.to_json()
+    } else {
+        // Cannot fail, as `Document::write_json` says.
+        serde_json::to_vec_pretty(document).unwrap_or_default()
+    };
+    bytes.push(b'\n');
+    bytes
 }
 
 fn pretty_value(value: &Value) -> Vec<u8> {

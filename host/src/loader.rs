@@ -7,7 +7,8 @@
 //!   sections lie past its end is refused here.
 //! - It must be a shared library for this machine's architecture, exporting exactly one
 //!   root module symbol (`tradewire_adapter_root__<crate>`).
-//! - `abi_stable` checks the root module's layout against the host's; the SDK's
+//! - `abi_stable` checks the root module's layout against the one of the ABI version the
+//!   library reports ([`tradewire_sdk::abi::init_root_module`]); the SDK's
 //!   [`AdapterModule`] then checks the contract version and reads the manifest.
 //! - A library whose static initialisers crash can only be caught in another process:
 //!   [`probe_in_child`] re-runs the host on the file first, when the host is a binary
@@ -23,7 +24,7 @@ use std::process::{Command, Stdio};
 use abi_stable::library::AbiHeaderRef;
 use object::{Object, ObjectKind, ObjectSection, ObjectSegment, ObjectSymbol};
 use tradewire_sdk::AdapterModule;
-use tradewire_sdk::abi::{AdapterModRef, ROOT_SYMBOL_PREFIX};
+use tradewire_sdk::abi::ROOT_SYMBOL_PREFIX;
 
 /// Why a library was refused.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -151,8 +152,7 @@ pub fn load(path: &Path) -> Result<AdapterModule, LoadError> {
         let header = header
             .upgrade()
             .map_err(|e| refuse(format!("incompatible abi_stable header: {e}")))?;
-        header
-            .init_root_module::<AdapterModRef>()
+        tradewire_sdk::abi::init_root_module(header)
             .map_err(|e| refuse(describe_root_module_error(&e)))?
     };
     // Libraries are never unloaded: the module's functions and statics must outlive

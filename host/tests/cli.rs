@@ -7,6 +7,10 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
+use tradewire_core::{Document, DocumentKind};
+use tradewire_sdk::pipe::PipeClient;
+use tradewire_sdk::{CallContext, CallError};
+
 fn cdylib(crate_name: &str) -> PathBuf {
     let exe = std::env::current_exe().expect("test binary path");
     let path = exe.parent().expect("deps dir").join(format!(
@@ -60,6 +64,59 @@ fn decode_prints_canonical_json_and_exits_0() {
     let json: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON on stdout");
     assert_eq!(json["contract"], "product/v1");
     assert_eq!(json["sku"], "FAC132");
+}
+
+#[test]
+fn decode_prints_the_documents_own_serialisation_contract_first_pretty_or_compact() {
+    // An order with `billing_address`, which sorts before `contract`.
+    let order = std::fs::read(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../adapters/ois-orders/fixtures/order/home-delivery-received.json"
+    ))
+    .expect("the OIS order sample");
+    let decode = |extra: &[&str]| {
+        let mut args = vec!["decode", "ois-orders", "order"];
+        args.extend_from_slice(extra);
+        let out = tradewire(&args, &order);
+        assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+        out.stdout
+    };
+    let pretty = decode(&[]);
+    let compact = decode(&["--compact"]);
+
+    assert!(
+        text(&pretty).starts_with("{\n  \"contract\": \"order/v1\",\n"),
+        "{}",
+        text(&pretty)
+    );
+    assert!(
+        compact.starts_with(br#"{"contract":"order/v1","#),
+        "{}",
+        text(&compact)
+    );
+    assert_eq!(
+        compact.iter().filter(|&&b| b == b'\n').count(),
+        1,
+        "one line"
+    );
+
+    let document = Document::from_json(&compact, Some(DocumentKind::Order)).expect("canonical");
+    assert_eq!(
+        Document::from_json(&pretty, Some(DocumentKind::Order)).expect("canonical"),
+        document
+    );
+    let Document::Order(decoded) = &document else {
+        panic!("an order");
+    };
+    assert!(decoded.billing_address.is_some() && !decoded.lines.is_empty());
+    // Exactly what the contract writes, fields in their order: the document's own
+    // serialisation, not a re-sorted JSON value.
+    let mut written = document.to_json();
+    written.push(b'\n');
+    assert_eq!(compact, written);
+    let mut indented = serde_json::to_vec_pretty(&document).expect("serialise");
+    indented.push(b'\n');
+    assert_eq!(pretty, indented);
 }
 
 #[test]
@@ -122,19 +179,41 @@ fn convert_refuses_a_document_the_target_message_does_not_take() {
 }
 
 #[test]
-fn a_panicking_adapter_exits_1_with_a_diagnostic_and_no_raw_panic_output() {
+fn a_failing_adapter_exits_2_with_adapter_failed_and_no_raw_panic_output() {
+    let plugin = panicky();
+    let cases: &[(&[&str], &[u8])] = &[
+        (&["decode", "panicky", "echo"], b"panic"),
+        (
+            &["encode", "panicky", "echo"],
+            br#"{"contract":"product/v1","sku":"panic"}"#,
+        ),
+        (&["convert", "panicky:echo", "panicky:echo"], b"panic"),
+    ];
+    for (args, input) in cases {
+        let mut all = vec!["--plugins", plugin.as_str(), "--format", "json"];
+        all.extend_from_slice(args);
+        let out = tradewire(&all, input);
+        let stderr = text(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {stderr}");
+        let diagnostics: serde_json::Value =
+            serde_json::from_str(stderr.lines().last().unwrap_or_default())
+                .unwrap_or_else(|e| panic!("{args:?}: JSON diagnostics expected ({e}): {stderr}"));
+        assert_eq!(diagnostics[0]["code"], "adapter.failed", "{args:?}");
+        let message = diagnostics[0]["message"].as_str().unwrap_or_default();
+        assert!(message.contains("asked to panic"), "{args:?}: {message}");
+        assert!(
+            !stderr.contains("thread '"),
+            "the plugin's panic hook printed raw output: {stderr}"
+        );
+    }
+
+    // The same library, the same calls, input it refuses: 1.
     let out = tradewire(
-        &["--plugins", &panicky(), "decode", "panicky", "echo"],
-        b"panic",
+        &["--plugins", &plugin, "encode", "panicky", "echo"],
+        br#"{"contract":"order/v1","currency":"EUR","lines":[]}"#,
     );
-    assert_eq!(out.status.code(), Some(1));
-    let stderr = text(&out.stderr);
-    assert!(stderr.contains("error[adapter.failed]"), "{stderr}");
-    assert!(stderr.contains("asked to panic"), "{stderr}");
-    assert!(
-        !stderr.contains("thread '"),
-        "the plugin's panic hook printed raw output: {stderr}"
-    );
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    assert!(text(&out.stderr).contains("document.wrong_contract"));
 }
 
 #[test]
@@ -394,9 +473,6 @@ fn oversized_input_is_refused_before_it_is_read_whole() {
 
 #[test]
 fn an_adapter_serves_the_same_calls_from_a_child_process_over_a_pipe() {
-    use tradewire_sdk::CallError;
-    use tradewire_sdk::pipe::PipeClient;
-
     let mut child = Command::new(env!("CARGO_BIN_EXE_tradewire"))
         .args(["__serve-library", &panicky()])
         .stdin(Stdio::piped())
@@ -425,10 +501,52 @@ fn an_adapter_serves_the_same_calls_from_a_child_process_over_a_pipe() {
         .expect("pipe")
         .expect("encode");
     assert_eq!(encoded.bytes, b"FAC132");
+    let context = CallContext {
+        content_type: Some("text/plain".into()),
+        ..CallContext::default()
+    };
+    let encoded = client
+        .encode_in_context("echo", &reply.bytes, &context)
+        .expect("pipe")
+        .expect("encode in context");
+    assert_eq!(encoded.bytes, b"FAC132 (text/plain)");
 
     drop(client);
     assert!(
         child.wait().expect("exit").success(),
         "the child exits cleanly when the pipe closes"
     );
+}
+
+#[test]
+fn a_library_of_abi_1_0_over_a_pipe_answers_calls_in_context_as_unsupported() {
+    let library = cdylib("fixture_abi_1_0").display().to_string();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_tradewire"))
+        .args(["__serve-library", &library])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("start the adapter process");
+    let mut client = PipeClient::new(
+        child.stdout.take().expect("stdout"),
+        child.stdin.take().expect("stdin"),
+    );
+    client.create(b"{}").expect("pipe").expect("created");
+    let context = CallContext::default();
+    let Err(CallError::Unsupported(d)) = client
+        .decode_in_context("echo", b"FAC132", &context)
+        .expect("pipe")
+    else {
+        panic!("a 1.0 library has no decode in context");
+    };
+    assert_eq!(d.as_slice()[0].code, "adapter.call_unsupported");
+    let reply = client
+        .decode("echo", b"FAC132")
+        .expect("pipe")
+        .expect("the plain call is the fallback");
+    assert!(text(&reply.bytes).contains(r#""sku":"FAC132""#));
+
+    drop(client);
+    assert!(child.wait().expect("exit").success());
 }

@@ -4,7 +4,7 @@ use schemars::JsonSchema;
 use serde::de::DeserializeOwned;
 use tradewire_core::{Diagnostics, Document, Outcome};
 
-use crate::AdapterInfo;
+use crate::{AdapterInfo, CallContext};
 
 /// A protocol adapter: maps a protocol's messages to and from canonical documents.
 ///
@@ -30,4 +30,29 @@ pub trait Adapter: Send + Sync + Sized + 'static {
     /// A canonical document of the kind `message` declares → protocol bytes. Only called for
     /// messages declared as encoding, with a document of the declared kind.
     fn encode(&self, message: &str, document: &Document) -> Outcome<Vec<u8>>;
+
+    /// [`decode`](Self::decode) with what the call knows beyond its bytes: the transport's
+    /// metadata (content type, headers) and values the runtime holds for it. Override it
+    /// when a message needs them; by default the context is not used.
+    fn decode_in_context(
+        &self,
+        message: &str,
+        input: &[u8],
+        context: &CallContext,
+    ) -> Outcome<Document> {
+        let _ = context;
+        self.decode(message, input)
+    }
+
+    /// [`encode`](Self::encode) with what the call knows beyond the document (see
+    /// [`decode_in_context`](Self::decode_in_context)); by default the context is not used.
+    fn encode_in_context(
+        &self,
+        message: &str,
+        document: &Document,
+        context: &CallContext,
+    ) -> Outcome<Vec<u8>> {
+        let _ = context;
+        self.encode(message, document)
+    }
 }

@@ -624,7 +624,9 @@ impl Kit<'_> {
         };
         let result = instance.decode(&spec.name, &input);
         let outcome = match (expectation, &result) {
-            (_, Err(CallError::Failed(d))) => CheckOutcome::Failed(broke(d)),
+            (_, Err(CallError::Failed(d) | CallError::Unsupported(d))) => {
+                CheckOutcome::Failed(broke(d))
+            }
             (DecodeExpectation::Document(expected), Ok(reply)) => {
                 self.compare_decoded(spec, expected, reply)
             }
@@ -681,7 +683,9 @@ impl Kit<'_> {
         };
         let result = instance.encode(&spec.name, &document);
         let outcome = match (expectation, &result) {
-            (_, Err(CallError::Failed(d))) => CheckOutcome::Failed(broke(d)),
+            (_, Err(CallError::Failed(d) | CallError::Unsupported(d))) => {
+                CheckOutcome::Failed(broke(d))
+            }
             (EncodeExpectation::Rejection(required), Err(CallError::Rejected(d))) => {
                 self.compare_rejection(required, d)
             }
@@ -816,7 +820,7 @@ impl Kit<'_> {
         self.module
             .instantiate(&config_bytes)
             .map_err(|e| match (e, config) {
-                (CallError::Failed(d), _) => broke(&d),
+                (CallError::Failed(d) | CallError::Unsupported(d), _) => broke(&d),
                 (CallError::Rejected(d), Some(path)) => {
                     format!("the adapter refused {}:\n{d}", self.relative(path))
                 }
@@ -957,7 +961,7 @@ fn round_trip(instance: &AdapterInstance, spec: &MessageSpec, decoded: &Reply) -
     };
     let encoded = match instance.encode(&spec.name, &decoded.bytes) {
         Ok(reply) => reply,
-        Err(CallError::Failed(d)) => {
+        Err(CallError::Failed(d) | CallError::Unsupported(d)) => {
             return CheckOutcome::Failed(format!("encoding the decoded document: {}", broke(&d)));
         }
         Err(CallError::Rejected(d)) => {
@@ -968,7 +972,7 @@ fn round_trip(instance: &AdapterInstance, spec: &MessageSpec, decoded: &Reply) -
     };
     let again = match instance.decode(&spec.name, &encoded.bytes) {
         Ok(reply) => reply,
-        Err(CallError::Failed(d)) => {
+        Err(CallError::Failed(d) | CallError::Unsupported(d)) => {
             return CheckOutcome::Failed(format!(
                 "decoding the adapter's own encoding: {}",
                 broke(&d)
@@ -1004,7 +1008,7 @@ fn readable_again(instance: &AdapterInstance, spec: &MessageSpec, reply: &Reply)
     }
     match instance.decode(&spec.name, &reply.bytes) {
         Ok(_) => CheckOutcome::Passed,
-        Err(CallError::Failed(d)) => CheckOutcome::Failed(format!(
+        Err(CallError::Failed(d) | CallError::Unsupported(d)) => CheckOutcome::Failed(format!(
             "decoding the adapter's own encoding: {}",
             broke(&d)
         )),
@@ -1025,7 +1029,9 @@ fn robustness(
     let failures: Vec<String> = variants
         .iter()
         .filter_map(|(label, bytes)| match call(bytes) {
-            Err(CallError::Failed(d)) => Some(format!("- {label}:\n{}", indent(&d.to_string()))),
+            Err(CallError::Failed(d) | CallError::Unsupported(d)) => {
+                Some(format!("- {label}:\n{}", indent(&d.to_string())))
+            }
             Ok(_) | Err(CallError::Rejected(_)) => None,
         })
         .collect();

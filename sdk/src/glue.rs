@@ -6,13 +6,13 @@ use std::panic::{AssertUnwindSafe, catch_unwind};
 
 use abi_stable::prefix_type::WithMetadata;
 use abi_stable::std_types::{RSlice, RStr};
-use tradewire_core::{Diagnostic, Diagnostics, Document, from_json_with_paths};
+use tradewire_core::{Diagnostic, Diagnostics, Document, Outcome, from_json_with_paths};
 
 use crate::abi::{
     ABI_VERSION, AbiVersion, AdapterMod, AdapterModRef, ByteSink, InstanceHandle, STATUS_FAILED,
-    STATUS_OK, STATUS_REJECTED,
+    STATUS_OK, STATUS_REJECTED, v1_0,
 };
-use crate::{Adapter, AdapterInfo, Direction, Manifest, MessageSpec};
+use crate::{Adapter, AdapterInfo, CallContext, Direction, Manifest, MessageSpec};
 
 /// The root module serving adapter `A`. Built at compile time; costs nothing to call.
 pub fn module<A: Adapter>() -> AdapterModRef {
@@ -21,6 +21,27 @@ pub fn module<A: Adapter>() -> AdapterModRef {
             &WithMetadata::new(AdapterMod {
                 abi_version,
                 manifest: manifest::<A>,
+                create: create::<A>,
+                decode: decode::<A>,
+                encode: encode::<A>,
+                destroy: destroy::<A>,
+                decode_in_context: decode_in_context::<A>,
+                encode_in_context: encode_in_context::<A>,
+            })
+        }
+        .static_as_prefix(),
+    )
+}
+
+/// The root module an SDK of ABI 1.0 exported for `A`: no 1.1 function, and 1.0 reported
+/// by `abi_version` and the manifest. It lets tests load a real 1.0 library into this
+/// host (`tests/fixtures/abi-1-0`).
+pub fn module_v1_0<A: Adapter>() -> v1_0::AdapterModRef {
+    v1_0::AdapterModRef(
+        const {
+            &WithMetadata::new(v1_0::AdapterMod {
+                abi_version: abi_version_1_0,
+                manifest: manifest_v1_0::<A>,
                 create: create::<A>,
                 decode: decode::<A>,
                 encode: encode::<A>,
@@ -54,9 +75,29 @@ extern "C" fn abi_version() -> AbiVersion {
     ABI_VERSION
 }
 
-extern "C" fn manifest<A: Adapter>(mut out: ByteSink<'_>) {
+const ABI_1_0: AbiVersion = AbiVersion { major: 1, minor: 0 };
+
+extern "C" fn abi_version_1_0() -> AbiVersion {
+    ABI_1_0
+}
+
+extern "C" fn manifest<A: Adapter>(out: ByteSink<'_>) {
+    write_manifest(manifest_of::<A>, out);
+}
+
+extern "C" fn manifest_v1_0<A: Adapter>(out: ByteSink<'_>) {
+    write_manifest(
+        || Manifest {
+            abi: ABI_1_0,
+            ..manifest_of::<A>()
+        },
+        out,
+    );
+}
+
+fn write_manifest(manifest: impl FnOnce() -> Manifest, mut out: ByteSink<'_>) {
     // A panic in `describe` leaves the sink empty; the host refuses an empty manifest.
-    if let Ok(json) = catch_unwind(|| serde_json::to_vec(&manifest_of::<A>())) {
+    if let Ok(json) = catch_unwind(AssertUnwindSafe(|| serde_json::to_vec(&manifest()))) {
         out.write(&json.unwrap_or_default());
     }
 }
@@ -79,26 +120,128 @@ extern "C" fn create<A: Adapter>(
             adapter,
             info: A::describe(),
         };
-        *instance = InstanceHandle(Box::into_raw(Box::new(served)).cast());
+        *instance = InstanceHandle::from_ptr(Box::into_raw(Box::new(served)).cast());
         Ok((Vec::new(), Diagnostics::new()))
     });
     finish(result, None, diagnostics)
 }
 
-extern "C" fn decode<A: Adapter>(
+/// # Safety
+/// `instance` is live: made by `create::<A>` and not destroyed ([`AdapterMod`]'s contract).
+unsafe extern "C" fn decode<A: Adapter>(
     instance: InstanceHandle,
     message: RStr<'_>,
     input: RSlice<'_, u8>,
     out: ByteSink<'_>,
     diagnostics: ByteSink<'_>,
 ) -> u32 {
+    let message = message.as_str();
     let result = guarded(|| {
-        let served = served::<A>(instance);
-        let spec = served.message_spec(message.as_str(), Direction::Decode)?;
-        let accepted = served
-            .adapter
-            .decode(message.as_str(), input.as_slice())
-            .map_err(Failure::Rejected)?;
+        // SAFETY: the caller keeps the handle live for the call (this function's contract).
+        let served = unsafe { served::<A>(instance) };
+        served.decode(message, |adapter| adapter.decode(message, input.as_slice()))
+    });
+    finish(result, Some(out), diagnostics)
+}
+
+/// # Safety
+/// `instance` is live: made by `create::<A>` and not destroyed ([`AdapterMod`]'s contract).
+unsafe extern "C" fn decode_in_context<A: Adapter>(
+    instance: InstanceHandle,
+    message: RStr<'_>,
+    context: RSlice<'_, u8>,
+    input: RSlice<'_, u8>,
+    out: ByteSink<'_>,
+    diagnostics: ByteSink<'_>,
+) -> u32 {
+    let message = message.as_str();
+    let result = guarded(|| {
+        // SAFETY: the caller keeps the handle live for the call (this function's contract).
+        let served = unsafe { served::<A>(instance) };
+        served.decode(message, |adapter| {
+            let context = read_context(context.as_slice())?;
+            adapter.decode_in_context(message, input.as_slice(), &context)
+        })
+    });
+    finish(result, Some(out), diagnostics)
+}
+
+/// # Safety
+/// `instance` is live: made by `create::<A>` and not destroyed ([`AdapterMod`]'s contract).
+unsafe extern "C" fn encode<A: Adapter>(
+    instance: InstanceHandle,
+    message: RStr<'_>,
+    document: RSlice<'_, u8>,
+    out: ByteSink<'_>,
+    diagnostics: ByteSink<'_>,
+) -> u32 {
+    let message = message.as_str();
+    let result = guarded(|| {
+        // SAFETY: the caller keeps the handle live for the call (this function's contract).
+        let served = unsafe { served::<A>(instance) };
+        served.encode(message, document.as_slice(), |adapter, document| {
+            adapter.encode(message, document)
+        })
+    });
+    finish(result, Some(out), diagnostics)
+}
+
+/// # Safety
+/// `instance` is live: made by `create::<A>` and not destroyed ([`AdapterMod`]'s contract).
+unsafe extern "C" fn encode_in_context<A: Adapter>(
+    instance: InstanceHandle,
+    message: RStr<'_>,
+    context: RSlice<'_, u8>,
+    document: RSlice<'_, u8>,
+    out: ByteSink<'_>,
+    diagnostics: ByteSink<'_>,
+) -> u32 {
+    let message = message.as_str();
+    let result = guarded(|| {
+        // SAFETY: the caller keeps the handle live for the call (this function's contract).
+        let served = unsafe { served::<A>(instance) };
+        served.encode(message, document.as_slice(), |adapter, document| {
+            let context = read_context(context.as_slice())?;
+            adapter.encode_in_context(message, document, &context)
+        })
+    });
+    finish(result, Some(out), diagnostics)
+}
+
+/// The context a caller sent, with diagnostic paths under `/context`.
+fn read_context(bytes: &[u8]) -> Result<CallContext, Diagnostics> {
+    CallContext::from_json(bytes).map_err(|d| prefix_paths("/context", d))
+}
+
+/// # Safety
+/// `instance` is live, no other call on it runs, and it is not used again ([`AdapterMod`]'s
+/// contract).
+unsafe extern "C" fn destroy<A: Adapter>(instance: InstanceHandle) {
+    if instance.is_null() {
+        return;
+    }
+    // SAFETY: a live handle was made by `create::<A>` from a `Box<Served<A>>`; the caller
+    // gives up every use of it, so the box is owned here alone.
+    let adapter = unsafe { Box::from_raw(instance.as_ptr().cast::<Served<A>>()) };
+    // A panicking Drop must not unwind into the host.
+    let _ = catch_unwind(AssertUnwindSafe(move || drop(adapter)));
+}
+
+/// What an instance handle points to: the adapter and its declared messages.
+struct Served<A> {
+    adapter: A,
+    info: AdapterInfo,
+}
+
+impl<A: Adapter> Served<A> {
+    /// Runs a decode of `message` and serialises the document it returns.
+    fn decode(
+        &self,
+        message: &str,
+        call: impl FnOnce(&A) -> Outcome<Document>,
+    ) -> Result<Produced, Failure> {
+        let spec = self.message_spec(message, Direction::Decode)?;
+        let accepted = call(&self.adapter).map_err(Failure::Rejected)?;
         if accepted.value.kind() != spec.document {
             return Err(Failure::Broken(format!(
                 "message `{}` declares `{}` but the adapter returned `{}`",
@@ -111,49 +254,22 @@ extern "C" fn decode<A: Adapter>(
         let mut json = take_buffer();
         accepted.value.write_json(&mut json);
         Ok((json, accepted.warnings))
-    });
-    finish(result, Some(out), diagnostics)
-}
-
-extern "C" fn encode<A: Adapter>(
-    instance: InstanceHandle,
-    message: RStr<'_>,
-    document: RSlice<'_, u8>,
-    out: ByteSink<'_>,
-    diagnostics: ByteSink<'_>,
-) -> u32 {
-    let result = guarded(|| {
-        let served = served::<A>(instance);
-        let spec = served.message_spec(message.as_str(), Direction::Encode)?;
-        let document = Document::from_json(document.as_slice(), Some(spec.document))
-            .map_err(Failure::Rejected)?;
-        let accepted = served
-            .adapter
-            .encode(message.as_str(), &document)
-            .map_err(Failure::Rejected)?;
-        Ok((accepted.value, accepted.warnings))
-    });
-    finish(result, Some(out), diagnostics)
-}
-
-extern "C" fn destroy<A: Adapter>(instance: InstanceHandle) {
-    if instance.0.is_null() {
-        return;
     }
-    // SAFETY: a non-null handle was made by `create::<A>` from `Box<Served<A>>`, and the
-    // host destroys each handle once.
-    let adapter = unsafe { Box::from_raw(instance.0.cast::<Served<A>>()) };
-    // A panicking Drop must not unwind into the host.
-    let _ = catch_unwind(AssertUnwindSafe(move || drop(adapter)));
-}
 
-/// What an instance handle points to: the adapter and its declared messages.
-struct Served<A> {
-    adapter: A,
-    info: AdapterInfo,
-}
+    /// Reads `document` as the kind `message` declares and runs an encode of it.
+    fn encode(
+        &self,
+        message: &str,
+        document: &[u8],
+        call: impl FnOnce(&A, &Document) -> Outcome<Vec<u8>>,
+    ) -> Result<Produced, Failure> {
+        let spec = self.message_spec(message, Direction::Encode)?;
+        let document =
+            Document::from_json(document, Some(spec.document)).map_err(Failure::Rejected)?;
+        let accepted = call(&self.adapter, &document).map_err(Failure::Rejected)?;
+        Ok((accepted.value, accepted.warnings))
+    }
 
-impl<A> Served<A> {
     fn message_spec(&self, message: &str, direction: Direction) -> Result<&MessageSpec, Failure> {
         let info = &self.info;
         match info.messages.iter().find(|m| m.name == message) {
@@ -188,10 +304,12 @@ impl<A> Served<A> {
     }
 }
 
-fn served<'a, A>(instance: InstanceHandle) -> &'a Served<A> {
-    // SAFETY: the handle was made by `create::<A>` and the host keeps it alive, and does
-    // not destroy it, while calls on it run.
-    unsafe { &*instance.0.cast::<Served<A>>() }
+/// # Safety
+/// `instance` was made by `create::<A>` and is not destroyed while the reference lives.
+unsafe fn served<'a, A>(instance: InstanceHandle) -> &'a Served<A> {
+    // SAFETY: `create::<A>` made the handle from a `Box<Served<A>>`, which lives until
+    // `destroy`; calls only read it (`Served<A>` is `Sync`).
+    unsafe { &*instance.as_ptr().cast::<Served<A>>() }
 }
 
 enum Failure {

@@ -16,6 +16,7 @@ mod adapter;
 mod builtin;
 pub mod check;
 pub mod conformance;
+mod context;
 mod export;
 pub mod form;
 #[doc(hidden)]
@@ -27,6 +28,7 @@ pub mod xml;
 
 pub use adapter::Adapter;
 pub use builtin::{Builtin, builtins};
+pub use context::CallContext;
 pub use manifest::{AdapterInfo, Direction, Manifest, MessageSpec};
 pub use module::{AdapterInstance, AdapterModule, CallError, ModuleError, Reply};
 pub use tradewire_core as core;

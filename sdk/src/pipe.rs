@@ -4,24 +4,32 @@
 //! Frames, all lengths as little-endian `u32`:
 //!
 //! ```text
-//! request  = op:u8  message_len:u32 message  body_len:u32 body
+//! request  = op:u8  message_len:u32 message  [context_len:u32 context]  body_len:u32 body
 //! response = status:u32  out_len:u32 out  diagnostics_len:u32 diagnostics
 //! ```
 //!
-//! `op` is 0 manifest, 1 create (body = JSON config), 2 decode, 3 encode. `status` and the
-//! payloads mean what they mean in [`crate::abi`]: `out` holds the manifest, nothing,
-//! the canonical document or the protocol bytes; `diagnostics` is a JSON array or empty.
-//! A server serves one adapter instance: `create` comes once, before any call.
+//! `op` is 0 manifest, 1 create (body = JSON config), 2 decode, 3 encode, 4 decode in
+//! context, 5 encode in context; only ops 4 and 5 carry a `context` (a
+//! [`CallContext`] as JSON). `status` and the payloads mean what they
+//! mean in [`crate::abi`]: `out` holds the manifest, nothing, the canonical document or
+//! the protocol bytes; `diagnostics` is a JSON array or empty. One more status,
+//! [`STATUS_UNSUPPORTED`], says that the served library lacks the call (it was built
+//! against an older ABI). A server serves one adapter instance: `create` comes once,
+//! before any call.
 
 use std::io::{self, Read, Write};
 
 use tradewire_core::{Diagnostic, Diagnostics};
 
 use crate::abi::{STATUS_FAILED, STATUS_OK, STATUS_REJECTED};
-use crate::{AdapterInstance, AdapterModule, CallError, Reply};
+use crate::{AdapterInstance, AdapterModule, CallContext, CallError, Reply};
 
 /// Frames larger than this are refused rather than allocated.
 pub const MAX_FRAME: u32 = 1 << 30;
+
+/// Status of a call over the pipe: the served library lacks the call
+/// ([`CallError::Unsupported`]); the diagnostics say which ABI it has.
+pub const STATUS_UNSUPPORTED: u32 = 3;
 
 /// What a request asks for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -30,6 +38,8 @@ pub enum Op {
     Create = 1,
     Decode = 2,
     Encode = 3,
+    DecodeInContext = 4,
+    EncodeInContext = 5,
 }
 
 impl Op {
@@ -39,8 +49,15 @@ impl Op {
             1 => Ok(Self::Create),
             2 => Ok(Self::Decode),
             3 => Ok(Self::Encode),
+            4 => Ok(Self::DecodeInContext),
+            5 => Ok(Self::EncodeInContext),
             other => Err(invalid(format!("unknown request op {other}"))),
         }
+    }
+
+    /// Whether the request carries a context chunk.
+    fn has_context(self) -> bool {
+        matches!(self, Self::DecodeInContext | Self::EncodeInContext)
     }
 }
 
@@ -49,6 +66,8 @@ impl Op {
 pub struct Request {
     pub op: Op,
     pub message: String,
+    /// The call's context as JSON; empty unless the op carries one.
+    pub context: Vec<u8>,
     pub body: Vec<u8>,
 }
 
@@ -60,9 +79,19 @@ pub struct Response {
     pub diagnostics: Vec<u8>,
 }
 
-pub fn write_request(w: &mut impl Write, op: Op, message: &str, body: &[u8]) -> io::Result<()> {
+/// Writes a request; `context` is written only for the ops that carry one.
+pub fn write_request(
+    w: &mut impl Write,
+    op: Op,
+    message: &str,
+    context: &[u8],
+    body: &[u8],
+) -> io::Result<()> {
     w.write_all(&[op as u8])?;
     write_chunk(w, message.as_bytes())?;
+    if op.has_context() {
+        write_chunk(w, context)?;
+    }
     write_chunk(w, body)?;
     w.flush()
 }
@@ -78,8 +107,18 @@ pub fn read_request(r: &mut impl Read) -> io::Result<Option<Request>> {
     let op = Op::from_byte(op[0])?;
     let message = String::from_utf8(read_chunk(r)?)
         .map_err(|_| invalid("message name is not UTF-8".into()))?;
+    let context = if op.has_context() {
+        read_chunk(r)?
+    } else {
+        Vec::new()
+    };
     let body = read_chunk(r)?;
-    Ok(Some(Request { op, message, body }))
+    Ok(Some(Request {
+        op,
+        message,
+        context,
+        body,
+    }))
 }
 
 pub fn write_response(w: &mut impl Write, response: &Response) -> io::Result<()> {
@@ -167,6 +206,11 @@ fn reply_response(result: Result<Reply, CallError>) -> Response {
             out: Vec::new(),
             diagnostics: encode_diagnostics(&d),
         },
+        Err(CallError::Unsupported(d)) => Response {
+            status: STATUS_UNSUPPORTED,
+            out: Vec::new(),
+            diagnostics: encode_diagnostics(&d),
+        },
     }
 }
 
@@ -195,24 +239,51 @@ pub fn serve(
                 }
                 Err(e) => reply_response(Err(e)),
             },
-            Op::Decode | Op::Encode => match &instance {
-                None => reply_response(Err(CallError::Rejected(
-                    Diagnostic::error(
-                        "",
-                        "pipe.no_instance",
-                        "`create` must come before decode and encode",
-                    )
-                    .into(),
-                ))),
-                Some(instance) if request.op == Op::Decode => {
-                    reply_response(instance.decode(&request.message, &request.body))
-                }
-                Some(instance) => reply_response(instance.encode(&request.message, &request.body)),
-            },
+            Op::Decode => with_instance(instance.as_ref(), |instance| {
+                instance.decode(&request.message, &request.body)
+            }),
+            Op::Encode => with_instance(instance.as_ref(), |instance| {
+                instance.encode(&request.message, &request.body)
+            }),
+            Op::DecodeInContext => with_instance(instance.as_ref(), |instance| {
+                let context = read_context(&request.context)?;
+                instance.decode_in_context(&request.message, &request.body, &context)
+            }),
+            Op::EncodeInContext => with_instance(instance.as_ref(), |instance| {
+                let context = read_context(&request.context)?;
+                instance.encode_in_context(&request.message, &request.body, &context)
+            }),
         };
         write_response(writer, &response)?;
     }
     Ok(())
+}
+
+/// The response to a call on the served instance, or a rejection before `create`.
+fn with_instance(
+    instance: Option<&AdapterInstance>,
+    call: impl FnOnce(&AdapterInstance) -> Result<Reply, CallError>,
+) -> Response {
+    reply_response(match instance {
+        Some(instance) => call(instance),
+        None => Err(CallError::Rejected(
+            Diagnostic::error(
+                "",
+                "pipe.no_instance",
+                "`create` must come before decode and encode",
+            )
+            .into(),
+        )),
+    })
+}
+
+/// The context a request carries, with diagnostic paths under `/context`.
+fn read_context(bytes: &[u8]) -> Result<CallContext, CallError> {
+    CallContext::from_json(bytes).map_err(|d| {
+        let mut under = Diagnostics::new();
+        under.extend_under("/context", d);
+        CallError::Rejected(under)
+    })
 }
 
 /// The caller's side: an adapter served on the other end of a pipe.
@@ -250,8 +321,41 @@ impl<R: Read, W: Write> PipeClient<R, W> {
         Ok(into_result(self.call(Op::Encode, message, document)?))
     }
 
+    /// [`AdapterInstance::decode_in_context`] in the child process.
+    pub fn decode_in_context(
+        &mut self,
+        message: &str,
+        input: &[u8],
+        context: &CallContext,
+    ) -> io::Result<Result<Reply, CallError>> {
+        let response = self.call_in_context(Op::DecodeInContext, message, context, input)?;
+        Ok(into_result(response))
+    }
+
+    /// [`AdapterInstance::encode_in_context`] in the child process.
+    pub fn encode_in_context(
+        &mut self,
+        message: &str,
+        document: &[u8],
+        context: &CallContext,
+    ) -> io::Result<Result<Reply, CallError>> {
+        let response = self.call_in_context(Op::EncodeInContext, message, context, document)?;
+        Ok(into_result(response))
+    }
+
     fn call(&mut self, op: Op, message: &str, body: &[u8]) -> io::Result<Response> {
-        write_request(&mut self.writer, op, message, body)?;
+        write_request(&mut self.writer, op, message, &[], body)?;
+        read_response(&mut self.reader)
+    }
+
+    fn call_in_context(
+        &mut self,
+        op: Op,
+        message: &str,
+        context: &CallContext,
+        body: &[u8],
+    ) -> io::Result<Response> {
+        write_request(&mut self.writer, op, message, &context.to_json(), body)?;
         read_response(&mut self.reader)
     }
 }
@@ -275,6 +379,7 @@ fn into_result(response: Response) -> Result<Reply, CallError> {
             warnings: diagnostics,
         }),
         STATUS_REJECTED => Err(CallError::Rejected(diagnostics)),
+        STATUS_UNSUPPORTED => Err(CallError::Unsupported(diagnostics)),
         _ => Err(CallError::Failed(diagnostics)),
     }
 }
@@ -286,7 +391,14 @@ mod tests {
     #[test]
     fn frames_round_trip() {
         let mut buffer = Vec::new();
-        write_request(&mut buffer, Op::Decode, "cart", b"NEW_ITEM-QUANTITY[1]=2").expect("write");
+        write_request(
+            &mut buffer,
+            Op::Decode,
+            "cart",
+            b"ignored",
+            b"NEW_ITEM-QUANTITY[1]=2",
+        )
+        .expect("write");
         let request = read_request(&mut buffer.as_slice())
             .expect("read")
             .expect("a request");
@@ -295,7 +407,24 @@ mod tests {
             Request {
                 op: Op::Decode,
                 message: "cart".into(),
+                context: Vec::new(),
                 body: b"NEW_ITEM-QUANTITY[1]=2".to_vec()
+            }
+        );
+
+        let context = br#"{"version":1,"content_type":"text/plain; charset=UTF-8"}"#;
+        let mut buffer = Vec::new();
+        write_request(&mut buffer, Op::EncodeInContext, "order", context, b"{}").expect("write");
+        let request = read_request(&mut buffer.as_slice())
+            .expect("read")
+            .expect("a request");
+        assert_eq!(
+            request,
+            Request {
+                op: Op::EncodeInContext,
+                message: "order".into(),
+                context: context.to_vec(),
+                body: b"{}".to_vec()
             }
         );
 
@@ -320,7 +449,7 @@ mod tests {
                 .is_none()
         );
         let mut buffer = Vec::new();
-        write_request(&mut buffer, Op::Encode, "order", b"{}").expect("write");
+        write_request(&mut buffer, Op::Encode, "order", b"", b"{}").expect("write");
         buffer.truncate(buffer.len() - 1);
         assert!(read_request(&mut buffer.as_slice()).is_err());
     }

@@ -1,6 +1,7 @@
 //! Every adapter library built in this workspace loads as a cdylib and round-trips a
 //! document; broken libraries are refused by name while the others load; a panicking
-//! adapter returns an error and keeps serving.
+//! adapter returns an error and keeps serving; a library built against ABI 1.0 loads and
+//! answers the calls it lacks as not supported.
 
 // A test that cannot set itself up should fail loudly.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
@@ -20,7 +21,8 @@ use std::collections::BTreeMap;
 use support::{cdylib, plugin_dir};
 use tradewire_core::{Document, DocumentKind};
 use tradewire_host::{LoadOptions, Origin, Registry};
-use tradewire_sdk::CallError;
+use tradewire_sdk::abi::{ABI_VERSION, AbiVersion};
+use tradewire_sdk::{AdapterInstance, CallContext, CallError};
 
 /// Libraries of real adapters, with a message and an input each to round-trip.
 const ADAPTERS: &[(&str, &str, &str, &[u8])] = &[
@@ -267,4 +269,141 @@ fn the_conformance_kit_passes_on_the_example_loaded_as_a_library() {
         report.checks.len() > 50,
         "the fixtures were all found: {report}"
     );
+}
+
+fn product(reply: &tradewire_sdk::Reply) -> tradewire_core::Product {
+    match Document::from_json(&reply.bytes, Some(DocumentKind::Product)) {
+        Ok(Document::Product(product)) => product,
+        other => panic!("a product expected: {other:?}"),
+    }
+}
+
+fn instance_of_library(crate_name: &str, adapter: &str) -> (Registry, AdapterInstance) {
+    let mut registry = Registry::empty();
+    registry.load_file(&cdylib(crate_name), &LoadOptions::default());
+    assert!(registry.refused().is_empty(), "{:?}", registry.refused());
+    let instance = registry
+        .instantiate(adapter, &serde_json::json!({}))
+        .expect("instantiate");
+    (registry, instance)
+}
+
+#[test]
+fn a_library_built_against_abi_1_0_loads_and_answers_calls_in_context_as_unsupported() {
+    let dir = plugin_dir(&["fixture_abi_1_0", "fixture_panicky"]);
+    let mut registry = Registry::empty();
+    registry.load_plugins(&[dir.path()], &LoadOptions::default());
+    assert!(registry.refused().is_empty(), "{:?}", registry.refused());
+    let entry = registry
+        .get("abi-1-0")
+        .expect("the 1.0 library is registered");
+    assert!(matches!(entry.origin, Origin::Library(_)));
+    let abi_1_0 = AbiVersion { major: 1, minor: 0 };
+    assert_eq!(entry.module.abi(), abi_1_0);
+    assert_eq!(entry.manifest().abi, abi_1_0);
+    assert_eq!(
+        registry.get("panicky").expect("loaded").module.abi(),
+        ABI_VERSION
+    );
+
+    let instance = registry
+        .instantiate("abi-1-0", &serde_json::json!({}))
+        .expect("instantiate");
+    let decoded = instance.decode("echo", b"FAC132").expect("decode");
+    assert_eq!(product(&decoded).sku, "FAC132");
+    let encoded = instance.encode("echo", &decoded.bytes).expect("encode");
+    assert_eq!(encoded.bytes, b"FAC132");
+    let Err(CallError::Rejected(d)) = instance.decode("echo", b" ") else {
+        panic!("an empty SKU is rejected");
+    };
+    assert_eq!(d.as_slice()[0].code, "echo.empty");
+
+    let context = CallContext {
+        content_type: Some("text/plain; charset=UTF-8".into()),
+        ..CallContext::default()
+    };
+    let in_context = [
+        instance.decode_in_context("echo", b"FAC132", &context),
+        instance.encode_in_context("echo", &decoded.bytes, &context),
+    ];
+    for result in in_context {
+        let Err(CallError::Unsupported(d)) = &result else {
+            panic!("a 1.0 library has no calls in context: {result:?}");
+        };
+        let diagnostic = &d.as_slice()[0];
+        assert_eq!(diagnostic.code, "adapter.call_unsupported");
+        assert!(
+            diagnostic
+                .message
+                .contains("is not supported by this library (ABI 1.0; it needs 1.1)"),
+            "{diagnostic}"
+        );
+    }
+    // The fallback a runtime takes: the same call without the context.
+    assert_eq!(
+        instance.decode("echo", b"FAC132").expect("decode again"),
+        decoded
+    );
+}
+
+#[test]
+fn every_abi_1_1_library_answers_calls_in_context_as_its_plain_calls_by_default() {
+    for (crate_name, adapter, message, input) in ADAPTERS {
+        let (registry, instance) = instance_of_library(crate_name, adapter);
+        assert_eq!(
+            registry.get(adapter).expect("loaded").module.abi(),
+            ABI_VERSION
+        );
+        let context = CallContext::default();
+
+        let decoded = instance.decode(message, input).expect("decode");
+        let in_context = instance
+            .decode_in_context(message, input, &context)
+            .expect("decode in context");
+        assert_eq!(in_context, decoded, "{adapter}: decode in context");
+
+        let encoded = instance.encode(message, &decoded.bytes).expect("encode");
+        let in_context = instance
+            .encode_in_context(message, &decoded.bytes, &context)
+            .expect("encode in context");
+        assert_eq!(in_context, encoded, "{adapter}: encode in context");
+    }
+}
+
+#[test]
+fn the_context_reaches_the_adapter_and_one_it_cannot_read_is_rejected() {
+    let (_registry, instance) = instance_of_library("fixture_panicky", "panicky");
+    let context = CallContext {
+        content_type: Some("text/plain; charset=ISO-8859-1".into()),
+        ..CallContext::default()
+    };
+    let decoded = instance
+        .decode_in_context("echo", b"FAC132", &context)
+        .expect("decode in context");
+    assert_eq!(
+        product(&decoded)
+            .extensions
+            .get("content_type")
+            .map(String::as_str),
+        Some("text/plain; charset=ISO-8859-1")
+    );
+    let encoded = instance
+        .encode_in_context("echo", &decoded.bytes, &context)
+        .expect("encode in context");
+    assert_eq!(encoded.bytes, b"FAC132 (text/plain; charset=ISO-8859-1)");
+
+    let newer = CallContext {
+        version: CallContext::VERSION + 1,
+        ..CallContext::default()
+    };
+    let Err(CallError::Rejected(d)) = instance.decode_in_context("echo", b"FAC132", &newer) else {
+        panic!("a context of a newer version is refused, not misread");
+    };
+    assert_eq!(d.as_slice()[0].code, "context.version_unsupported");
+    assert_eq!(d.as_slice()[0].path, "/context/version");
+
+    let Err(CallError::Failed(d)) = instance.decode_in_context("echo", b"panic", &context) else {
+        panic!("a panic in context is a failure too");
+    };
+    assert_eq!(d.as_slice()[0].code, "adapter.failed");
 }

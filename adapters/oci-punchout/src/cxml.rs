@@ -440,7 +440,7 @@ fn read_header(settings: &Settings, header: &Element<'_>, order: &mut Order, d: 
 }
 
 /// Compares the sent secret with the configured one, in time that does not depend on
-/// where they differ. Neither value ever appears in a message.
+/// where they differ (`Secret::matches`). Neither value ever appears in a message.
 fn check_secret(settings: &Settings, sent: &str, path: &str, d: &mut Diagnostics) {
     let path = format!("{path}/SharedSecret");
     match &settings.config.cxml.shared_secret {
@@ -450,15 +450,7 @@ fn check_secret(settings: &Settings, sent: &str, path: &str, d: &mut Diagnostics
             "the sender's shared secret is not checked: no shared_secret is configured",
         ),
         Some(expected) => {
-            let expected = expected.expose().as_bytes();
-            let sent = sent.as_bytes();
-            let differing = expected
-                .iter()
-                .zip(sent)
-                .fold(expected.len() ^ sent.len(), |acc, (a, b)| {
-                    acc | usize::from(a ^ b)
-                });
-            if differing != 0 {
+            if !expected.matches(sent) {
                 d.error(
                     path,
                     "oci.cxml.authentication_failed",

@@ -1,45 +1,24 @@
 //! The hook URL: the only place a cart may go.
 
 use tradewire_sdk::Diagnostic;
+use tradewire_sdk::core::{HookUrlError, check_hook_url as check};
 
-/// The hook URL, checked: an absolute `http` or `https` URL with a host, and nothing a
-/// browser would read differently from what is shown (spaces, control characters,
-/// backslashes). Anything else — `javascript:`, `data:`, a relative path — would let the
-/// cart page run script or post the cart somewhere unintended, so it is refused.
+/// The hook URL, checked by the canonical model's rule ([`check`]: an absolute `http` or
+/// `https` URL with a host, nothing a browser reads differently from what is shown), with
+/// the diagnostic at `path` in this protocol's terms.
 pub fn check_hook_url<'a>(path: &str, url: &'a str) -> Result<&'a str, Diagnostic> {
-    let url = url.trim();
-    let refuse = |why: &str| {
-        Diagnostic::error(
-            path,
-            "oci.hook_url_not_http",
-            format!("the hook_url {:?} {why}", shorten(url)),
-        )
-    };
-    if url.is_empty() {
-        return Err(Diagnostic::error(
+    check(url).map_err(|why| match why {
+        HookUrlError::Missing => Diagnostic::error(
             path,
             "oci.hook_url_missing",
             "hook_url is required: the cart goes back there",
-        ));
-    }
-    let Some((scheme, rest)) = url.split_once("://") else {
-        return Err(refuse("is not an absolute http(s) URL"));
-    };
-    if !scheme.eq_ignore_ascii_case("http") && !scheme.eq_ignore_ascii_case("https") {
-        return Err(refuse("must use http or https"));
-    }
-    if url
-        .chars()
-        .any(|c| c.is_control() || c.is_whitespace() || c == '\\')
-    {
-        return Err(refuse("contains spaces, control characters or backslashes"));
-    }
-    let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
-    let host = authority.rsplit('@').next().unwrap_or_default();
-    if host.is_empty() || host.starts_with(':') {
-        return Err(refuse("has no host"));
-    }
-    Ok(url)
+        ),
+        why => Diagnostic::error(
+            path,
+            "oci.hook_url_not_http",
+            format!("the hook_url {:?} {why}", shorten(url.trim())),
+        ),
+    })
 }
 
 /// The URL split into the form action (without query and fragment) and its query string.
