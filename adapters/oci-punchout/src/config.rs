@@ -8,6 +8,7 @@ use serde::Deserialize;
 use tradewire_sdk::core::{Currency, LineKind, Secret};
 use tradewire_sdk::{Diagnostic, Diagnostics, form};
 
+use crate::fields::Field;
 use crate::url::check_hook_url;
 
 /// How the adapter maps and writes. Every field has a default, so `{}` is a valid config.
@@ -103,14 +104,19 @@ pub enum CustField {
 }
 
 impl CustField {
-    pub fn name(self) -> &'static str {
+    /// The cart field it is.
+    pub fn field(self) -> Field {
         match self {
-            Self::Field1 => "CUST_FIELD1",
-            Self::Field2 => "CUST_FIELD2",
-            Self::Field3 => "CUST_FIELD3",
-            Self::Field4 => "CUST_FIELD4",
-            Self::Field5 => "CUST_FIELD5",
+            Self::Field1 => Field::CustField1,
+            Self::Field2 => Field::CustField2,
+            Self::Field3 => Field::CustField3,
+            Self::Field4 => Field::CustField4,
+            Self::Field5 => Field::CustField5,
         }
+    }
+
+    pub fn name(self) -> &'static str {
+        self.field().name()
     }
 }
 

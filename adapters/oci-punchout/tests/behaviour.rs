@@ -349,6 +349,36 @@ fn cart_fields_match_in_any_case_and_lines_in_any_order() {
     );
 }
 
+/// Unknown field names of every length, 19 characters among them (one past the longest
+/// known name, which once indexed past the end of a lookup table), are kept as extensions.
+#[test]
+fn unknown_fields_of_any_length_are_kept() {
+    let panicked_once = adapter()
+        .decode("cart", b"NEW_ITEM-ABCDEFGHIJKLMNOPQRS[1]=x")
+        .expect_err("a line with no DESCRIPTION and no QUANTITY is refused");
+    assert!(
+        panicked_once
+            .iter()
+            .all(|d| d.code != "adapter.failed" && d.path.starts_with("NEW_ITEM-")),
+        "{panicked_once}"
+    );
+    for length in 1..=40 {
+        let name = "Z".repeat(length);
+        let body = format!(
+            "NEW_ITEM-DESCRIPTION[1]=A&NEW_ITEM-QUANTITY[1]=1&NEW_ITEM-UNIT[1]=PCE&NEW_ITEM-{name}[1]=x"
+        );
+        let order = decode_order("cart", body.as_bytes());
+        assert_eq!(
+            order.lines[0]
+                .extensions
+                .get(&format!("NEW_ITEM-{name}"))
+                .map(String::as_str),
+            Some("x"),
+            "{length}"
+        );
+    }
+}
+
 #[test]
 fn service_lines_and_vat_follow_the_mapping() {
     let order = decode_order("cart", &fixture("cart/discountoffice.txt"));
