@@ -10,7 +10,9 @@ use std::cmp::Ordering;
 use std::collections::BTreeMap;
 use std::collections::btree_map::Entry;
 
-use tradewire_sdk::check::{format_decimal, max_chars, parse_decimal, parse_whole_number};
+use tradewire_sdk::check::{
+    format_decimal, max_chars, parse_decimal, parse_decimal_lenient, parse_whole_number,
+};
 use tradewire_sdk::core::{
     Attachment, Classification, Currency, Decimal, DocumentRef, LineKind, Manufacturer, Order,
     OrderKind, OrderLine, Price, pointer_token,
@@ -431,7 +433,10 @@ impl LineWriter<'_> {
             let carried_by_extension = match known {
                 None => true,
                 Some(known) => {
-                    let is_vat = mapping.vat_rate_field.map(CustField::field) == Some(known);
+                    // Unless the line has no rate: then the field carries the text read
+                    // in its place.
+                    let is_vat = mapping.vat_rate_field.map(CustField::field) == Some(known)
+                        && line.vat_rate.is_some();
                     let is_identifier = (known == Field::VendorMat
                         && mapping.vendormat == LineIdentifier::None)
                         || (known == Field::ExtProductId
@@ -780,6 +785,31 @@ fn restore_cut_description(line: &mut OrderLine) {
     line.description = Some(full);
 }
 
+/// The VAT rate in the customer field that carries it by convention: a percentage, with
+/// or without `%`, with `.` or `,` as the decimal point (`21`, `21 %`, `21,00`, `5.5%`).
+/// The field is free text, so anything else is no reason to refuse the cart: the rate is
+/// unknown, with a warning, and the text stays on the line as the field's extension.
+fn vat_percentage(field: &Received<'_>, d: &mut Diagnostics) -> Option<Decimal> {
+    let text = field.value.trim();
+    let number = text.strip_suffix('%').unwrap_or(text);
+    match parse_decimal_lenient(field.name, number) {
+        Ok(rate) if (Decimal::ZERO..=Decimal::ONE_HUNDRED).contains(&rate) => {
+            Some(rate.normalize())
+        }
+        _ => {
+            d.warning(
+                field.name,
+                "oci.vat_rate_unreadable",
+                format!(
+                    "{:?} is not a VAT percentage (such as 21, 21 % or 21,00): the rate is unknown, and the text is kept on the line",
+                    crate::url::shorten(field.value)
+                ),
+            );
+            None
+        }
+    }
+}
+
 struct LineReader<'a> {
     settings: &'a Settings,
     index: u32,
@@ -955,7 +985,7 @@ impl<'a> LineReader<'a> {
         if let Some(vat_field) = self.vat_rate_field()
             && let Some(field) = self.value(vat_field)
         {
-            line.vat_rate = self.decimal(field, d);
+            line.vat_rate = vat_percentage(field, d);
         }
         if let Some(field) = self.value(Field::ParentId) {
             match parse_whole_number(field.name, field.value).map_err(own_code) {
@@ -1052,7 +1082,8 @@ impl<'a> LineReader<'a> {
                 continue;
             };
             let mapped = !field.is_free();
-            let is_vat = vat_rate_field == Some(field);
+            // A VAT field whose text is no rate stays on the line.
+            let is_vat = vat_rate_field == Some(field) && line.vat_rate.is_some();
             let unmapped_identifier = (field == Field::VendorMat
                 && mapping.vendormat == LineIdentifier::None)
                 || (field == Field::ExtProductId && mapping.ext_product_id == LineIdentifier::None);

@@ -406,6 +406,119 @@ fn service_lines_and_vat_follow_the_mapping() {
     assert_eq!(order.lines[2].kind, LineKind::PaymentFee);
 }
 
+fn cart_with_vat_field(field: &str, value: &str) -> Vec<u8> {
+    format!(
+        "NEW_ITEM-DESCRIPTION%5B1%5D=Agrafeuse&NEW_ITEM-QUANTITY%5B1%5D=2&NEW_ITEM-UNIT%5B1%5D=PCE\
+         &NEW_ITEM-PRICE%5B1%5D=12.45&NEW_ITEM-CURRENCY%5B1%5D=EUR&NEW_ITEM-{field}%5B1%5D={value}"
+    )
+    .into_bytes()
+}
+
+#[test]
+fn the_vat_percentage_is_read_as_buyers_write_it() {
+    for (sent, rate) in [
+        ("21", Decimal::from(21)),
+        ("21%25", Decimal::from(21)),
+        ("21+%25", Decimal::from(21)),
+        ("21,00", Decimal::from(21)),
+        ("21.00", Decimal::from(21)),
+        ("+5,5+%25+", Decimal::new(55, 1)),
+        ("0", Decimal::ZERO),
+    ] {
+        let accepted = adapter()
+            .decode("cart", &cart_with_vat_field("CUST_FIELD1", sent))
+            .unwrap_or_else(|d| panic!("{sent}: {d}"));
+        assert!(
+            accepted.warnings.is_empty(),
+            "{sent}: {}",
+            accepted.warnings
+        );
+        let line = &order(accepted.value).lines[0];
+        assert_eq!(line.vat_rate, Some(rate), "{sent}");
+        assert_eq!(
+            line.vat_rate.unwrap().to_string(),
+            rate.to_string(),
+            "{sent}"
+        );
+        assert!(line.extensions.is_empty(), "{sent}: {:?}", line.extensions);
+    }
+}
+
+#[test]
+fn a_vat_field_that_is_no_rate_keeps_the_line_and_its_text() {
+    for (sent, text) in [
+        ("n%2Fa", "n/a"),
+        ("TVA+21", "TVA 21"),
+        ("150", "150"),
+        ("-6", "-6"),
+        ("21+%25+%25", "21 % %"),
+    ] {
+        let accepted = adapter()
+            .decode("cart", &cart_with_vat_field("CUST_FIELD1", sent))
+            .unwrap_or_else(|d| panic!("{sent}: {d}"));
+        assert_eq!(
+            codes_at(&accepted.warnings),
+            [(
+                "NEW_ITEM-CUST_FIELD1[1]".to_owned(),
+                "oci.vat_rate_unreadable".to_owned()
+            )],
+            "{sent}"
+        );
+        let document = accepted.value;
+        let line = &order(document.clone()).lines[0];
+        assert_eq!(line.vat_rate, None, "{sent}");
+        assert_eq!(line.quantity, Decimal::from(2), "{sent}");
+        assert_eq!(line.extensions["NEW_ITEM-CUST_FIELD1"], text, "{sent}");
+
+        // The text goes back in its field, and reads the same.
+        let body = adapter().encode("cart", &document).unwrap().value;
+        let again = decode_order("cart", &body);
+        assert_eq!(again.lines[0].extensions["NEW_ITEM-CUST_FIELD1"], text);
+        assert_eq!(again.lines[0].vat_rate, None);
+    }
+
+    // Another configured field reads the same way; CUST_FIELD1 is then free text.
+    let mapped: Config =
+        serde_json::from_str(r#"{ "mapping": { "vat_rate_field": "CUST_FIELD3" } }"#).unwrap();
+    let mapped = OciPunchout::new(mapped).unwrap();
+    let decoded = order(
+        mapped
+            .decode("cart", &cart_with_vat_field("CUST_FIELD3", "6+%25"))
+            .unwrap()
+            .value,
+    );
+    assert_eq!(decoded.lines[0].vat_rate, Some(Decimal::from(6)));
+    let accepted = mapped
+        .decode("cart", &cart_with_vat_field("CUST_FIELD3", "exempt"))
+        .unwrap();
+    assert_eq!(
+        accepted.warnings.as_slice()[0].path,
+        "NEW_ITEM-CUST_FIELD3[1]"
+    );
+    assert_eq!(
+        order(accepted.value).lines[0].extensions["NEW_ITEM-CUST_FIELD3"],
+        "exempt"
+    );
+}
+
+#[test]
+fn a_line_with_a_rate_and_the_vat_field_as_extension_is_refused() {
+    let mut order = decode_order("cart", &cart_with_vat_field("CUST_FIELD1", "21"));
+    order.lines[0]
+        .extensions
+        .insert("NEW_ITEM-CUST_FIELD1".into(), "n/a".into());
+    let refused = adapter()
+        .encode("cart", &Document::Order(order))
+        .unwrap_err();
+    assert_eq!(
+        codes_at(&refused),
+        [(
+            "/lines/0/extensions/NEW_ITEM-CUST_FIELD1".to_owned(),
+            "oci.extension_collides".to_owned()
+        )]
+    );
+}
+
 #[test]
 fn bad_configs_are_refused_at_their_key() {
     let cases = [
