@@ -129,7 +129,14 @@ impl LineWriter<'_> {
 
         // DESCRIPTION (cut to 40 with the full text in LONGTEXT), MATNR
         let mut long_text = line.long_text.clone();
-        if let Some(description) = non_empty(&line.description) {
+        let has_matnr = non_empty(&line.buyer_part_id).is_some();
+        let description = match non_empty(&line.description) {
+            Some(description) => Some(description),
+            // The defaults are for lines that need a description, as for the unit below.
+            None if !has_matnr => self.settings.description_of(line, &self.path, self.d),
+            None => None,
+        };
+        if let Some(description) = description {
             if description.chars().count() > DESCRIPTION_CHARS {
                 let cut: String = description.chars().take(DESCRIPTION_CHARS).collect();
                 self.d.warning(
@@ -149,11 +156,13 @@ impl LineWriter<'_> {
             }
         }
         self.put_opt("MATNR", &line.buyer_part_id, "buyer_part_id");
-        if non_empty(&line.description).is_none() && non_empty(&line.buyer_part_id).is_none() {
+        if description.is_none() && !has_matnr {
             self.error(
                 "description",
                 "oci.description_missing",
-                "a cart line needs a DESCRIPTION or a MATNR (the buyer's material number)",
+                "a cart line needs a DESCRIPTION or a MATNR (the buyer's material number); \
+                 shipping and payment fee lines take the config's `shipping_description` and \
+                 `payment_fee_description`",
             );
         }
 
@@ -167,7 +176,12 @@ impl LineWriter<'_> {
         } else {
             self.put_number("QUANTITY", line.quantity, "quantity", 11, 3);
         }
-        match non_empty(&line.unit) {
+        let unit = match non_empty(&line.unit) {
+            Some(unit) => Some(unit),
+            None if !has_matnr => self.settings.unit_of(line, &self.path, self.d),
+            None => None,
+        };
+        match unit {
             Some(unit) => {
                 let oci_unit = self
                     .settings
@@ -177,10 +191,10 @@ impl LineWriter<'_> {
                     .map_or(unit, String::as_str);
                 self.put("UNIT", oci_unit, "unit");
             }
-            None if non_empty(&line.buyer_part_id).is_none() => self.error(
+            None if !has_matnr => self.error(
                 "unit",
                 "oci.unit_missing",
-                "UNIT is required when there is no MATNR",
+                "UNIT is required when there is no MATNR; the config's `default_unit` gives lines without a unit one",
             ),
             None => {}
         }

@@ -731,6 +731,16 @@ pub fn encode_order_request(settings: &Settings, order: &Order) -> Outcome<Vec<u
     }
 }
 
+/// An `ItemOut` to write: what it takes from the line, and what it may take from the
+/// config.
+struct ItemPlan {
+    /// The line's index in `order.lines`.
+    index: usize,
+    net_price: Decimal,
+    unit: String,
+    description: Option<String>,
+}
+
 /// What is checked and computed before writing, so that every problem is reported at
 /// once rather than the first one the writer meets.
 struct OrderPlan {
@@ -738,8 +748,8 @@ struct OrderPlan {
     payload_id: String,
     timestamp: String,
     language: String,
-    /// Non-shipping lines, with their index in `order.lines`.
-    items: Vec<(usize, Decimal)>,
+    /// Non-shipping lines.
+    items: Vec<ItemPlan>,
     shipping: Option<(Decimal, String)>,
     total: Decimal,
     credentials: [Vec<(String, String)>; 3],
@@ -799,10 +809,10 @@ impl OrderPlan {
                         line.quantity * net / line.price_basis_quantity.unwrap_or(Decimal::ONE)
                     });
                     let Some(amount) = amount else { continue };
-                    let description = line
-                        .description
-                        .clone()
-                        .unwrap_or_else(|| "Shipping".into());
+                    let description = settings
+                        .description_of(line, &path, d)
+                        .unwrap_or_default()
+                        .to_owned();
                     shipping = Some(match shipping.take() {
                         Some((sum, earlier)) => (sum + amount, format!("{earlier}; {description}")),
                         None => (amount, description),
@@ -810,8 +820,22 @@ impl OrderPlan {
                 }
                 LineKind::Article | LineKind::PaymentFee => {
                     check_item(line, &path, d);
+                    let unit = settings.unit_of(line, &path, d).unwrap_or_else(|| {
+                        d.error(
+                            format!("{path}/unit"),
+                            "oci.cxml.unit_missing",
+                            "every cXML item needs a UnitOfMeasure; the config's `default_unit` gives lines without a unit one",
+                        );
+                        ""
+                    });
+                    let description = settings.description_of(line, &path, d);
                     if let Some(net) = net {
-                        items.push((i, net));
+                        items.push(ItemPlan {
+                            index: i,
+                            net_price: net,
+                            unit: unit.to_owned(),
+                            description: description.map(str::to_owned),
+                        });
                         items_total = items_total.and_then(|total| {
                             let basis = line.price_basis_quantity.unwrap_or(Decimal::ONE);
                             Some(total + (line.quantity * net).checked_div(basis)?)
@@ -951,13 +975,6 @@ fn check_item(line: &OrderLine, path: &str, d: &mut Diagnostics) {
             "every cXML item needs the supplier's part number (sku)",
         );
     }
-    if line.unit.as_deref().is_none_or(str::is_empty) {
-        d.error(
-            format!("{path}/unit"),
-            "oci.cxml.unit_missing",
-            "every cXML item needs a UnitOfMeasure",
-        );
-    }
     if !line.discounts.is_empty() {
         d.error(
             format!("{path}/discounts"),
@@ -1085,11 +1102,11 @@ fn write_order_request(
     write_extrinsics(&mut w, &order.extensions)?;
     w.end()?;
 
-    for (index, net) in &plan.items {
-        let Some(line) = order.lines.get(*index) else {
+    for item in &plan.items {
+        let Some(line) = order.lines.get(item.index) else {
             continue;
         };
-        write_item(&mut w, settings, order, line, *index, *net, lang, d)?;
+        write_item(&mut w, settings, order, line, item, lang, d)?;
     }
 
     let mut bytes = format!("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n{DOCTYPE}\n").into_bytes();
@@ -1118,18 +1135,16 @@ fn write_extrinsics(
     Ok(())
 }
 
-#[allow(clippy::too_many_arguments)]
 fn write_item(
     w: &mut XmlWriter,
     settings: &Settings,
     order: &Order,
     line: &OrderLine,
-    index: usize,
-    net: Decimal,
+    item: &ItemPlan,
     lang: &str,
     d: &mut Diagnostics,
 ) -> Result<(), Diagnostic> {
-    let path = format!("/lines/{index}");
+    let path = format!("/lines/{}", item.index);
     let quantity = line.quantity.normalize().to_string();
     let line_number = line.line_number.map(|n| n.to_string());
     let parent = line.parent_line.map(|n| n.to_string());
@@ -1155,10 +1170,10 @@ fn write_item(
 
     w.start("ItemDetail")?;
     w.start("UnitPrice")?;
-    write_money(w, net, order.currency.code())?;
+    write_money(w, item.net_price, order.currency.code())?;
     w.end()?;
     w.start_with("Description", &[("xml:lang", lang)])?;
-    match (&line.description, &line.long_text) {
+    match (&item.description, &line.long_text) {
         (Some(short), Some(long)) => {
             w.text(long)?.leaf("ShortName", short)?;
         }
@@ -1168,7 +1183,7 @@ fn write_item(
         (None, None) => {}
     }
     w.end()?;
-    let unit = line.unit.as_deref().unwrap_or_default();
+    let unit = item.unit.as_str();
     w.leaf("UnitOfMeasure", unit)?;
     if let Some(basis) = line.price_basis_quantity {
         let basis = basis.normalize().to_string();

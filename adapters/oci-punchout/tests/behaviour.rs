@@ -519,6 +519,112 @@ fn a_line_with_a_rate_and_the_vat_field_as_extension_is_refused() {
     );
 }
 
+/// A cart of an article without unit, a shipping line and a payment fee line without
+/// descriptions, and an article known by MATNR alone.
+fn cart_lacking_units_and_descriptions() -> Document {
+    Document::from_json(
+        br#"{
+          "contract": "order/v1", "kind": "cart", "currency": "EUR",
+          "lines": [
+            { "description": "Stift blau", "quantity": "1", "unit_price": { "net": "1.5" } },
+            { "kind": "shipping", "quantity": "1", "unit": "PCE", "unit_price": { "net": "7.5" } },
+            { "kind": "payment_fee", "quantity": "1", "unit": "PCE", "unit_price": { "net": "0.5" } },
+            { "buyer_part_id": "MAT-1", "quantity": "3", "unit_price": { "net": "2" } }
+          ]
+        }"#,
+        None,
+    )
+    .unwrap()
+}
+
+fn form_value(body: &[u8], name: &str) -> Option<String> {
+    let form = tradewire_sdk::form::decode_form(body, encoding_rs::UTF_8).unwrap();
+    form.iter()
+        .find(|(key, _)| *key == name)
+        .map(|(_, value)| value.to_owned())
+}
+
+#[test]
+fn lines_without_unit_or_description_take_the_configured_ones() {
+    let cart = cart_lacking_units_and_descriptions();
+
+    // By default: service lines are described, an article without a unit is refused,
+    // and the message names the key that would fix it.
+    let refused = adapter().encode("cart", &cart).unwrap_err();
+    let errors: Vec<_> = refused.iter().filter(|d| d.is_error()).collect();
+    assert_eq!(errors.len(), 1, "{refused}");
+    assert_eq!(
+        (errors[0].path.as_str(), errors[0].code.as_str()),
+        ("/lines/0/unit", "oci.unit_missing")
+    );
+    assert!(errors[0].message.contains("`default_unit`"));
+
+    let configured: Config = serde_json::from_str(
+        r#"{ "default_unit": "ST", "units": { "ST": "PCE" },
+             "shipping_description": "Frais de livraison" }"#,
+    )
+    .unwrap();
+    let encoded = OciPunchout::new(configured)
+        .unwrap()
+        .encode("cart", &cart)
+        .unwrap();
+    let body = &encoded.value;
+    assert_eq!(form_value(body, "NEW_ITEM-UNIT[1]").as_deref(), Some("PCE"));
+    assert_eq!(
+        form_value(body, "NEW_ITEM-DESCRIPTION[2]").as_deref(),
+        Some("Frais de livraison")
+    );
+    assert_eq!(
+        form_value(body, "NEW_ITEM-DESCRIPTION[3]").as_deref(),
+        Some("Payment fee")
+    );
+    // A line with a MATNR needs no unit, so it gets none.
+    assert_eq!(form_value(body, "NEW_ITEM-UNIT[4]"), None);
+    assert_eq!(form_value(body, "NEW_ITEM-DESCRIPTION[4]"), None);
+    assert_eq!(
+        codes_at(&encoded.warnings),
+        [
+            ("/lines/0/unit".to_owned(), "oci.unit_defaulted".to_owned()),
+            (
+                "/lines/1/description".to_owned(),
+                "oci.description_defaulted".to_owned()
+            ),
+            (
+                "/lines/2/description".to_owned(),
+                "oci.description_defaulted".to_owned()
+            ),
+        ]
+    );
+
+    // `null` refuses service lines without a description again.
+    let strict: Config = serde_json::from_str(
+        r#"{ "default_unit": "PCE", "shipping_description": null, "payment_fee_description": null }"#,
+    )
+    .unwrap();
+    let refused = OciPunchout::new(strict)
+        .unwrap()
+        .encode("cart", &cart)
+        .unwrap_err();
+    let refused: Vec<_> = refused
+        .iter()
+        .filter(|d| d.is_error())
+        .map(|d| (d.path.clone(), d.code.clone()))
+        .collect();
+    assert_eq!(
+        refused,
+        [
+            (
+                "/lines/1/description".to_owned(),
+                "oci.description_missing".to_owned()
+            ),
+            (
+                "/lines/2/description".to_owned(),
+                "oci.description_missing".to_owned()
+            ),
+        ]
+    );
+}
+
 #[test]
 fn bad_configs_are_refused_at_their_key() {
     let cases = [
@@ -529,6 +635,7 @@ fn bad_configs_are_refused_at_their_key() {
             "/config/units/STK",
         ),
         (r#"{ "units": { "ST": "PIECE" } }"#, "/config/units/ST"),
+        (r#"{ "default_unit": " " }"#, "/config/default_unit"),
         (
             r#"{ "mapping": { "ext_product_id": "sku", "vendormat": "sku" } }"#,
             "/config/mapping/vendormat",

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use tradewire_oci_punchout::{Config, CredentialConfig, CxmlConfig, OciPunchout};
-use tradewire_sdk::core::{AckStatus, Acknowledgement, Diagnostic, Secret};
+use tradewire_sdk::core::{AckStatus, Acknowledgement, Diagnostic, LineKind, Secret};
 use tradewire_sdk::{Adapter, Document};
 
 fn dtd() -> PathBuf {
@@ -40,6 +40,11 @@ fn fixture(path: &str) -> Vec<u8> {
 }
 
 fn configured() -> OciPunchout {
+    configured_with(Config::default())
+}
+
+/// `config` with the cXML credentials and secret of these tests.
+fn configured_with(config: Config) -> OciPunchout {
     let credential = |domain: &str, identity: &str| {
         Some(CredentialConfig {
             domain: domain.into(),
@@ -52,9 +57,9 @@ fn configured() -> OciPunchout {
             to: credential("DUNS", "123456789"),
             sender: credential("NetworkId", "AN01000000001"),
             shared_secret: Some(Secret::new("s3cr3t")),
-            ..CxmlConfig::default()
+            ..config.cxml
         },
-        ..Config::default()
+        ..config
     })
     .unwrap()
 }
@@ -136,6 +141,80 @@ fn order_requests_are_valid() {
             .any(|d| d.code == "oci.cxml.classification_defaulted")
     );
     assert_valid("from-cart", &encoded.value);
+}
+
+/// The full order, with an article without unit, a shipping line and a payment fee line
+/// without descriptions.
+fn order_lacking_units_and_descriptions() -> Document {
+    let Document::Order(mut order) =
+        Document::from_json(&fixture("order-request/full-order.encode.json"), None).unwrap()
+    else {
+        panic!("an order")
+    };
+    order.lines[0].unit = None;
+    let shipping = order
+        .lines
+        .iter_mut()
+        .find(|line| line.kind == LineKind::Shipping)
+        .unwrap();
+    shipping.description = None;
+    let mut fee = shipping.clone();
+    fee.kind = LineKind::PaymentFee;
+    fee.sku = Some("FEE".into());
+    fee.unit = Some("EA".into());
+    order.lines.push(fee);
+    order.totals = None;
+    Document::Order(order)
+}
+
+#[test]
+fn configured_units_and_descriptions_fill_what_an_order_lacks() {
+    let order = order_lacking_units_and_descriptions();
+    let refused = configured().encode("order-request", &order).unwrap_err();
+    let errors: Vec<_> = refused.iter().filter(|d| d.is_error()).collect();
+    assert_eq!(errors.len(), 1, "{refused}");
+    assert_eq!(
+        (errors[0].path.as_str(), errors[0].code.as_str()),
+        ("/lines/0/unit", "oci.cxml.unit_missing")
+    );
+
+    let config: Config = serde_json::from_str(
+        r#"{ "default_unit": "EA", "payment_fee_description": "Zahlungsgebühr" }"#,
+    )
+    .unwrap();
+    let encoded = configured_with(config)
+        .encode("order-request", &order)
+        .unwrap();
+    assert_valid("defaults", &encoded.value);
+    let text = String::from_utf8(encoded.value).unwrap();
+    assert!(
+        text.contains(
+            "<ShortName>Werkbank 1500</ShortName></Description><UnitOfMeasure>EA</UnitOfMeasure>"
+        ),
+        "{text}"
+    );
+    assert!(
+        text.contains("<Shipping><Money currency=\"EUR\">49.90</Money><Description xml:lang=\"de\">Shipping</Description></Shipping>"),
+        "{text}"
+    );
+    assert!(
+        text.contains("<Description xml:lang=\"de\">Zahlungsgebühr</Description><UnitOfMeasure>EA</UnitOfMeasure>"),
+        "{text}"
+    );
+    let warnings: Vec<_> = encoded
+        .warnings
+        .iter()
+        .map(|d| (d.path.as_str(), d.code.as_str()))
+        .filter(|(_, code)| *code != "oci.cxml.classification_defaulted")
+        .collect();
+    assert_eq!(
+        warnings,
+        [
+            ("/lines/0/unit", "oci.unit_defaulted"),
+            ("/lines/2/description", "oci.description_defaulted"),
+            ("/lines/3/description", "oci.description_defaulted"),
+        ]
+    );
 }
 
 fn chrono_like(text: &str) -> chrono::DateTime<chrono::FixedOffset> {
