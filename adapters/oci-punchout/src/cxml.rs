@@ -751,6 +751,8 @@ struct OrderPlan {
     /// Non-shipping lines.
     items: Vec<ItemPlan>,
     shipping: Option<(Decimal, String)>,
+    /// The order's VAT and its description.
+    tax: Option<(Decimal, String)>,
     total: Decimal,
     credentials: [Vec<(String, String)>; 3],
 }
@@ -929,10 +931,75 @@ impl OrderPlan {
             language,
             items,
             shipping,
+            tax: order_tax(order, d),
             total,
             credentials,
         }
     }
+}
+
+/// The order's VAT for cXML's `Tax`, and its description: the stated tax, else what the
+/// stated totals imply, else the sum of the lines' VAT. `None` when the order says
+/// nothing of VAT; an error when some lines state theirs and others do not, since
+/// leaving the known part out or writing it as the whole would both misstate the order.
+fn order_tax(order: &Order, d: &mut Diagnostics) -> Option<(Decimal, String)> {
+    let amount = match order.totals {
+        Some(Totals { tax: Some(tax), .. }) => Some(tax),
+        // A zero difference says no more than a missing Tax does.
+        Some(Totals {
+            gross,
+            net: Some(net),
+            ..
+        }) => gross.checked_sub(net).filter(|tax| !tax.is_zero()),
+        _ => {
+            let unknown = order
+                .lines
+                .iter()
+                .position(|line| line.signed_vat_total().is_none());
+            let any_known = order
+                .lines
+                .iter()
+                .any(|line| line.signed_vat_total().is_some());
+            match unknown {
+                None => order
+                    .computed_tax_total()
+                    .map(|tax| order.currency.round(tax)),
+                Some(j) if any_known => {
+                    d.error(
+                        format!("/lines/{j}/vat_rate"),
+                        "oci.cxml.tax_unknown",
+                        "other lines state their VAT and this one does not, so the order's VAT \
+                         (cXML Tax) cannot be added up: give the line its vat_rate, or state the \
+                         order's VAT in totals.tax",
+                    );
+                    None
+                }
+                Some(_) => None,
+            }
+        }
+    }?;
+    let description = order
+        .extensions
+        .get(ext::TAX_DESCRIPTION)
+        .cloned()
+        .unwrap_or_else(|| vat_description(order));
+    Some((amount, description))
+}
+
+/// `VAT 6 %, 21 %` from the lines' rates; `Tax` when no line has one.
+fn vat_description(order: &Order) -> String {
+    let mut rates: Vec<Decimal> = order
+        .lines
+        .iter()
+        .filter_map(|line| Some(line.vat_rate?.normalize()))
+        .collect();
+    rates.sort_unstable();
+    rates.dedup();
+    if rates.is_empty() {
+        return "Tax".into();
+    }
+    let rates: Vec<String> = rates.iter().map(|rate| format!("{rate} %")).collect();
+    format!("VAT {}", rates.join(", "))
 }
 
 /// The line's net unit price: cXML prices are net of tax.
@@ -1076,13 +1143,9 @@ fn write_order_request(
             .end()?;
         w.end()?;
     }
-    if let Some(tax) = order.totals.and_then(|totals| totals.tax) {
+    if let Some((amount, description)) = &plan.tax {
         w.start("Tax")?;
-        write_money(&mut w, tax, currency)?;
-        let description = order
-            .extensions
-            .get(ext::TAX_DESCRIPTION)
-            .map_or("Tax", String::as_str);
+        write_money(&mut w, *amount, currency)?;
         w.start_with("Description", &[("xml:lang", lang)])?
             .text(description)?
             .end()?;

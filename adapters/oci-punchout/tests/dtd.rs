@@ -7,7 +7,9 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use tradewire_oci_punchout::{Config, CredentialConfig, CxmlConfig, OciPunchout};
-use tradewire_sdk::core::{AckStatus, Acknowledgement, Diagnostic, LineKind, Secret};
+use tradewire_sdk::core::{
+    AckStatus, Acknowledgement, Decimal, Diagnostic, LineKind, Order, OrderKind, Secret, Totals,
+};
 use tradewire_sdk::{Adapter, Document};
 
 fn dtd() -> PathBuf {
@@ -215,6 +217,122 @@ fn configured_units_and_descriptions_fill_what_an_order_lacks() {
             ("/lines/3/description", "oci.description_defaulted"),
         ]
     );
+}
+
+/// The discountoffice cart (articles at 21 % and 6 %, shipping at 21 %), made an order.
+fn order_with_vat_on_its_lines() -> Order {
+    let Document::Order(mut order) = configured()
+        .decode("cart", &fixture("cart/discountoffice.txt"))
+        .unwrap()
+        .value
+    else {
+        panic!("a cart is an order")
+    };
+    let Document::Order(full) =
+        Document::from_json(&fixture("order-request/full-order.encode.json"), None).unwrap()
+    else {
+        panic!("an order")
+    };
+    order.kind = OrderKind::Order;
+    order.purchase_order = Some("4500012345".into());
+    order.created_at = full.created_at;
+    order.billing_address = full.billing_address;
+    order.extensions.clear();
+    order
+}
+
+fn encode_order(order: &Order) -> String {
+    let encoded = configured()
+        .encode("order-request", &Document::Order(order.clone()))
+        .unwrap_or_else(|d| panic!("{d}"));
+    assert_valid("order", &encoded.value);
+    String::from_utf8(encoded.value).unwrap()
+}
+
+fn decode_totals(xml: &str) -> Totals {
+    let Document::Order(order) = OciPunchout::new(Config::default())
+        .unwrap()
+        .decode("order-request", xml.as_bytes())
+        .unwrap_or_else(|d| panic!("{d}"))
+        .value
+    else {
+        panic!("an order")
+    };
+    order.totals.unwrap()
+}
+
+#[test]
+fn the_vat_of_the_lines_is_written_as_tax() {
+    // 2 × 12.45 at 21 %, 2500 × 3.90 / 500 at 6 %, shipping 7.50 at 21 %:
+    // 5.229 + 1.17 + 1.575 = 7.974 of VAT.
+    let order = order_with_vat_on_its_lines();
+    let xml = encode_order(&order);
+    assert!(
+        xml.contains(
+            "<Shipping><Money currency=\"EUR\">7.5</Money><Description xml:lang=\"en\">Frais de livraison</Description></Shipping>\
+             <Tax><Money currency=\"EUR\">7.97</Money><Description xml:lang=\"en\">VAT 6 %, 21 %</Description></Tax>"
+        ),
+        "{xml}"
+    );
+    let totals = decode_totals(&xml);
+    assert_eq!(totals.tax, Some(Decimal::new(797, 2)));
+    assert_eq!(totals.net, Some(Decimal::new(5190, 2)));
+
+    // The stated tax and its description win over the lines'.
+    let mut stated = order.clone();
+    stated.totals = Some(Totals {
+        gross: Decimal::new(5988, 2),
+        net: Some(Decimal::new(5190, 2)),
+        tax: Some(Decimal::new(798, 2)),
+    });
+    stated
+        .extensions
+        .insert("cxml.Tax.Description".into(), "TVA".into());
+    assert!(
+        encode_order(&stated).contains(
+            "<Tax><Money currency=\"EUR\">7.98</Money><Description xml:lang=\"en\">TVA</Description></Tax>"
+        )
+    );
+
+    // Gross and net totals without a tax state it by their difference.
+    let mut implied = order.clone();
+    for line in &mut implied.lines {
+        line.vat_rate = None;
+    }
+    implied.totals = Some(Totals {
+        gross: Decimal::new(5988, 2),
+        net: Some(Decimal::new(5190, 2)),
+        tax: None,
+    });
+    assert!(
+        encode_order(&implied).contains(
+            "<Tax><Money currency=\"EUR\">7.98</Money><Description xml:lang=\"en\">Tax</Description></Tax>"
+        )
+    );
+
+    // An order that says nothing of VAT has no Tax.
+    let mut silent = order.clone();
+    for line in &mut silent.lines {
+        line.vat_rate = None;
+    }
+    let xml = encode_order(&silent);
+    assert!(!xml.contains("<Tax>"), "{xml}");
+    assert!(xml.contains("<Shipping>"), "{xml}");
+}
+
+#[test]
+fn vat_known_for_some_lines_only_is_refused() {
+    let mut order = order_with_vat_on_its_lines();
+    order.lines[1].vat_rate = None;
+    let refused = configured()
+        .encode("order-request", &Document::Order(order))
+        .unwrap_err();
+    let errors: Vec<_> = refused
+        .iter()
+        .filter(|d| d.is_error())
+        .map(|d| (d.path.as_str(), d.code.as_str()))
+        .collect();
+    assert_eq!(errors, [("/lines/1/vat_rate", "oci.cxml.tax_unknown")]);
 }
 
 fn chrono_like(text: &str) -> chrono::DateTime<chrono::FixedOffset> {
