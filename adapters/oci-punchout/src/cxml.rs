@@ -33,6 +33,8 @@ pub mod ext {
     pub const USER_AGENT: &str = "cxml.UserAgent";
     pub const ORDER_TYPE: &str = "cxml.OrderRequestHeader.type";
     pub const TAX_DESCRIPTION: &str = "cxml.Tax.Description";
+    /// What `Total` counts: `items` (cXML's definition) or `items_shipping_tax`.
+    pub const TOTAL_CONVENTION: &str = "cxml.Total.convention";
     pub const COMMENT_ATTACHMENTS: &str = "cxml.Comments.Attachment";
     /// `cxml.Extrinsic.<name>` on the order and its lines.
     pub const EXTRINSIC_PREFIX: &str = "cxml.Extrinsic.";
@@ -375,22 +377,154 @@ fn read_order_request(
         );
     }
 
-    if let Some((total, _)) = total {
-        // cXML's Total is the order before tax and shipping; the canonical totals hold
-        // what the buyer pays.
-        let shipping_amount = shipping
-            .as_ref()
-            .and_then(|line| line.unit_price?.net)
-            .unwrap_or(Decimal::ZERO);
-        let net = total + shipping_amount;
-        order.totals = Some(Totals {
-            gross: net + tax.unwrap_or(Decimal::ZERO),
-            net: Some(net),
-            tax,
-        });
-    }
+    let shipping_amount = shipping
+        .as_ref()
+        .and_then(|line| line.unit_price?.net)
+        .unwrap_or(Decimal::ZERO);
     order.lines.extend(shipping);
+    if let Some((total, _)) = total {
+        let amounts = StatedAmounts {
+            total,
+            shipping: shipping_amount,
+            tax: tax.unwrap_or(Decimal::ZERO),
+        };
+        if let Some((convention, totals)) = amounts.read(&order, &total_path, d) {
+            order.totals = Some(Totals { tax, ..totals });
+            order
+                .extensions
+                .insert(ext::TOTAL_CONVENTION.into(), convention.name().into());
+        }
+    }
     Some(order)
+}
+
+/// What a buyer's system means by cXML's `Total`. cXML defines it as the items before
+/// tax and shipping, but systems in use send the grand total as often.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum TotalConvention {
+    /// The items alone (cXML's definition).
+    Items,
+    /// The items, shipping and tax: what the buyer pays.
+    ItemsShippingTax,
+}
+
+impl TotalConvention {
+    /// Its name in the order's `cxml.Total.convention` extension.
+    fn name(self) -> &'static str {
+        match self {
+            Self::Items => "items",
+            Self::ItemsShippingTax => "items_shipping_tax",
+        }
+    }
+
+    fn from_name(name: &str) -> Option<Self> {
+        [Self::Items, Self::ItemsShippingTax]
+            .into_iter()
+            .find(|convention| convention.name() == name)
+    }
+}
+
+/// The amounts an `OrderRequestHeader` states (absent ones zero).
+struct StatedAmounts {
+    total: Decimal,
+    shipping: Decimal,
+    tax: Decimal,
+}
+
+impl StatedAmounts {
+    /// Which convention `Total` follows, checked against the items of `order` within its
+    /// rounding tolerance, and the canonical totals it gives (`tax` left to the caller).
+    /// A Total that fits neither is refused with the sums it was compared with.
+    fn read(
+        &self,
+        order: &Order,
+        total_path: &str,
+        d: &mut Diagnostics,
+    ) -> Option<(TotalConvention, Totals)> {
+        let items = order
+            .lines
+            .iter()
+            .filter(|line| line.kind != LineKind::Shipping)
+            .try_fold(Decimal::ZERO, |sum, line| {
+                sum.checked_add(line.signed_net_total()?)
+            });
+        let too_large = |d: &mut Diagnostics| {
+            d.error(
+                format!("{total_path}/Money"),
+                "oci.number_too_large",
+                "the order's amounts are too large to add up",
+            );
+        };
+        let Some(items) = items else {
+            // A line without its price is refused already; otherwise they overflowed.
+            if !d.has_errors() {
+                too_large(d);
+            }
+            return None;
+        };
+        let Some(grand) = items
+            .checked_add(self.shipping)
+            .and_then(|sum| sum.checked_add(self.tax))
+        else {
+            too_large(d);
+            return None;
+        };
+        let tolerance = order.rounding_tolerance();
+        let fits = |expected: Decimal| {
+            self.total
+                .checked_sub(expected)
+                .is_some_and(|gap| gap.abs() <= tolerance)
+        };
+        let (convention, net, gross) = if fits(items) {
+            let net = self.total.checked_add(self.shipping);
+            (
+                TotalConvention::Items,
+                net,
+                net.and_then(|net| net.checked_add(self.tax)),
+            )
+        } else if fits(grand) {
+            (
+                TotalConvention::ItemsShippingTax,
+                self.total.checked_sub(self.tax),
+                Some(self.total),
+            )
+        } else {
+            let currency = order.currency;
+            // Shown to the minor unit, as amounts are written: `85.00`, not `85.0000`.
+            let shown = |amount: Decimal| {
+                let mut rounded = currency.round(amount);
+                rounded.rescale(u32::from(currency.exponent().unwrap_or(2)));
+                rounded
+            };
+            d.error(
+                format!("{total_path}/Money"),
+                "oci.cxml.total_mismatch",
+                format!(
+                    "the Total {} {currency} is neither the items' sum, {} {currency} (cXML's \
+                     Total), nor the items with shipping {} and tax {}, {} {currency} (what \
+                     the buyer pays), within {tolerance}",
+                    self.total,
+                    shown(items),
+                    shown(self.shipping),
+                    shown(self.tax),
+                    shown(grand)
+                ),
+            );
+            return None;
+        };
+        let (Some(net), Some(gross)) = (net, gross) else {
+            too_large(d);
+            return None;
+        };
+        Some((
+            convention,
+            Totals {
+                gross,
+                net: Some(net),
+                tax: None,
+            },
+        ))
+    }
 }
 
 fn read_header(settings: &Settings, header: &Element<'_>, order: &mut Order, d: &mut Diagnostics) {
@@ -863,7 +997,7 @@ impl OrderPlan {
         let shipping_amount = shipping
             .as_ref()
             .map_or(Decimal::ZERO, |(amount, _)| *amount);
-        let total = match &order.totals {
+        let items_amount = match &order.totals {
             Some(Totals { net: Some(net), .. }) => *net - shipping_amount,
             Some(Totals {
                 gross,
@@ -871,6 +1005,14 @@ impl OrderPlan {
                 ..
             }) => *gross - *tax - shipping_amount,
             _ => items_total.unwrap_or_default(),
+        };
+        let tax = order_tax(order, d);
+        let total = match total_convention(order, d) {
+            TotalConvention::Items => items_amount,
+            TotalConvention::ItemsShippingTax => {
+                let tax_amount = tax.as_ref().map_or(Decimal::ZERO, |(amount, _)| *amount);
+                items_amount + shipping_amount + tax_amount
+            }
         };
 
         let credentials = PARTIES.map(|party| {
@@ -931,11 +1073,29 @@ impl OrderPlan {
             language,
             items,
             shipping,
-            tax: order_tax(order, d),
+            tax,
             total,
             credentials,
         }
     }
+}
+
+/// What the `Total` written counts: what the order's `cxml.Total.convention` says (as read
+/// from the buyer), else cXML's definition, the items alone.
+fn total_convention(order: &Order, d: &mut Diagnostics) -> TotalConvention {
+    let Some(name) = order.extensions.get(ext::TOTAL_CONVENTION) else {
+        return TotalConvention::Items;
+    };
+    TotalConvention::from_name(name).unwrap_or_else(|| {
+        d.warning(
+            format!("/extensions/{}", pointer_token(ext::TOTAL_CONVENTION)),
+            "oci.cxml.total_convention_unknown",
+            format!(
+                "{name:?} is neither `items` nor `items_shipping_tax`: the Total is written as cXML defines it, the items alone"
+            ),
+        );
+        TotalConvention::Items
+    })
 }
 
 /// The order's VAT for cXML's `Tax`, and its description: the stated tax, else what the

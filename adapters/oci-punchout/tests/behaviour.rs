@@ -741,6 +741,146 @@ fn the_sample_order_request_decodes() {
     );
 }
 
+/// An OrderRequest of two items (10 × 2.10 and 20 × 3.20: 85.00), with `header` after
+/// the BillTo (Shipping, Tax) and `total` as its Total.
+fn order_request(total: &str, header: &str) -> Vec<u8> {
+    format!(
+        r#"<?xml version="1.0" encoding="UTF-8"?>
+<cXML payloadID="1@buyer" timestamp="2024-05-02T10:00:00+02:00">
+  <Header>
+    <From><Credential domain="NetworkId"><Identity>buyer</Identity></Credential></From>
+    <To><Credential domain="NetworkId"><Identity>supplier</Identity></Credential></To>
+    <Sender><Credential domain="NetworkId"><Identity>buyer</Identity></Credential><UserAgent>ERP</UserAgent></Sender>
+  </Header>
+  <Request>
+    <OrderRequest>
+      <OrderRequestHeader orderID="PO-7" orderDate="2024-05-02T10:00:00+02:00">
+        <Total><Money currency="EUR">{total}</Money></Total>
+        <BillTo><Address><Name xml:lang="en">Zinc</Name></Address></BillTo>
+        {header}
+      </OrderRequestHeader>
+      <ItemOut quantity="10"><ItemID><SupplierPartID>A</SupplierPartID></ItemID>
+        <ItemDetail><UnitPrice><Money currency="EUR">2.10</Money></UnitPrice>
+          <Description xml:lang="en">a</Description><UnitOfMeasure>EA</UnitOfMeasure>
+          <Classification domain="custom">0</Classification></ItemDetail></ItemOut>
+      <ItemOut quantity="20"><ItemID><SupplierPartID>B</SupplierPartID></ItemID>
+        <ItemDetail><UnitPrice><Money currency="EUR">3.20</Money></UnitPrice>
+          <Description xml:lang="en">b</Description><UnitOfMeasure>EA</UnitOfMeasure>
+          <Classification domain="custom">0</Classification></ItemDetail></ItemOut>
+    </OrderRequest>
+  </Request>
+</cXML>"#
+    )
+    .into_bytes()
+}
+
+const SHIPPING_AND_TAX: &str = r#"<Shipping><Money currency="EUR">9.90</Money><Description xml:lang="en">Parcel</Description></Shipping>
+        <Tax><Money currency="EUR">19.93</Money><Description xml:lang="en">VAT 21 %</Description></Tax>"#;
+
+fn totals_of(order: &Order) -> (Decimal, Option<Decimal>, Option<Decimal>, &str) {
+    let totals = order.totals.unwrap();
+    (
+        totals.gross,
+        totals.net,
+        totals.tax,
+        order.extensions["cxml.Total.convention"].as_str(),
+    )
+}
+
+#[test]
+fn a_total_of_the_items_alone_is_read_as_cxml_defines_it() {
+    let order = decode_order("order-request", &order_request("85.00", SHIPPING_AND_TAX));
+    assert_eq!(
+        totals_of(&order),
+        (
+            Decimal::new(11483, 2),
+            Some(Decimal::new(9490, 2)),
+            Some(Decimal::new(1993, 2)),
+            "items"
+        )
+    );
+    let xml = adapter()
+        .encode(
+            "order-request",
+            &Document::Order(with_credentials(order.clone())),
+        )
+        .unwrap()
+        .value;
+    let text = String::from_utf8(xml).unwrap();
+    assert!(
+        text.contains("<Total><Money currency=\"EUR\">85.00</Money></Total>"),
+        "{text}"
+    );
+}
+
+#[test]
+fn a_total_with_shipping_and_tax_is_read_and_written_back_so() {
+    let order = decode_order("order-request", &order_request("114.83", SHIPPING_AND_TAX));
+    assert_eq!(
+        totals_of(&order),
+        (
+            Decimal::new(11483, 2),
+            Some(Decimal::new(9490, 2)),
+            Some(Decimal::new(1993, 2)),
+            "items_shipping_tax"
+        )
+    );
+    // Within rounding: a cent per line and one for the order.
+    let rounded = decode_order("order-request", &order_request("114.85", SHIPPING_AND_TAX));
+    assert_eq!(totals_of(&rounded).3, "items_shipping_tax");
+    assert_eq!(totals_of(&rounded).0, Decimal::new(11485, 2));
+
+    // Written as it came, and read back the same.
+    let document = Document::Order(with_credentials(order));
+    let xml = adapter().encode("order-request", &document).unwrap().value;
+    let text = String::from_utf8(xml.clone()).unwrap();
+    assert!(
+        text.contains("<Total><Money currency=\"EUR\">114.83</Money></Total>"),
+        "{text}"
+    );
+    let back = decode_order("order-request", &xml);
+    assert_eq!(Document::Order(back).to_json(), document.to_json());
+}
+
+#[test]
+fn a_total_that_fits_neither_convention_is_refused_with_the_sums() {
+    // Items with shipping but without tax: 94.90.
+    let refused = refusal("order-request", &order_request("94.90", SHIPPING_AND_TAX));
+    assert_eq!(
+        codes_at(&refused),
+        [(
+            "/cXML/Request/OrderRequest/OrderRequestHeader/Total/Money".to_owned(),
+            "oci.cxml.total_mismatch".to_owned()
+        )]
+    );
+    let message = &refused.as_slice()[0].message;
+    for sum in [
+        "94.90 EUR",
+        "85.00 EUR",
+        "shipping 9.90",
+        "tax 19.93",
+        "114.83 EUR",
+    ] {
+        assert!(message.contains(sum), "{sum}: {message}");
+    }
+    // Without shipping and tax the two conventions agree, and a wrong Total is still one.
+    let refused = refusal("order-request", &order_request("85.10", ""));
+    assert_eq!(refused.as_slice()[0].code, "oci.cxml.total_mismatch");
+    let order = decode_order("order-request", &order_request("85", ""));
+    assert_eq!(totals_of(&order).3, "items");
+}
+
+/// `order` with the credentials an OrderRequest needs from the config or the order.
+fn with_credentials(mut order: Order) -> Order {
+    for party in ["From", "To", "Sender"] {
+        order
+            .extensions
+            .entry(format!("cxml.{party}.NetworkId"))
+            .or_insert_with(|| "party".into());
+    }
+    order
+}
+
 #[test]
 fn malformed_xml_is_a_diagnostic() {
     for (input, code) in [
