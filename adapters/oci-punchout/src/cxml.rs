@@ -1011,7 +1011,17 @@ impl OrderPlan {
             TotalConvention::Items => items_amount,
             TotalConvention::ItemsShippingTax => {
                 let tax_amount = tax.as_ref().map_or(Decimal::ZERO, |(amount, _)| *amount);
-                items_amount + shipping_amount + tax_amount
+                items_amount
+                    .checked_add(shipping_amount)
+                    .and_then(|sum| sum.checked_add(tax_amount))
+                    .unwrap_or_else(|| {
+                        d.error(
+                            "/totals",
+                            "oci.number_too_large",
+                            "the order's amounts are too large to add up",
+                        );
+                        Decimal::ZERO
+                    })
             }
         };
 
