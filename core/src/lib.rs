@@ -25,6 +25,7 @@ mod punchout;
 pub mod schema;
 mod service;
 mod status;
+mod vat;
 
 pub use acknowledgement::{AckStatus, Acknowledgement};
 pub use country::{Country, UnknownCountry};
@@ -48,6 +49,7 @@ pub use service::{
     ServiceResponse,
 };
 pub use status::OrderStatusChange;
+pub use vat::DerivedVatRate;
 
 /// Re-exported so adapters use the same decimal type as the model.
 pub use rust_decimal::Decimal;

@@ -253,11 +253,28 @@ impl OrderLine {
     /// discounts, negative for vouchers and discounts. `None` when the line lacks what it
     /// takes to know.
     pub fn signed_gross_total(&self) -> Option<Decimal> {
-        let unit_gross = self.unit_price?.gross_with(self.vat_rate)?;
+        self.signed_total(|price| price.gross_with(self.vat_rate))
+    }
+
+    /// The line's amount without VAT, with its sign, as [`Self::signed_gross_total`].
+    pub fn signed_net_total(&self) -> Option<Decimal> {
+        self.signed_total(|price| price.net_with(self.vat_rate))
+    }
+
+    /// The VAT in the line's amount, with its sign and not rounded: the difference of its
+    /// gross and net totals. `None` when the line has no VAT rate and not both prices.
+    pub fn signed_vat_total(&self) -> Option<Decimal> {
+        self.signed_gross_total()?
+            .checked_sub(self.signed_net_total()?)
+    }
+
+    /// Quantity × unit price ÷ basis less discounts, each price read by `amount`.
+    fn signed_total(&self, amount: impl Fn(&Price) -> Option<Decimal>) -> Option<Decimal> {
+        let unit = amount(self.unit_price.as_ref()?)?;
         let basis = self.price_basis_quantity.unwrap_or(Decimal::ONE);
-        let mut total = self.quantity.checked_mul(unit_gross)?.checked_div(basis)?;
+        let mut total = self.quantity.checked_mul(unit)?.checked_div(basis)?;
         for discount in &self.discounts {
-            total = total.checked_sub(discount.amount.gross_with(self.vat_rate)?)?;
+            total = total.checked_sub(amount(&discount.amount)?)?;
         }
         total.checked_mul(self.kind.sign())
     }
@@ -453,6 +470,14 @@ impl Order {
     pub fn computed_gross_total(&self) -> Option<Decimal> {
         self.lines.iter().try_fold(Decimal::ZERO, |sum, line| {
             sum.checked_add(line.signed_gross_total()?)
+        })
+    }
+
+    /// The VAT of the whole order as its lines state it, not rounded: `None` when a line's
+    /// VAT is unknown (see [`OrderLine::signed_vat_total`]).
+    pub fn computed_tax_total(&self) -> Option<Decimal> {
+        self.lines.iter().try_fold(Decimal::ZERO, |sum, line| {
+            sum.checked_add(line.signed_vat_total()?)
         })
     }
 
@@ -740,6 +765,36 @@ mod tests {
         });
         let d = order(vec![l], dec!(13)).validate();
         assert!(d.iter().any(|d| d.code == "order.vat_inconsistent"), "{d}");
+    }
+
+    #[test]
+    fn a_lines_vat_is_known_from_its_rate_or_both_prices() {
+        let mut by_rate = line(dec!(3), dec!(10), dec!(21));
+        by_rate.discounts.push(Discount {
+            amount: Price::net(dec!(5)),
+            ..Discount::default()
+        });
+        assert_eq!(by_rate.signed_net_total(), Some(dec!(25)));
+        assert_eq!(by_rate.signed_vat_total(), Some(dec!(5.25)));
+        let by_prices = OrderLine {
+            kind: LineKind::Voucher,
+            quantity: dec!(1),
+            unit_price: Some(Price {
+                net: Some(dec!(10)),
+                gross: Some(dec!(12)),
+            }),
+            ..OrderLine::default()
+        };
+        assert_eq!(by_prices.signed_vat_total(), Some(dec!(-2)));
+        let mut unknown = line(dec!(1), dec!(10), dec!(21));
+        unknown.vat_rate = None;
+        assert_eq!(unknown.signed_net_total(), Some(dec!(10)));
+        assert_eq!(unknown.signed_vat_total(), None);
+
+        let o = order(vec![by_rate.clone(), by_prices.clone()], dec!(0));
+        assert_eq!(o.computed_tax_total(), Some(dec!(3.25)));
+        let o = order(vec![by_rate, unknown], dec!(0));
+        assert_eq!(o.computed_tax_total(), None);
     }
 
     #[test]

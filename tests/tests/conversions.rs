@@ -10,6 +10,7 @@ use tradewire_core::{Document, DocumentKind};
 use tradewire_host::Registry;
 
 use tradewire_econnecteur as _;
+use tradewire_oci_punchout as _;
 use tradewire_ois_orders as _;
 use tradewire_payment_order as _;
 
@@ -98,4 +99,96 @@ fn econnecteur_sample_order_converts_to_a_payline_order() {
     assert_eq!(order["date"], "02/04/2017 18:51");
     assert_eq!(order["ref"], "42");
     assert_eq!(order["country"], "FR");
+}
+
+/// A cXML OrderRequest as a buyer's system sends it: net prices, no rate on any item, the
+/// VAT only in the header's `Tax`, and a Total that includes shipping and tax.
+const HEADER_TAX_ORDER_REQUEST: &str = r#"<?xml version="1.0" encoding="UTF-8"?>
+<cXML payloadID="7@buyer.example" timestamp="2024-05-02T10:00:00+02:00">
+  <Header>
+    <From><Credential domain="NetworkId"><Identity>buyer</Identity></Credential></From>
+    <To><Credential domain="NetworkId"><Identity>supplier</Identity></Credential></To>
+    <Sender><Credential domain="NetworkId"><Identity>buyer</Identity></Credential><UserAgent>ERP</UserAgent></Sender>
+  </Header>
+  <Request>
+    <OrderRequest>
+      <OrderRequestHeader orderID="PO-7" orderDate="2024-05-02T10:00:00+02:00">
+        <Total><Money currency="EUR">42.67</Money></Total>
+        <ShipTo><Address><Name xml:lang="nl">De Vries Design</Name><PostalAddress>
+          <DeliverTo>Jan de Vries</DeliverTo><Street>Keizersgracht 123</Street>
+          <City>Amsterdam</City><PostalCode>1015 CJ</PostalCode>
+          <Country isoCountryCode="NL">Nederland</Country></PostalAddress></Address></ShipTo>
+        <BillTo><Address><Name xml:lang="nl">De Vries Design</Name></Address></BillTo>
+        <Shipping><Money currency="EUR">4.95</Money><Description xml:lang="nl">PostNL</Description></Shipping>
+        <Tax><Money currency="EUR">7.40</Money><Description xml:lang="nl">BTW</Description></Tax>
+      </OrderRequestHeader>
+      <ItemOut quantity="3"><ItemID><SupplierPartID>A-1</SupplierPartID></ItemID>
+        <ItemDetail><UnitPrice><Money currency="EUR">9.99</Money></UnitPrice>
+          <Description xml:lang="nl">Lamp</Description><UnitOfMeasure>EA</UnitOfMeasure>
+          <Classification domain="custom">0</Classification></ItemDetail></ItemOut>
+      <ItemOut quantity="1"><ItemID><SupplierPartID>A-2</SupplierPartID></ItemID>
+        <ItemDetail><UnitPrice><Money currency="EUR">0.35</Money></UnitPrice>
+          <Description xml:lang="nl">Stekker</Description><UnitOfMeasure>EA</UnitOfMeasure>
+          <Classification domain="custom">0</Classification></ItemDetail></ItemOut>
+    </OrderRequest>
+  </Request>
+</cXML>"#;
+
+#[test]
+fn a_cxml_order_with_its_vat_in_the_header_converts_to_ois_with_a_rate_per_line() {
+    let registry = Registry::with_builtins();
+    let oci = registry
+        .instantiate("oci-punchout", &json!({}))
+        .expect("oci-punchout");
+    let decoded = oci
+        .decode("order-request", HEADER_TAX_ORDER_REQUEST.as_bytes())
+        .expect("the order request decodes");
+    let mut document: Value = serde_json::from_slice(&decoded.bytes).expect("json");
+    assert_eq!(
+        document["extensions"]["cxml.Total.convention"],
+        "items_shipping_tax"
+    );
+    assert_eq!(
+        document["totals"],
+        json!({"gross": "42.67", "net": "35.27", "tax": "7.40"})
+    );
+    // What OIS needs besides and cXML does not carry, as a host's mapping would add it.
+    document["payment"] = json!({ "option_id": "12", "reference": "PSP-7" });
+    document["delivery"] = json!({ "carrier_id": "4" });
+
+    let ois = registry
+        .instantiate("ois-orders", &json!({}))
+        .expect("ois-orders");
+    let encoded = ois
+        .encode("order", &serde_json::to_vec(&document).expect("json"))
+        .expect("OIS accepts it");
+    let order: Value = serde_json::from_slice(&encoded.bytes).expect("OIS JSON");
+    let lines = order["OrderLines"].as_array().expect("lines");
+    let described: Vec<(String, String, String)> = lines
+        .iter()
+        .map(|line| {
+            (
+                line["LineType"].as_str().unwrap_or("?").to_owned(),
+                line["VATPercentage"].to_string(),
+                line["Value"].to_string(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        described,
+        [
+            ("Article".into(), "21".into(), "36.26".into()),
+            ("Article".into(), "21".into(), "0.42".into()),
+            ("ShippingCost".into(), "21".into(), "5.99".into()),
+        ]
+    );
+    assert_eq!(order["TotalValue"].to_string(), "42.67");
+    assert!(
+        encoded
+            .warnings
+            .iter()
+            .any(|d| d.code == "ois.vat_rate_derived" && d.path == "/totals/tax"),
+        "{}",
+        encoded.warnings
+    );
 }

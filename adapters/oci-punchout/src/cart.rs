@@ -10,16 +10,18 @@ use std::cmp::Ordering;
 use std::collections::BTreeMap;
 use std::collections::btree_map::Entry;
 
-use tradewire_sdk::check::{format_decimal, max_chars, parse_decimal, parse_whole_number};
+use tradewire_sdk::check::{
+    format_decimal, max_chars, parse_decimal, parse_decimal_lenient, parse_whole_number,
+};
 use tradewire_sdk::core::{
     Attachment, Classification, Currency, Decimal, DocumentRef, LineKind, Manufacturer, Order,
     OrderKind, OrderLine, Price, pointer_token,
 };
 use tradewire_sdk::{Diagnostic, Diagnostics};
 
-use crate::config::{LineIdentifier, OciVersion, Settings};
+use crate::config::{CustField, LineIdentifier, OciVersion, Settings};
 use crate::fields::{
-    self, FIELDS, Field, ItemName, PREFIX, form_name, long_text_name, own_code, parse_item_name,
+    FIELDS, Field, ItemName, PREFIX, form_name, long_text_name, own_code, parse_item_name,
 };
 
 /// Order extension: where the cart page posts the cart (the session's `hook_url`).
@@ -127,7 +129,14 @@ impl LineWriter<'_> {
 
         // DESCRIPTION (cut to 40 with the full text in LONGTEXT), MATNR
         let mut long_text = line.long_text.clone();
-        if let Some(description) = non_empty(&line.description) {
+        let has_matnr = non_empty(&line.buyer_part_id).is_some();
+        let description = match non_empty(&line.description) {
+            Some(description) => Some(description),
+            // The defaults are for lines that need a description, as for the unit below.
+            None if !has_matnr => self.settings.description_of(line, &self.path, self.d),
+            None => None,
+        };
+        if let Some(description) = description {
             if description.chars().count() > DESCRIPTION_CHARS {
                 let cut: String = description.chars().take(DESCRIPTION_CHARS).collect();
                 self.d.warning(
@@ -147,11 +156,13 @@ impl LineWriter<'_> {
             }
         }
         self.put_opt("MATNR", &line.buyer_part_id, "buyer_part_id");
-        if non_empty(&line.description).is_none() && non_empty(&line.buyer_part_id).is_none() {
+        if description.is_none() && !has_matnr {
             self.error(
                 "description",
                 "oci.description_missing",
-                "a cart line needs a DESCRIPTION or a MATNR (the buyer's material number)",
+                "a cart line needs a DESCRIPTION or a MATNR (the buyer's material number); \
+                 shipping and payment fee lines take the config's `shipping_description` and \
+                 `payment_fee_description`",
             );
         }
 
@@ -165,7 +176,12 @@ impl LineWriter<'_> {
         } else {
             self.put_number("QUANTITY", line.quantity, "quantity", 11, 3);
         }
-        match non_empty(&line.unit) {
+        let unit = match non_empty(&line.unit) {
+            Some(unit) => Some(unit),
+            None if !has_matnr => self.settings.unit_of(line, &self.path, self.d),
+            None => None,
+        };
+        match unit {
             Some(unit) => {
                 let oci_unit = self
                     .settings
@@ -175,10 +191,10 @@ impl LineWriter<'_> {
                     .map_or(unit, String::as_str);
                 self.put("UNIT", oci_unit, "unit");
             }
-            None if non_empty(&line.buyer_part_id).is_none() => self.error(
+            None if !has_matnr => self.error(
                 "unit",
                 "oci.unit_missing",
-                "UNIT is required when there is no MATNR",
+                "UNIT is required when there is no MATNR; the config's `default_unit` gives lines without a unit one",
             ),
             None => {}
         }
@@ -427,36 +443,32 @@ impl LineWriter<'_> {
                 continue;
             };
             let at = format!("extensions/{}", pointer_token(key));
-            let upper = field.to_ascii_uppercase();
-            let carried_by_extension = match fields::spec(&upper) {
+            let known = Field::from_name(field);
+            let carried_by_extension = match known {
                 None => true,
-                Some(spec) => {
-                    let is_vat = mapping.vat_rate_field.is_some_and(|f| f.name() == upper);
-                    let is_identifier = (upper == "VENDORMAT"
+                Some(known) => {
+                    // Unless the line has no rate: then the field carries the text read
+                    // in its place.
+                    let is_vat = mapping.vat_rate_field.map(CustField::field) == Some(known)
+                        && line.vat_rate.is_some();
+                    let is_identifier = (known == Field::VendorMat
                         && mapping.vendormat == LineIdentifier::None)
-                        || (upper == "EXT_PRODUCT_ID"
+                        || (known == Field::ExtProductId
                             && mapping.ext_product_id == LineIdentifier::None);
-                    let free = matches!(
-                        spec.name,
-                        "SLD_SYS_NAME"
-                            | "ITEM_TYPE"
-                            | "CUST_FIELD1"
-                            | "CUST_FIELD2"
-                            | "CUST_FIELD3"
-                            | "CUST_FIELD4"
-                            | "CUST_FIELD5"
-                    );
                     let attachment_detail =
-                        matches!(spec.name, "ATTACHMENT_TITLE" | "ATTACHMENT_PURPOSE")
+                        matches!(known, Field::AttachmentTitle | Field::AttachmentPurpose)
                             && line.attachments.is_empty();
-                    (free && !is_vat) || is_identifier || attachment_detail
+                    (known.is_free() && !is_vat) || is_identifier || attachment_detail
                 }
             };
             if !carried_by_extension {
                 self.error(
                     &at,
                     "oci.extension_collides",
-                    format!("{PREFIX}{upper} is written from the line's own fields, not from an extension"),
+                    format!(
+                        "{PREFIX}{} is written from the line's own fields, not from an extension",
+                        field.to_ascii_uppercase()
+                    ),
                 );
                 continue;
             }
@@ -468,7 +480,8 @@ impl LineWriter<'_> {
                 );
                 continue;
             }
-            if upper == "ITEM_TYPE" && self.settings.config.oci_version == OciVersion::V4 {
+            if known == Some(Field::ItemType) && self.settings.config.oci_version == OciVersion::V4
+            {
                 self.dropped(&at, "ITEM_TYPE (OCI 5.0)");
                 continue;
             }
@@ -574,15 +587,12 @@ impl PartialEq for Caseless<'_> {
 
 impl Eq for Caseless<'_> {}
 
-/// The fields of one line: where each known field sits in the cart's list of received
-/// fields, the others by name (as written; matched in any case).
+/// The fields of one line as received: the known ones by field, the others by name (as
+/// written; matched in any case).
 #[derive(Debug)]
 struct ReceivedLine<'a> {
     index: u32,
-    /// A known field's place in [`ReceivedFields::fields`] plus one; 0 when it was not
-    /// sent. Places rather than the fields keep a line at 160 bytes instead of 1.3 KB, so
-    /// the lines of a big cart stay in cache.
-    known: [u32; FIELDS.len()],
+    known: [Option<Received<'a>>; FIELDS.len()],
     others: BTreeMap<Caseless<'a>, Received<'a>>,
     long_text: Vec<&'a str>,
 }
@@ -591,108 +601,57 @@ impl<'a> ReceivedLine<'a> {
     fn new(index: u32) -> Self {
         Self {
             index,
-            known: [0; FIELDS.len()],
+            known: [None; FIELDS.len()],
             others: BTreeMap::new(),
             long_text: Vec::new(),
         }
     }
 
-    fn get<'f>(&self, field: Field, fields: &'f [Received<'a>]) -> Option<&'f Received<'a>> {
-        let place = self.known[field as usize].checked_sub(1)?;
-        fields.get(usize::try_from(place).ok()?)
+    fn get(&self, field: Field) -> Option<&Received<'a>> {
+        self.known[field as usize].as_ref()
     }
 
-    /// The field that comes first by upper-case name.
-    fn first_field<'f>(&'f self, fields: &'f [Received<'a>]) -> Option<&'f Received<'a>> {
-        let known = Field::BY_NAME
-            .iter()
-            .find_map(|&field| Some((field.name(), self.get(field, fields)?)));
-        let other = self
-            .others
-            .iter()
-            .next()
-            .map(|(name, field)| (name.0, field));
-        match (known, other) {
-            (Some((known_name, known)), Some((other_name, other))) => {
-                if Caseless(other_name) < Caseless(known_name) {
-                    Some(other)
-                } else {
-                    Some(known)
-                }
-            }
-            (Some((_, field)), None) | (None, Some((_, field))) => Some(field),
-            (None, None) => None,
-        }
-    }
-}
-
-/// The lines of a cart as they come in, and the known fields of every line in the order
-/// received. Fields of one line mostly arrive together, so the last line used is tried
-/// before the index.
-#[derive(Default)]
-struct ReceivedFields<'a> {
-    lines: Vec<ReceivedLine<'a>>,
-    fields: Vec<Received<'a>>,
-    /// OCI index → place in `lines`.
-    places: BTreeMap<u32, usize>,
-    last: usize,
-}
-
-/// More form fields than a line can point to (2³² − 1): no real cart comes near.
-struct TooManyFields;
-
-impl<'a> ReceivedFields<'a> {
-    fn line(&mut self, index: u32) -> &mut ReceivedLine<'a> {
-        let place = self.place(index);
-        &mut self.lines[place]
-    }
-
-    fn place(&mut self, index: u32) -> usize {
-        if self
-            .lines
-            .get(self.last)
-            .is_none_or(|line| line.index != index)
-        {
-            self.last = *self.places.entry(index).or_insert_with(|| {
-                self.lines.push(ReceivedLine::new(index));
-                self.lines.len() - 1
-            });
-        }
-        self.last
-    }
-
-    /// Records a field of line `index`; the copy received earlier when there is one.
-    fn insert(
-        &mut self,
-        index: u32,
-        field: &'a str,
-        received: Received<'a>,
-    ) -> Result<Option<Received<'a>>, TooManyFields> {
+    /// Records a field; the copy received earlier when there is one.
+    fn insert(&mut self, field: &'a str, received: Received<'a>) -> Option<Received<'a>> {
         let Some(known) = Field::from_name(field) else {
-            return Ok(match self.line(index).others.entry(Caseless(field)) {
+            return match self.others.entry(Caseless(field)) {
                 Entry::Occupied(earlier) => Some(*earlier.get()),
                 Entry::Vacant(slot) => {
                     slot.insert(received);
                     None
                 }
-            });
+            };
         };
-        let next = u32::try_from(self.fields.len() + 1).map_err(|_| TooManyFields)?;
-        let place = self.place(index);
-        let line = &mut self.lines[place];
-        if let Some(earlier) = line.get(known, &self.fields) {
-            return Ok(Some(*earlier));
+        match &mut self.known[known as usize] {
+            Some(earlier) => Some(*earlier),
+            slot @ None => {
+                *slot = Some(received);
+                None
+            }
         }
-        line.known[known as usize] = next;
-        self.fields.push(received);
-        Ok(None)
     }
 
-    /// The lines in index order, and the fields they point to.
-    fn into_sorted(mut self) -> (Vec<ReceivedLine<'a>>, Vec<Received<'a>>) {
-        self.lines.sort_unstable_by_key(|line| line.index);
-        (self.lines, self.fields)
+    /// The field that comes first by upper-case name.
+    fn first_field(&self) -> Option<&Received<'a>> {
+        let known = Field::ALL
+            .into_iter()
+            .filter_map(|field| Some((Caseless(field.name()), self.get(field)?)));
+        let others = self.others.iter().map(|(name, field)| (*name, field));
+        known
+            .chain(others)
+            .min_by_key(|(name, _)| *name)
+            .map(|(_, field)| field)
     }
+}
+
+/// The line of OCI index `index`, added when it is new.
+fn line_at<'r, 'a>(
+    lines: &'r mut BTreeMap<u32, ReceivedLine<'a>>,
+    index: u32,
+) -> &'r mut ReceivedLine<'a> {
+    lines
+        .entry(index)
+        .or_insert_with(|| ReceivedLine::new(index))
 }
 
 /// Reads a cart from its form fields, in any order. `oci.form.<name>` extensions keep the
@@ -707,13 +666,8 @@ pub fn decode_cart<'a>(
 ) -> Order {
     let mut order = Order::new(settings.config.default_currency);
     order.kind = OrderKind::Cart;
-    let pairs = pairs.into_iter();
-    // Nearly every pair of a cart is a line's field: the list is sized once, not grown
-    // (and copied) by doubling.
-    let mut received = ReceivedFields {
-        fields: Vec::with_capacity(pairs.size_hint().0),
-        ..ReceivedFields::default()
-    };
+    // The lines by OCI index.
+    let mut received: BTreeMap<u32, ReceivedLine<'a>> = BTreeMap::new();
 
     for (name, value) in pairs {
         match parse_item_name(name) {
@@ -733,30 +687,24 @@ pub fn decode_cart<'a>(
             }
             Some(Err(diagnostic)) => d.push(diagnostic),
             Some(Ok(ItemName::LongText { index })) => {
-                received.line(index).long_text.push(value);
+                line_at(&mut received, index).long_text.push(value);
             }
             Some(Ok(ItemName::Field { field, index })) => {
-                match received.insert(index, field, Received { name, value }) {
-                    Ok(Some(earlier)) if earlier.value != value => d.error(
+                let line = line_at(&mut received, index);
+                if let Some(earlier) = line.insert(field, Received { name, value })
+                    && earlier.value != value
+                {
+                    d.error(
                         name,
                         "oci.duplicate_field",
                         format!("the field is sent twice, also as {}", earlier.name),
-                    ),
-                    Ok(_) => {}
-                    Err(TooManyFields) => {
-                        d.error(
-                            name,
-                            "oci.too_many_fields",
-                            "the form has more cart fields than can be read (2^32 - 1)",
-                        );
-                        return order;
-                    }
+                    );
                 }
             }
         }
     }
 
-    let (received, fields) = received.into_sorted();
+    let received: Vec<ReceivedLine<'a>> = received.into_values().collect();
     let Some(first) = received.first() else {
         if !d.has_errors() {
             d.error(
@@ -769,7 +717,7 @@ pub fn decode_cart<'a>(
     };
     if first.index == 0 {
         let name = first
-            .first_field(&fields)
+            .first_field()
             .map_or_else(|| long_text_name(0), |field| field.name.to_owned());
         d.warning(
             name,
@@ -787,7 +735,6 @@ pub fn decode_cart<'a>(
             index: line.index,
             line,
             lines: &received,
-            fields: &fields,
         };
         let (decoded, currency) = reader.read(d);
         match currency {
@@ -852,14 +799,37 @@ fn restore_cut_description(line: &mut OrderLine) {
     line.description = Some(full);
 }
 
+/// The VAT rate in the customer field that carries it by convention: a percentage, with
+/// or without `%`, with `.` or `,` as the decimal point (`21`, `21 %`, `21,00`, `5.5%`).
+/// The field is free text, so anything else is no reason to refuse the cart: the rate is
+/// unknown, with a warning, and the text stays on the line as the field's extension.
+fn vat_percentage(field: &Received<'_>, d: &mut Diagnostics) -> Option<Decimal> {
+    let text = field.value.trim();
+    let number = text.strip_suffix('%').unwrap_or(text);
+    match parse_decimal_lenient(field.name, number) {
+        Ok(rate) if (Decimal::ZERO..=Decimal::ONE_HUNDRED).contains(&rate) => {
+            Some(rate.normalize())
+        }
+        _ => {
+            d.warning(
+                field.name,
+                "oci.vat_rate_unreadable",
+                format!(
+                    "{:?} is not a VAT percentage (such as 21, 21 % or 21,00): the rate is unknown, and the text is kept on the line",
+                    crate::url::shorten(field.value)
+                ),
+            );
+            None
+        }
+    }
+}
+
 struct LineReader<'a> {
     settings: &'a Settings,
     index: u32,
     line: &'a ReceivedLine<'a>,
     /// Every line, in index order: a line's 1-based position is its place here plus one.
     lines: &'a [ReceivedLine<'a>],
-    /// The known fields of every line, which `line` points into.
-    fields: &'a [Received<'a>],
 }
 
 impl<'a> LineReader<'a> {
@@ -1029,7 +999,7 @@ impl<'a> LineReader<'a> {
         if let Some(vat_field) = self.vat_rate_field()
             && let Some(field) = self.value(vat_field)
         {
-            line.vat_rate = self.decimal(field, d);
+            line.vat_rate = vat_percentage(field, d);
         }
         if let Some(field) = self.value(Field::ParentId) {
             match parse_whole_number(field.name, field.value).map_err(own_code) {
@@ -1063,14 +1033,13 @@ impl<'a> LineReader<'a> {
 
     /// The field the config reads the VAT rate from, if any.
     fn vat_rate_field(&self) -> Option<Field> {
-        let custom = self.settings.config.mapping.vat_rate_field?;
-        Field::from_name(custom.name())
+        Some(self.settings.config.mapping.vat_rate_field?.field())
     }
 
     /// Values longer than the field holds are accepted (SAP cuts them), with a warning.
     fn check_lengths(&self, d: &mut Diagnostics) {
-        for &field in &Field::BY_NAME {
-            let Some(received) = self.line.get(field, self.fields) else {
+        for field in Field::by_name() {
+            let Some(received) = self.line.get(field) else {
                 continue;
             };
             let mut found = Diagnostics::new();
@@ -1123,11 +1092,12 @@ impl<'a> LineReader<'a> {
         let vat_rate_field = self.vat_rate_field();
         let has_attachment = self.value(Field::Attachment).is_some();
         for field in Field::ALL {
-            let Some(received) = self.line.get(field, self.fields) else {
+            let Some(received) = self.line.get(field) else {
                 continue;
             };
             let mapped = !field.is_free();
-            let is_vat = vat_rate_field == Some(field);
+            // A VAT field whose text is no rate stays on the line.
+            let is_vat = vat_rate_field == Some(field) && line.vat_rate.is_some();
             let unmapped_identifier = (field == Field::VendorMat
                 && mapping.vendormat == LineIdentifier::None)
                 || (field == Field::ExtProductId && mapping.ext_product_id == LineIdentifier::None);
@@ -1156,7 +1126,7 @@ impl<'a> LineReader<'a> {
     /// A field with a non-blank value.
     fn value(&self, field: Field) -> Option<&'a Received<'a>> {
         self.line
-            .get(field, self.fields)
+            .get(field)
             .filter(|received| !received.value.trim().is_empty())
     }
 
@@ -1184,7 +1154,7 @@ impl<'a> LineReader<'a> {
 
     /// The form name of `field` on this line, for a field that is missing.
     fn path(&self, field: Field) -> String {
-        self.line.get(field, self.fields).map_or_else(
+        self.line.get(field).map_or_else(
             || form_name(field.name(), self.index),
             |received| received.name.to_owned(),
         )

@@ -5,9 +5,10 @@ use std::collections::BTreeMap;
 use encoding_rs::Encoding;
 use schemars::JsonSchema;
 use serde::Deserialize;
-use tradewire_sdk::core::{Currency, LineKind, Secret};
+use tradewire_sdk::core::{Currency, LineKind, OrderLine, Secret};
 use tradewire_sdk::{Diagnostic, Diagnostics, form};
 
+use crate::fields::Field;
 use crate::url::check_hook_url;
 
 /// How the adapter maps and writes. Every field has a default, so `{}` is a valid config.
@@ -39,6 +40,17 @@ pub struct Config {
     /// units and the buyer wants ISO codes). Decoding maps back, so the table must not send
     /// two canonical units to one OCI code. Units not in the table travel unchanged.
     pub units: BTreeMap<String, String>,
+    /// The unit of a line that has none where the protocol needs one: the cart's `UNIT`
+    /// of a line without `MATNR`, and every cXML `UnitOfMeasure`. A canonical unit code,
+    /// mapped through `units` for the cart like a line's own. Without it such a line is
+    /// refused.
+    pub default_unit: Option<String>,
+    /// The description of shipping lines that have none (the cart's `DESCRIPTION`, cXML's
+    /// `Shipping/Description`); `null` to refuse them in a cart.
+    pub shipping_description: Option<String>,
+    /// The description of payment fee lines that have none; `null` to refuse them in a
+    /// cart.
+    pub payment_fee_description: Option<String>,
     /// Which canonical fields fill the fields whose meaning varies between catalogs.
     pub mapping: FieldMapping,
     /// A `login` without `username` and `password` is refused. Turn off for buyers that
@@ -59,6 +71,9 @@ impl Default for Config {
             button_label: "Return to procurement system".into(),
             default_currency: Currency::EUR,
             units: BTreeMap::new(),
+            default_unit: None,
+            shipping_description: Some("Shipping".into()),
+            payment_fee_description: Some("Payment fee".into()),
             mapping: FieldMapping::default(),
             credentials_required: true,
             cxml: CxmlConfig::default(),
@@ -103,14 +118,19 @@ pub enum CustField {
 }
 
 impl CustField {
-    pub fn name(self) -> &'static str {
+    /// The cart field it is.
+    pub fn field(self) -> Field {
         match self {
-            Self::Field1 => "CUST_FIELD1",
-            Self::Field2 => "CUST_FIELD2",
-            Self::Field3 => "CUST_FIELD3",
-            Self::Field4 => "CUST_FIELD4",
-            Self::Field5 => "CUST_FIELD5",
+            Self::Field1 => Field::CustField1,
+            Self::Field2 => Field::CustField2,
+            Self::Field3 => Field::CustField3,
+            Self::Field4 => Field::CustField4,
+            Self::Field5 => Field::CustField5,
         }
+    }
+
+    pub fn name(self) -> &'static str {
+        self.field().name()
     }
 }
 
@@ -231,6 +251,17 @@ impl Settings {
                 );
             }
         }
+        if config
+            .default_unit
+            .as_deref()
+            .is_some_and(|unit| unit.trim().is_empty())
+        {
+            d.error(
+                "/config/default_unit",
+                "oci.config_invalid",
+                "the default unit is a unit code (`PCE`, `EA`), or null for none",
+            );
+        }
         let mapping = &config.mapping;
         if mapping.ext_product_id == mapping.vendormat && mapping.vendormat != LineIdentifier::None
         {
@@ -274,6 +305,55 @@ impl Settings {
             charset,
             units_back,
         })
+    }
+}
+
+impl Settings {
+    /// The line's description, else the configured one for lines of its kind (shipping,
+    /// payment fee), with a warning that says where it came from.
+    pub fn description_of<'a>(
+        &'a self,
+        line: &'a OrderLine,
+        path: &str,
+        d: &mut Diagnostics,
+    ) -> Option<&'a str> {
+        if let Some(description) = line.description.as_deref().filter(|text| !text.is_empty()) {
+            return Some(description);
+        }
+        let (key, configured) = match line.kind {
+            LineKind::Shipping => ("shipping_description", &self.config.shipping_description),
+            LineKind::PaymentFee => (
+                "payment_fee_description",
+                &self.config.payment_fee_description,
+            ),
+            LineKind::Article | LineKind::Voucher | LineKind::Discount => return None,
+        };
+        let description = configured.as_deref().filter(|text| !text.is_empty())?;
+        d.warning(
+            format!("{path}/description"),
+            "oci.description_defaulted",
+            format!("the line has no description: the config's `{key}` {description:?} is sent"),
+        );
+        Some(description)
+    }
+
+    /// The line's unit, else the config's `default_unit`, with a warning that says so.
+    pub fn unit_of<'a>(
+        &'a self,
+        line: &'a OrderLine,
+        path: &str,
+        d: &mut Diagnostics,
+    ) -> Option<&'a str> {
+        if let Some(unit) = line.unit.as_deref().filter(|unit| !unit.is_empty()) {
+            return Some(unit);
+        }
+        let unit = self.config.default_unit.as_deref()?;
+        d.warning(
+            format!("{path}/unit"),
+            "oci.unit_defaulted",
+            format!("the line has no unit: the config's `default_unit` {unit:?} is sent"),
+        );
+        Some(unit)
     }
 }
 

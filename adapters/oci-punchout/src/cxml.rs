@@ -33,6 +33,8 @@ pub mod ext {
     pub const USER_AGENT: &str = "cxml.UserAgent";
     pub const ORDER_TYPE: &str = "cxml.OrderRequestHeader.type";
     pub const TAX_DESCRIPTION: &str = "cxml.Tax.Description";
+    /// What `Total` counts: `items` (cXML's definition) or `items_shipping_tax`.
+    pub const TOTAL_CONVENTION: &str = "cxml.Total.convention";
     pub const COMMENT_ATTACHMENTS: &str = "cxml.Comments.Attachment";
     /// `cxml.Extrinsic.<name>` on the order and its lines.
     pub const EXTRINSIC_PREFIX: &str = "cxml.Extrinsic.";
@@ -375,22 +377,154 @@ fn read_order_request(
         );
     }
 
-    if let Some((total, _)) = total {
-        // cXML's Total is the order before tax and shipping; the canonical totals hold
-        // what the buyer pays.
-        let shipping_amount = shipping
-            .as_ref()
-            .and_then(|line| line.unit_price?.net)
-            .unwrap_or(Decimal::ZERO);
-        let net = total + shipping_amount;
-        order.totals = Some(Totals {
-            gross: net + tax.unwrap_or(Decimal::ZERO),
-            net: Some(net),
-            tax,
-        });
-    }
+    let shipping_amount = shipping
+        .as_ref()
+        .and_then(|line| line.unit_price?.net)
+        .unwrap_or(Decimal::ZERO);
     order.lines.extend(shipping);
+    if let Some((total, _)) = total {
+        let amounts = StatedAmounts {
+            total,
+            shipping: shipping_amount,
+            tax: tax.unwrap_or(Decimal::ZERO),
+        };
+        if let Some((convention, totals)) = amounts.read(&order, &total_path, d) {
+            order.totals = Some(Totals { tax, ..totals });
+            order
+                .extensions
+                .insert(ext::TOTAL_CONVENTION.into(), convention.name().into());
+        }
+    }
     Some(order)
+}
+
+/// What a buyer's system means by cXML's `Total`. cXML defines it as the items before
+/// tax and shipping, but systems in use send the grand total as often.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum TotalConvention {
+    /// The items alone (cXML's definition).
+    Items,
+    /// The items, shipping and tax: what the buyer pays.
+    ItemsShippingTax,
+}
+
+impl TotalConvention {
+    /// Its name in the order's `cxml.Total.convention` extension.
+    fn name(self) -> &'static str {
+        match self {
+            Self::Items => "items",
+            Self::ItemsShippingTax => "items_shipping_tax",
+        }
+    }
+
+    fn from_name(name: &str) -> Option<Self> {
+        [Self::Items, Self::ItemsShippingTax]
+            .into_iter()
+            .find(|convention| convention.name() == name)
+    }
+}
+
+/// The amounts an `OrderRequestHeader` states (absent ones zero).
+struct StatedAmounts {
+    total: Decimal,
+    shipping: Decimal,
+    tax: Decimal,
+}
+
+impl StatedAmounts {
+    /// Which convention `Total` follows, checked against the items of `order` within its
+    /// rounding tolerance, and the canonical totals it gives (`tax` left to the caller).
+    /// A Total that fits neither is refused with the sums it was compared with.
+    fn read(
+        &self,
+        order: &Order,
+        total_path: &str,
+        d: &mut Diagnostics,
+    ) -> Option<(TotalConvention, Totals)> {
+        let items = order
+            .lines
+            .iter()
+            .filter(|line| line.kind != LineKind::Shipping)
+            .try_fold(Decimal::ZERO, |sum, line| {
+                sum.checked_add(line.signed_net_total()?)
+            });
+        let too_large = |d: &mut Diagnostics| {
+            d.error(
+                format!("{total_path}/Money"),
+                "oci.number_too_large",
+                "the order's amounts are too large to add up",
+            );
+        };
+        let Some(items) = items else {
+            // A line without its price is refused already; otherwise they overflowed.
+            if !d.has_errors() {
+                too_large(d);
+            }
+            return None;
+        };
+        let Some(grand) = items
+            .checked_add(self.shipping)
+            .and_then(|sum| sum.checked_add(self.tax))
+        else {
+            too_large(d);
+            return None;
+        };
+        let tolerance = order.rounding_tolerance();
+        let fits = |expected: Decimal| {
+            self.total
+                .checked_sub(expected)
+                .is_some_and(|gap| gap.abs() <= tolerance)
+        };
+        let (convention, net, gross) = if fits(items) {
+            let net = self.total.checked_add(self.shipping);
+            (
+                TotalConvention::Items,
+                net,
+                net.and_then(|net| net.checked_add(self.tax)),
+            )
+        } else if fits(grand) {
+            (
+                TotalConvention::ItemsShippingTax,
+                self.total.checked_sub(self.tax),
+                Some(self.total),
+            )
+        } else {
+            let currency = order.currency;
+            // Shown to the minor unit, as amounts are written: `85.00`, not `85.0000`.
+            let shown = |amount: Decimal| {
+                let mut rounded = currency.round(amount);
+                rounded.rescale(u32::from(currency.exponent().unwrap_or(2)));
+                rounded
+            };
+            d.error(
+                format!("{total_path}/Money"),
+                "oci.cxml.total_mismatch",
+                format!(
+                    "the Total {} {currency} is neither the items' sum, {} {currency} (cXML's \
+                     Total), nor the items with shipping {} and tax {}, {} {currency} (what \
+                     the buyer pays), within {tolerance}",
+                    self.total,
+                    shown(items),
+                    shown(self.shipping),
+                    shown(self.tax),
+                    shown(grand)
+                ),
+            );
+            return None;
+        };
+        let (Some(net), Some(gross)) = (net, gross) else {
+            too_large(d);
+            return None;
+        };
+        Some((
+            convention,
+            Totals {
+                gross,
+                net: Some(net),
+                tax: None,
+            },
+        ))
+    }
 }
 
 fn read_header(settings: &Settings, header: &Element<'_>, order: &mut Order, d: &mut Diagnostics) {
@@ -723,6 +857,16 @@ pub fn encode_order_request(settings: &Settings, order: &Order) -> Outcome<Vec<u
     }
 }
 
+/// An `ItemOut` to write: what it takes from the line, and what it may take from the
+/// config.
+struct ItemPlan {
+    /// The line's index in `order.lines`.
+    index: usize,
+    net_price: Decimal,
+    unit: String,
+    description: Option<String>,
+}
+
 /// What is checked and computed before writing, so that every problem is reported at
 /// once rather than the first one the writer meets.
 struct OrderPlan {
@@ -730,9 +874,11 @@ struct OrderPlan {
     payload_id: String,
     timestamp: String,
     language: String,
-    /// Non-shipping lines, with their index in `order.lines`.
-    items: Vec<(usize, Decimal)>,
+    /// Non-shipping lines.
+    items: Vec<ItemPlan>,
     shipping: Option<(Decimal, String)>,
+    /// The order's VAT and its description.
+    tax: Option<(Decimal, String)>,
     total: Decimal,
     credentials: [Vec<(String, String)>; 3],
 }
@@ -791,10 +937,10 @@ impl OrderPlan {
                         line.quantity * net / line.price_basis_quantity.unwrap_or(Decimal::ONE)
                     });
                     let Some(amount) = amount else { continue };
-                    let description = line
-                        .description
-                        .clone()
-                        .unwrap_or_else(|| "Shipping".into());
+                    let description = settings
+                        .description_of(line, &path, d)
+                        .unwrap_or_default()
+                        .to_owned();
                     shipping = Some(match shipping.take() {
                         Some((sum, earlier)) => (sum + amount, format!("{earlier}; {description}")),
                         None => (amount, description),
@@ -802,8 +948,22 @@ impl OrderPlan {
                 }
                 LineKind::Article | LineKind::PaymentFee => {
                     check_item(line, &path, d);
+                    let unit = settings.unit_of(line, &path, d).unwrap_or_else(|| {
+                        d.error(
+                            format!("{path}/unit"),
+                            "oci.cxml.unit_missing",
+                            "every cXML item needs a UnitOfMeasure; the config's `default_unit` gives lines without a unit one",
+                        );
+                        ""
+                    });
+                    let description = settings.description_of(line, &path, d);
                     if let Some(net) = net {
-                        items.push((i, net));
+                        items.push(ItemPlan {
+                            index: i,
+                            net_price: net,
+                            unit: unit.to_owned(),
+                            description: description.map(str::to_owned),
+                        });
                         items_total = items_total.and_then(|total| {
                             let basis = line.price_basis_quantity.unwrap_or(Decimal::ONE);
                             Some(total + (line.quantity * net).checked_div(basis)?)
@@ -829,7 +989,7 @@ impl OrderPlan {
         let shipping_amount = shipping
             .as_ref()
             .map_or(Decimal::ZERO, |(amount, _)| *amount);
-        let total = match &order.totals {
+        let items_amount = match &order.totals {
             Some(Totals { net: Some(net), .. }) => *net - shipping_amount,
             Some(Totals {
                 gross,
@@ -837,6 +997,24 @@ impl OrderPlan {
                 ..
             }) => *gross - *tax - shipping_amount,
             _ => items_total.unwrap_or_default(),
+        };
+        let tax = order_tax(order, d);
+        let total = match total_convention(order, d) {
+            TotalConvention::Items => items_amount,
+            TotalConvention::ItemsShippingTax => {
+                let tax_amount = tax.as_ref().map_or(Decimal::ZERO, |(amount, _)| *amount);
+                items_amount
+                    .checked_add(shipping_amount)
+                    .and_then(|sum| sum.checked_add(tax_amount))
+                    .unwrap_or_else(|| {
+                        d.error(
+                            "/totals",
+                            "oci.number_too_large",
+                            "the order's amounts are too large to add up",
+                        );
+                        Decimal::ZERO
+                    })
+            }
         };
 
         let credentials = PARTIES.map(|party| {
@@ -897,10 +1075,93 @@ impl OrderPlan {
             language,
             items,
             shipping,
+            tax,
             total,
             credentials,
         }
     }
+}
+
+/// What the `Total` written counts: what the order's `cxml.Total.convention` says (as read
+/// from the buyer), else cXML's definition, the items alone.
+fn total_convention(order: &Order, d: &mut Diagnostics) -> TotalConvention {
+    let Some(name) = order.extensions.get(ext::TOTAL_CONVENTION) else {
+        return TotalConvention::Items;
+    };
+    TotalConvention::from_name(name).unwrap_or_else(|| {
+        d.warning(
+            format!("/extensions/{}", pointer_token(ext::TOTAL_CONVENTION)),
+            "oci.cxml.total_convention_unknown",
+            format!(
+                "{name:?} is neither `items` nor `items_shipping_tax`: the Total is written as cXML defines it, the items alone"
+            ),
+        );
+        TotalConvention::Items
+    })
+}
+
+/// The order's VAT for cXML's `Tax`, and its description: the stated tax, else what the
+/// stated totals imply, else the sum of the lines' VAT. `None` when the order says
+/// nothing of VAT; an error when some lines state theirs and others do not, since
+/// leaving the known part out or writing it as the whole would both misstate the order.
+fn order_tax(order: &Order, d: &mut Diagnostics) -> Option<(Decimal, String)> {
+    let amount = match order.totals {
+        Some(Totals { tax: Some(tax), .. }) => Some(tax),
+        // A zero difference says no more than a missing Tax does.
+        Some(Totals {
+            gross,
+            net: Some(net),
+            ..
+        }) => gross.checked_sub(net).filter(|tax| !tax.is_zero()),
+        _ => {
+            let unknown = order
+                .lines
+                .iter()
+                .position(|line| line.signed_vat_total().is_none());
+            let any_known = order
+                .lines
+                .iter()
+                .any(|line| line.signed_vat_total().is_some());
+            match unknown {
+                None => order
+                    .computed_tax_total()
+                    .map(|tax| order.currency.round(tax)),
+                Some(j) if any_known => {
+                    d.error(
+                        format!("/lines/{j}/vat_rate"),
+                        "oci.cxml.tax_unknown",
+                        "other lines state their VAT and this one does not, so the order's VAT \
+                         (cXML Tax) cannot be added up: give the line its vat_rate, or state the \
+                         order's VAT in totals.tax",
+                    );
+                    None
+                }
+                Some(_) => None,
+            }
+        }
+    }?;
+    let description = order
+        .extensions
+        .get(ext::TAX_DESCRIPTION)
+        .cloned()
+        .unwrap_or_else(|| vat_description(order));
+    Some((amount, description))
+}
+
+/// `VAT 6 %, 21 %` from the lines' rates; `Tax` when no line has one.
+fn vat_description(order: &Order) -> String {
+    let mut rates: Vec<Decimal> = order
+        .lines
+        .iter()
+        .filter_map(|line| Some(line.vat_rate?.normalize()))
+        .collect();
+    rates.sort_unstable();
+    rates.dedup();
+    if rates.is_empty() {
+        return "Tax".into();
+    }
+    let rates: Vec<String> = rates.iter().map(|rate| format!("{rate} %")).collect();
+    format!("VAT {}", rates.join(", "))
 }
 
 /// The line's net unit price: cXML prices are net of tax.
@@ -941,13 +1202,6 @@ fn check_item(line: &OrderLine, path: &str, d: &mut Diagnostics) {
             format!("{path}/sku"),
             "oci.cxml.supplier_part_id_missing",
             "every cXML item needs the supplier's part number (sku)",
-        );
-    }
-    if line.unit.as_deref().is_none_or(str::is_empty) {
-        d.error(
-            format!("{path}/unit"),
-            "oci.cxml.unit_missing",
-            "every cXML item needs a UnitOfMeasure",
         );
     }
     if !line.discounts.is_empty() {
@@ -1051,13 +1305,9 @@ fn write_order_request(
             .end()?;
         w.end()?;
     }
-    if let Some(tax) = order.totals.and_then(|totals| totals.tax) {
+    if let Some((amount, description)) = &plan.tax {
         w.start("Tax")?;
-        write_money(&mut w, tax, currency)?;
-        let description = order
-            .extensions
-            .get(ext::TAX_DESCRIPTION)
-            .map_or("Tax", String::as_str);
+        write_money(&mut w, *amount, currency)?;
         w.start_with("Description", &[("xml:lang", lang)])?
             .text(description)?
             .end()?;
@@ -1077,11 +1327,11 @@ fn write_order_request(
     write_extrinsics(&mut w, &order.extensions)?;
     w.end()?;
 
-    for (index, net) in &plan.items {
-        let Some(line) = order.lines.get(*index) else {
+    for item in &plan.items {
+        let Some(line) = order.lines.get(item.index) else {
             continue;
         };
-        write_item(&mut w, settings, order, line, *index, *net, lang, d)?;
+        write_item(&mut w, settings, order, line, item, lang, d)?;
     }
 
     let mut bytes = format!("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n{DOCTYPE}\n").into_bytes();
@@ -1110,18 +1360,16 @@ fn write_extrinsics(
     Ok(())
 }
 
-#[allow(clippy::too_many_arguments)]
 fn write_item(
     w: &mut XmlWriter,
     settings: &Settings,
     order: &Order,
     line: &OrderLine,
-    index: usize,
-    net: Decimal,
+    item: &ItemPlan,
     lang: &str,
     d: &mut Diagnostics,
 ) -> Result<(), Diagnostic> {
-    let path = format!("/lines/{index}");
+    let path = format!("/lines/{}", item.index);
     let quantity = line.quantity.normalize().to_string();
     let line_number = line.line_number.map(|n| n.to_string());
     let parent = line.parent_line.map(|n| n.to_string());
@@ -1147,10 +1395,10 @@ fn write_item(
 
     w.start("ItemDetail")?;
     w.start("UnitPrice")?;
-    write_money(w, net, order.currency.code())?;
+    write_money(w, item.net_price, order.currency.code())?;
     w.end()?;
     w.start_with("Description", &[("xml:lang", lang)])?;
-    match (&line.description, &line.long_text) {
+    match (&item.description, &line.long_text) {
         (Some(short), Some(long)) => {
             w.text(long)?.leaf("ShortName", short)?;
         }
@@ -1160,7 +1408,7 @@ fn write_item(
         (None, None) => {}
     }
     w.end()?;
-    let unit = line.unit.as_deref().unwrap_or_default();
+    let unit = item.unit.as_str();
     w.leaf("UnitOfMeasure", unit)?;
     if let Some(basis) = line.price_basis_quantity {
         let basis = basis.normalize().to_string();

@@ -18,7 +18,8 @@ pub struct FieldSpec {
     pub since_v5: bool,
 }
 
-/// Declares [`Field`] and [`FIELDS`] from one list, so the two cannot disagree.
+/// Declares [`Field`], [`FIELDS`] and the lookup by name from one list, so they cannot
+/// disagree.
 macro_rules! fields {
     ($($variant:ident = $name:literal, $max_chars:literal $(, $since_v5:ident)?;)*) => {
         /// A known cart field, by its place in [`FIELDS`].
@@ -30,6 +31,14 @@ macro_rules! fields {
         impl Field {
             /// Every field, in the order of [`FIELDS`].
             pub const ALL: [Field; FIELDS.len()] = [$(Field::$variant,)*];
+
+            /// The known field named `name`, in any case (`price`, `Price`, `PRICE`).
+            pub fn from_name(name: &str) -> Option<Self> {
+                match name.to_ascii_uppercase().as_str() {
+                    $($name => Some(Field::$variant),)*
+                    _ => None,
+                }
+            }
         }
 
         /// The fields of OCI 4.0 and 5.0, in the order they are written. `LONGTEXT` has no
@@ -84,17 +93,10 @@ fields! {
 
 impl Field {
     /// Every field, in the order of their names (the order of a map keyed by name).
-    pub const BY_NAME: [Field; FIELDS.len()] = sorted(SortKey::Name);
-
-    /// The known field named `name`, in any case (`price`, `Price`, `PRICE`), without
-    /// allocating: only the few known names of its length are compared.
-    pub fn from_name(name: &str) -> Option<Self> {
-        let start = *BY_LENGTH_STARTS.get(name.len())?;
-        let end = BY_LENGTH_STARTS[name.len() + 1];
-        BY_LENGTH[start..end]
-            .iter()
-            .copied()
-            .find(|field| field.name().eq_ignore_ascii_case(name))
+    pub fn by_name() -> [Field; FIELDS.len()] {
+        let mut fields = Self::ALL;
+        fields.sort_unstable_by_key(|field| field.name());
+        fields
     }
 
     /// Its spec in [`FIELDS`].
@@ -121,86 +123,6 @@ impl Field {
                 | Self::CustField5
         )
     }
-}
-
-/// Whether `a` sorts before `b`, byte by byte (`str`'s order, in a `const`).
-/// The length of the longest known field name.
-const LONGEST_NAME: usize = {
-    let mut longest = 0;
-    let mut i = 0;
-    while i < FIELDS.len() {
-        if FIELDS[i].name.len() > longest {
-            longest = FIELDS[i].name.len();
-        }
-        i += 1;
-    }
-    longest
-};
-
-/// Every field, shortest name first: the fields of one name length are side by side.
-const BY_LENGTH: [Field; FIELDS.len()] = sorted(SortKey::NameLength);
-
-#[derive(Clone, Copy)]
-enum SortKey {
-    Name,
-    NameLength,
-}
-
-/// Every field sorted by `key` (an insertion sort: `const`, unlike `sort_by`).
-const fn sorted(key: SortKey) -> [Field; FIELDS.len()] {
-    const fn before(a: Field, b: Field, key: SortKey) -> bool {
-        match key {
-            SortKey::Name => name_before(a.name(), b.name()),
-            SortKey::NameLength => a.name().len() < b.name().len(),
-        }
-    }
-    let mut sorted = Field::ALL;
-    let mut i = 1;
-    while i < sorted.len() {
-        let mut j = i;
-        while j > 0 && before(sorted[j], sorted[j - 1], key) {
-            let swapped = sorted[j];
-            sorted[j] = sorted[j - 1];
-            sorted[j - 1] = swapped;
-            j -= 1;
-        }
-        i += 1;
-    }
-    sorted
-}
-
-/// Where the names of each length start in [`BY_LENGTH`]: those of length `n` are
-/// `BY_LENGTH[BY_LENGTH_STARTS[n]..BY_LENGTH_STARTS[n + 1]]`.
-const BY_LENGTH_STARTS: [usize; LONGEST_NAME + 2] = {
-    let mut starts = [0; LONGEST_NAME + 2];
-    let mut length = 0;
-    while length <= LONGEST_NAME + 1 {
-        let mut before = 0;
-        while before < BY_LENGTH.len() && BY_LENGTH[before].name().len() < length {
-            before += 1;
-        }
-        starts[length] = before;
-        length += 1;
-    }
-    starts
-};
-
-/// `a < b` as bytes; `const`, unlike `Ord`.
-const fn name_before(a: &str, b: &str) -> bool {
-    let (a, b) = (a.as_bytes(), b.as_bytes());
-    let mut i = 0;
-    while i < a.len() && i < b.len() {
-        if a[i] != b[i] {
-            return a[i] < b[i];
-        }
-        i += 1;
-    }
-    a.len() < b.len()
-}
-
-/// The spec of a known field, by its upper-case name.
-pub fn spec(name: &str) -> Option<&'static FieldSpec> {
-    FIELDS.iter().find(|spec| spec.name == name)
 }
 
 /// What a `NEW_ITEM-…` form field name says.
@@ -318,6 +240,10 @@ mod tests {
                 Some(*field)
             );
         }
+        assert_eq!(
+            Field::from_name("Ext_Product_Id"),
+            Some(Field::ExtProductId)
+        );
         assert_eq!(Field::from_name("PRICE_"), None);
         assert_eq!(Field::from_name("TAX_RATE"), None);
         assert_eq!(Field::from_name(""), None);
@@ -325,8 +251,37 @@ mod tests {
         assert_eq!(Field::from_name("PRİCE"), None);
         let mut names: Vec<&str> = FIELDS.iter().map(|spec| spec.name).collect();
         names.sort_unstable();
-        let by_name: Vec<&str> = Field::BY_NAME.iter().map(|field| field.name()).collect();
+        let by_name: Vec<&str> = Field::by_name().iter().map(|field| field.name()).collect();
         assert_eq!(by_name, names);
+    }
+
+    /// Every length around the known names' (the longest has 18 characters); 19 used to
+    /// index past the end of a table of names by length.
+    #[test]
+    fn names_of_any_length_are_looked_up_without_panicking() {
+        for length in 0..=40 {
+            let unknown = "Q".repeat(length);
+            assert_eq!(Field::from_name(&unknown), None, "{length}");
+            let multibyte = "é".repeat(length);
+            assert_eq!(Field::from_name(&multibyte), None, "{length}");
+        }
+        for spec in FIELDS {
+            assert_eq!(
+                Field::from_name(spec.name).map(Field::name),
+                Some(spec.name)
+            );
+        }
+    }
+
+    #[test]
+    fn a_cart_field_of_nineteen_characters_is_an_unknown_field() {
+        let name = "NEW_ITEM-ABCDEFGHIJKLMNOPQRS[1]";
+        assert_eq!(
+            parse_item_name(name),
+            field("ABCDEFGHIJKLMNOPQRS", 1),
+            "parsed as a field"
+        );
+        assert_eq!(Field::from_name("ABCDEFGHIJKLMNOPQRS"), None);
     }
 
     #[test]

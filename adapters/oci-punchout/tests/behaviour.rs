@@ -349,6 +349,36 @@ fn cart_fields_match_in_any_case_and_lines_in_any_order() {
     );
 }
 
+/// Unknown field names of every length, 19 characters among them (one past the longest
+/// known name, which once indexed past the end of a lookup table), are kept as extensions.
+#[test]
+fn unknown_fields_of_any_length_are_kept() {
+    let panicked_once = adapter()
+        .decode("cart", b"NEW_ITEM-ABCDEFGHIJKLMNOPQRS[1]=x")
+        .expect_err("a line with no DESCRIPTION and no QUANTITY is refused");
+    assert!(
+        panicked_once
+            .iter()
+            .all(|d| d.code != "adapter.failed" && d.path.starts_with("NEW_ITEM-")),
+        "{panicked_once}"
+    );
+    for length in 1..=40 {
+        let name = "Z".repeat(length);
+        let body = format!(
+            "NEW_ITEM-DESCRIPTION[1]=A&NEW_ITEM-QUANTITY[1]=1&NEW_ITEM-UNIT[1]=PCE&NEW_ITEM-{name}[1]=x"
+        );
+        let order = decode_order("cart", body.as_bytes());
+        assert_eq!(
+            order.lines[0]
+                .extensions
+                .get(&format!("NEW_ITEM-{name}"))
+                .map(String::as_str),
+            Some("x"),
+            "{length}"
+        );
+    }
+}
+
 #[test]
 fn service_lines_and_vat_follow_the_mapping() {
     let order = decode_order("cart", &fixture("cart/discountoffice.txt"));
@@ -376,6 +406,225 @@ fn service_lines_and_vat_follow_the_mapping() {
     assert_eq!(order.lines[2].kind, LineKind::PaymentFee);
 }
 
+fn cart_with_vat_field(field: &str, value: &str) -> Vec<u8> {
+    format!(
+        "NEW_ITEM-DESCRIPTION%5B1%5D=Agrafeuse&NEW_ITEM-QUANTITY%5B1%5D=2&NEW_ITEM-UNIT%5B1%5D=PCE\
+         &NEW_ITEM-PRICE%5B1%5D=12.45&NEW_ITEM-CURRENCY%5B1%5D=EUR&NEW_ITEM-{field}%5B1%5D={value}"
+    )
+    .into_bytes()
+}
+
+#[test]
+fn the_vat_percentage_is_read_as_buyers_write_it() {
+    for (sent, rate) in [
+        ("21", Decimal::from(21)),
+        ("21%25", Decimal::from(21)),
+        ("21+%25", Decimal::from(21)),
+        ("21,00", Decimal::from(21)),
+        ("21.00", Decimal::from(21)),
+        ("+5,5+%25+", Decimal::new(55, 1)),
+        ("0", Decimal::ZERO),
+    ] {
+        let accepted = adapter()
+            .decode("cart", &cart_with_vat_field("CUST_FIELD1", sent))
+            .unwrap_or_else(|d| panic!("{sent}: {d}"));
+        assert!(
+            accepted.warnings.is_empty(),
+            "{sent}: {}",
+            accepted.warnings
+        );
+        let line = &order(accepted.value).lines[0];
+        assert_eq!(line.vat_rate, Some(rate), "{sent}");
+        assert_eq!(
+            line.vat_rate.unwrap().to_string(),
+            rate.to_string(),
+            "{sent}"
+        );
+        assert!(line.extensions.is_empty(), "{sent}: {:?}", line.extensions);
+    }
+}
+
+#[test]
+fn a_vat_field_that_is_no_rate_keeps_the_line_and_its_text() {
+    for (sent, text) in [
+        ("n%2Fa", "n/a"),
+        ("TVA+21", "TVA 21"),
+        ("150", "150"),
+        ("-6", "-6"),
+        ("21+%25+%25", "21 % %"),
+    ] {
+        let accepted = adapter()
+            .decode("cart", &cart_with_vat_field("CUST_FIELD1", sent))
+            .unwrap_or_else(|d| panic!("{sent}: {d}"));
+        assert_eq!(
+            codes_at(&accepted.warnings),
+            [(
+                "NEW_ITEM-CUST_FIELD1[1]".to_owned(),
+                "oci.vat_rate_unreadable".to_owned()
+            )],
+            "{sent}"
+        );
+        let document = accepted.value;
+        let line = &order(document.clone()).lines[0];
+        assert_eq!(line.vat_rate, None, "{sent}");
+        assert_eq!(line.quantity, Decimal::from(2), "{sent}");
+        assert_eq!(line.extensions["NEW_ITEM-CUST_FIELD1"], text, "{sent}");
+
+        // The text goes back in its field, and reads the same.
+        let body = adapter().encode("cart", &document).unwrap().value;
+        let again = decode_order("cart", &body);
+        assert_eq!(again.lines[0].extensions["NEW_ITEM-CUST_FIELD1"], text);
+        assert_eq!(again.lines[0].vat_rate, None);
+    }
+
+    // Another configured field reads the same way; CUST_FIELD1 is then free text.
+    let mapped: Config =
+        serde_json::from_str(r#"{ "mapping": { "vat_rate_field": "CUST_FIELD3" } }"#).unwrap();
+    let mapped = OciPunchout::new(mapped).unwrap();
+    let decoded = order(
+        mapped
+            .decode("cart", &cart_with_vat_field("CUST_FIELD3", "6+%25"))
+            .unwrap()
+            .value,
+    );
+    assert_eq!(decoded.lines[0].vat_rate, Some(Decimal::from(6)));
+    let accepted = mapped
+        .decode("cart", &cart_with_vat_field("CUST_FIELD3", "exempt"))
+        .unwrap();
+    assert_eq!(
+        accepted.warnings.as_slice()[0].path,
+        "NEW_ITEM-CUST_FIELD3[1]"
+    );
+    assert_eq!(
+        order(accepted.value).lines[0].extensions["NEW_ITEM-CUST_FIELD3"],
+        "exempt"
+    );
+}
+
+#[test]
+fn a_line_with_a_rate_and_the_vat_field_as_extension_is_refused() {
+    let mut order = decode_order("cart", &cart_with_vat_field("CUST_FIELD1", "21"));
+    order.lines[0]
+        .extensions
+        .insert("NEW_ITEM-CUST_FIELD1".into(), "n/a".into());
+    let refused = adapter()
+        .encode("cart", &Document::Order(order))
+        .unwrap_err();
+    assert_eq!(
+        codes_at(&refused),
+        [(
+            "/lines/0/extensions/NEW_ITEM-CUST_FIELD1".to_owned(),
+            "oci.extension_collides".to_owned()
+        )]
+    );
+}
+
+/// A cart of an article without unit, a shipping line and a payment fee line without
+/// descriptions, and an article known by MATNR alone.
+fn cart_lacking_units_and_descriptions() -> Document {
+    Document::from_json(
+        br#"{
+          "contract": "order/v1", "kind": "cart", "currency": "EUR",
+          "lines": [
+            { "description": "Stift blau", "quantity": "1", "unit_price": { "net": "1.5" } },
+            { "kind": "shipping", "quantity": "1", "unit": "PCE", "unit_price": { "net": "7.5" } },
+            { "kind": "payment_fee", "quantity": "1", "unit": "PCE", "unit_price": { "net": "0.5" } },
+            { "buyer_part_id": "MAT-1", "quantity": "3", "unit_price": { "net": "2" } }
+          ]
+        }"#,
+        None,
+    )
+    .unwrap()
+}
+
+fn form_value(body: &[u8], name: &str) -> Option<String> {
+    let form = tradewire_sdk::form::decode_form(body, encoding_rs::UTF_8).unwrap();
+    form.iter()
+        .find(|(key, _)| *key == name)
+        .map(|(_, value)| value.to_owned())
+}
+
+#[test]
+fn lines_without_unit_or_description_take_the_configured_ones() {
+    let cart = cart_lacking_units_and_descriptions();
+
+    // By default: service lines are described, an article without a unit is refused,
+    // and the message names the key that would fix it.
+    let refused = adapter().encode("cart", &cart).unwrap_err();
+    let errors: Vec<_> = refused.iter().filter(|d| d.is_error()).collect();
+    assert_eq!(errors.len(), 1, "{refused}");
+    assert_eq!(
+        (errors[0].path.as_str(), errors[0].code.as_str()),
+        ("/lines/0/unit", "oci.unit_missing")
+    );
+    assert!(errors[0].message.contains("`default_unit`"));
+
+    let configured: Config = serde_json::from_str(
+        r#"{ "default_unit": "ST", "units": { "ST": "PCE" },
+             "shipping_description": "Frais de livraison" }"#,
+    )
+    .unwrap();
+    let encoded = OciPunchout::new(configured)
+        .unwrap()
+        .encode("cart", &cart)
+        .unwrap();
+    let body = &encoded.value;
+    assert_eq!(form_value(body, "NEW_ITEM-UNIT[1]").as_deref(), Some("PCE"));
+    assert_eq!(
+        form_value(body, "NEW_ITEM-DESCRIPTION[2]").as_deref(),
+        Some("Frais de livraison")
+    );
+    assert_eq!(
+        form_value(body, "NEW_ITEM-DESCRIPTION[3]").as_deref(),
+        Some("Payment fee")
+    );
+    // A line with a MATNR needs no unit, so it gets none.
+    assert_eq!(form_value(body, "NEW_ITEM-UNIT[4]"), None);
+    assert_eq!(form_value(body, "NEW_ITEM-DESCRIPTION[4]"), None);
+    assert_eq!(
+        codes_at(&encoded.warnings),
+        [
+            ("/lines/0/unit".to_owned(), "oci.unit_defaulted".to_owned()),
+            (
+                "/lines/1/description".to_owned(),
+                "oci.description_defaulted".to_owned()
+            ),
+            (
+                "/lines/2/description".to_owned(),
+                "oci.description_defaulted".to_owned()
+            ),
+        ]
+    );
+
+    // `null` refuses service lines without a description again.
+    let strict: Config = serde_json::from_str(
+        r#"{ "default_unit": "PCE", "shipping_description": null, "payment_fee_description": null }"#,
+    )
+    .unwrap();
+    let refused = OciPunchout::new(strict)
+        .unwrap()
+        .encode("cart", &cart)
+        .unwrap_err();
+    let refused: Vec<_> = refused
+        .iter()
+        .filter(|d| d.is_error())
+        .map(|d| (d.path.clone(), d.code.clone()))
+        .collect();
+    assert_eq!(
+        refused,
+        [
+            (
+                "/lines/1/description".to_owned(),
+                "oci.description_missing".to_owned()
+            ),
+            (
+                "/lines/2/description".to_owned(),
+                "oci.description_missing".to_owned()
+            ),
+        ]
+    );
+}
+
 #[test]
 fn bad_configs_are_refused_at_their_key() {
     let cases = [
@@ -386,6 +635,7 @@ fn bad_configs_are_refused_at_their_key() {
             "/config/units/STK",
         ),
         (r#"{ "units": { "ST": "PIECE" } }"#, "/config/units/ST"),
+        (r#"{ "default_unit": " " }"#, "/config/default_unit"),
         (
             r#"{ "mapping": { "ext_product_id": "sku", "vendormat": "sku" } }"#,
             "/config/mapping/vendormat",
@@ -489,6 +739,146 @@ fn the_sample_order_request_decodes() {
         order.billing_address.unwrap().city.as_deref(),
         Some("Solingen")
     );
+}
+
+/// An OrderRequest of two items (10 × 2.10 and 20 × 3.20: 85.00), with `header` after
+/// the BillTo (Shipping, Tax) and `total` as its Total.
+fn order_request(total: &str, header: &str) -> Vec<u8> {
+    format!(
+        r#"<?xml version="1.0" encoding="UTF-8"?>
+<cXML payloadID="1@buyer" timestamp="2024-05-02T10:00:00+02:00">
+  <Header>
+    <From><Credential domain="NetworkId"><Identity>buyer</Identity></Credential></From>
+    <To><Credential domain="NetworkId"><Identity>supplier</Identity></Credential></To>
+    <Sender><Credential domain="NetworkId"><Identity>buyer</Identity></Credential><UserAgent>ERP</UserAgent></Sender>
+  </Header>
+  <Request>
+    <OrderRequest>
+      <OrderRequestHeader orderID="PO-7" orderDate="2024-05-02T10:00:00+02:00">
+        <Total><Money currency="EUR">{total}</Money></Total>
+        <BillTo><Address><Name xml:lang="en">Zinc</Name></Address></BillTo>
+        {header}
+      </OrderRequestHeader>
+      <ItemOut quantity="10"><ItemID><SupplierPartID>A</SupplierPartID></ItemID>
+        <ItemDetail><UnitPrice><Money currency="EUR">2.10</Money></UnitPrice>
+          <Description xml:lang="en">a</Description><UnitOfMeasure>EA</UnitOfMeasure>
+          <Classification domain="custom">0</Classification></ItemDetail></ItemOut>
+      <ItemOut quantity="20"><ItemID><SupplierPartID>B</SupplierPartID></ItemID>
+        <ItemDetail><UnitPrice><Money currency="EUR">3.20</Money></UnitPrice>
+          <Description xml:lang="en">b</Description><UnitOfMeasure>EA</UnitOfMeasure>
+          <Classification domain="custom">0</Classification></ItemDetail></ItemOut>
+    </OrderRequest>
+  </Request>
+</cXML>"#
+    )
+    .into_bytes()
+}
+
+const SHIPPING_AND_TAX: &str = r#"<Shipping><Money currency="EUR">9.90</Money><Description xml:lang="en">Parcel</Description></Shipping>
+        <Tax><Money currency="EUR">19.93</Money><Description xml:lang="en">VAT 21 %</Description></Tax>"#;
+
+fn totals_of(order: &Order) -> (Decimal, Option<Decimal>, Option<Decimal>, &str) {
+    let totals = order.totals.unwrap();
+    (
+        totals.gross,
+        totals.net,
+        totals.tax,
+        order.extensions["cxml.Total.convention"].as_str(),
+    )
+}
+
+#[test]
+fn a_total_of_the_items_alone_is_read_as_cxml_defines_it() {
+    let order = decode_order("order-request", &order_request("85.00", SHIPPING_AND_TAX));
+    assert_eq!(
+        totals_of(&order),
+        (
+            Decimal::new(11483, 2),
+            Some(Decimal::new(9490, 2)),
+            Some(Decimal::new(1993, 2)),
+            "items"
+        )
+    );
+    let xml = adapter()
+        .encode(
+            "order-request",
+            &Document::Order(with_credentials(order.clone())),
+        )
+        .unwrap()
+        .value;
+    let text = String::from_utf8(xml).unwrap();
+    assert!(
+        text.contains("<Total><Money currency=\"EUR\">85.00</Money></Total>"),
+        "{text}"
+    );
+}
+
+#[test]
+fn a_total_with_shipping_and_tax_is_read_and_written_back_so() {
+    let order = decode_order("order-request", &order_request("114.83", SHIPPING_AND_TAX));
+    assert_eq!(
+        totals_of(&order),
+        (
+            Decimal::new(11483, 2),
+            Some(Decimal::new(9490, 2)),
+            Some(Decimal::new(1993, 2)),
+            "items_shipping_tax"
+        )
+    );
+    // Within rounding: a cent per line and one for the order.
+    let rounded = decode_order("order-request", &order_request("114.85", SHIPPING_AND_TAX));
+    assert_eq!(totals_of(&rounded).3, "items_shipping_tax");
+    assert_eq!(totals_of(&rounded).0, Decimal::new(11485, 2));
+
+    // Written as it came, and read back the same.
+    let document = Document::Order(with_credentials(order));
+    let xml = adapter().encode("order-request", &document).unwrap().value;
+    let text = String::from_utf8(xml.clone()).unwrap();
+    assert!(
+        text.contains("<Total><Money currency=\"EUR\">114.83</Money></Total>"),
+        "{text}"
+    );
+    let back = decode_order("order-request", &xml);
+    assert_eq!(Document::Order(back).to_json(), document.to_json());
+}
+
+#[test]
+fn a_total_that_fits_neither_convention_is_refused_with_the_sums() {
+    // Items with shipping but without tax: 94.90.
+    let refused = refusal("order-request", &order_request("94.90", SHIPPING_AND_TAX));
+    assert_eq!(
+        codes_at(&refused),
+        [(
+            "/cXML/Request/OrderRequest/OrderRequestHeader/Total/Money".to_owned(),
+            "oci.cxml.total_mismatch".to_owned()
+        )]
+    );
+    let message = &refused.as_slice()[0].message;
+    for sum in [
+        "94.90 EUR",
+        "85.00 EUR",
+        "shipping 9.90",
+        "tax 19.93",
+        "114.83 EUR",
+    ] {
+        assert!(message.contains(sum), "{sum}: {message}");
+    }
+    // Without shipping and tax the two conventions agree, and a wrong Total is still one.
+    let refused = refusal("order-request", &order_request("85.10", ""));
+    assert_eq!(refused.as_slice()[0].code, "oci.cxml.total_mismatch");
+    let order = decode_order("order-request", &order_request("85", ""));
+    assert_eq!(totals_of(&order).3, "items");
+}
+
+/// `order` with the credentials an OrderRequest needs from the config or the order.
+fn with_credentials(mut order: Order) -> Order {
+    for party in ["From", "To", "Sender"] {
+        order
+            .extensions
+            .entry(format!("cxml.{party}.NetworkId"))
+            .or_insert_with(|| "party".into());
+    }
+    order
 }
 
 #[test]

@@ -13,7 +13,7 @@ use std::collections::BTreeMap;
 
 use chrono::SecondsFormat;
 use tradewire_sdk::core::{
-    Address, Currency, Decimal, DeliveryMethod, LineKind, Order, OrderLine, Party,
+    Address, Currency, Decimal, DeliveryMethod, DerivedVatRate, LineKind, Order, OrderLine, Party,
 };
 use tradewire_sdk::{Accepted, Diagnostic, Diagnostics, Outcome};
 
@@ -338,6 +338,16 @@ impl OriginMap {
     }
 }
 
+/// What the order's stated tax says of the lines that state no VAT rate.
+enum HeaderVat {
+    /// Every line states its VAT.
+    NotNeeded,
+    /// One rate explains the tax.
+    Derived(DerivedVatRate),
+    /// None does; the reason is reported.
+    Reported,
+}
+
 struct Encoder<'a> {
     settings: &'a Settings,
     order: &'a Order,
@@ -612,6 +622,7 @@ impl Encoder<'_> {
     }
 
     fn lines(&mut self) -> Vec<OisOrderLine> {
+        let header_vat = self.header_vat();
         let mut lines = Vec::new();
         let mut order_discounts = Vec::new();
         for (j, line) in self.order.lines.iter().enumerate() {
@@ -619,7 +630,7 @@ impl Encoder<'_> {
                 order_discounts.push(j);
                 continue;
             }
-            if let Some(ois) = self.line(line, j, lines.len()) {
+            if let Some(ois) = self.line(line, j, lines.len(), &header_vat) {
                 lines.push(ois);
             }
         }
@@ -630,9 +641,15 @@ impl Encoder<'_> {
     }
 
     /// OIS line `i` from canonical line `j`.
-    fn line(&mut self, line: &OrderLine, j: usize, i: usize) -> Option<OisOrderLine> {
+    fn line(
+        &mut self,
+        line: &OrderLine,
+        j: usize,
+        i: usize,
+        header_vat: &HeaderVat,
+    ) -> Option<OisOrderLine> {
         self.origins.record(Origin::Line { i, j });
-        let vat = self.vat_rate(line, j)?;
+        let vat = self.vat_rate(line, j, header_vat)?;
         let (price, discounts) = self.line_amounts(line, vat, j)?;
         let mut ois_discounts = Vec::new();
         for (k, (discount, amount)) in line.discounts.iter().zip(&discounts).enumerate() {
@@ -661,29 +678,57 @@ impl Encoder<'_> {
         })
     }
 
-    /// The line's VAT rate, or the one its net and gross unit prices imply.
-    fn vat_rate(&mut self, line: &OrderLine, j: usize) -> Option<Decimal> {
-        if let Some(rate) = line.vat_rate {
-            return Some(rate);
+    /// The rate for the lines that state no VAT, derived once from the order's stated tax
+    /// (see [`Order::derive_vat_rate`]), with a warning; or why it cannot be, reported once
+    /// for all those lines. Only when a line that OIS writes needs it: an order-level
+    /// discount is spread over the articles, at their rates.
+    fn header_vat(&mut self) -> HeaderVat {
+        let needed = self
+            .order
+            .lines
+            .iter()
+            .any(|line| line.kind != LineKind::Discount && own_vat_rate(line).is_none());
+        if !needed {
+            return HeaderVat::NotNeeded;
         }
-        let implied = line.unit_price.and_then(|p| {
-            let (net, gross) = (p.net?, p.gross?);
-            let ratio = gross.checked_div(net)?;
-            Some(
-                ratio
-                    .checked_sub(Decimal::ONE)?
-                    .checked_mul(Decimal::ONE_HUNDRED)?
-                    .round_dp(2),
-            )
-        });
-        if implied.is_none() {
-            self.d.error(
-                format!("/lines/{j}/vat_rate"),
-                "ois.vat_rate_missing",
-                "OIS needs every line's VATPercentage; give the line a vat_rate",
-            );
+        match self.order.derive_vat_rate() {
+            Ok(None) => HeaderVat::NotNeeded,
+            Ok(Some(derived)) => {
+                let mut warning = derived.warning();
+                warning.code = "ois.vat_rate_derived".into();
+                warning.message = format!("OIS VATPercentage: {}", warning.message);
+                self.d.push(warning);
+                HeaderVat::Derived(derived)
+            }
+            Err(mut error) => {
+                error.code = "ois.vat_rate_missing".into();
+                error.message = format!(
+                    "OIS needs every line's VATPercentage: {} (an OCI cart carries the rate in \
+                     the field that oci-punchout's config `mapping.vat_rate_field` names)",
+                    error.message
+                );
+                self.d.push(error);
+                HeaderVat::Reported
+            }
         }
-        implied
+    }
+
+    /// The line's own VAT rate (see [`own_vat_rate`]), or the one derived from the order's
+    /// tax.
+    fn vat_rate(&mut self, line: &OrderLine, j: usize, header_vat: &HeaderVat) -> Option<Decimal> {
+        match (own_vat_rate(line), header_vat) {
+            (Some(rate), _) => Some(rate),
+            (None, HeaderVat::Derived(derived)) if derived.covers(j) => Some(derived.rate),
+            (None, HeaderVat::Reported) => None,
+            (None, _) => {
+                self.d.error(
+                    format!("/lines/{j}/vat_rate"),
+                    "ois.vat_rate_missing",
+                    "OIS needs every line's VATPercentage; give the line a vat_rate",
+                );
+                None
+            }
+        }
     }
 
     /// The line's rounded VAT-included amount after its discounts, and each rounded
@@ -780,6 +825,21 @@ impl Encoder<'_> {
             target.value = reduced;
         }
     }
+}
+
+/// The line's VAT rate, or the one its net and gross unit prices imply.
+fn own_vat_rate(line: &OrderLine) -> Option<Decimal> {
+    if let Some(rate) = line.vat_rate {
+        return Some(rate);
+    }
+    let price = line.unit_price?;
+    let ratio = price.gross?.checked_div(price.net?)?;
+    Some(
+        ratio
+            .checked_sub(Decimal::ONE)?
+            .checked_mul(Decimal::ONE_HUNDRED)?
+            .round_dp(2),
+    )
 }
 
 /// The exact VAT-included amount of `quantity` units at the line's unit price, before its

@@ -299,3 +299,95 @@ fn a_net_only_line_without_vat_rate_is_refused() {
     let (ois, _) = encode(&adapter(json!({})), o).unwrap();
     assert_eq!(ois["OrderLines"][0]["VATPercentage"], json!(21));
 }
+
+/// `order()` as a header-level protocol (cXML) states it: net prices, no rate on any
+/// line, the VAT only in the totals.
+fn order_with_header_tax(tax: &str) -> Order {
+    let net = |sku: &str, kind: LineKind, quantity: i64, price: &str| OrderLine {
+        kind,
+        sku: Some(sku.into()),
+        quantity: Decimal::from(quantity),
+        unit_price: Some(Price::net(price.parse().unwrap())),
+        ..OrderLine::default()
+    };
+    let tax: Decimal = tax.parse().unwrap();
+    let net_total: Decimal = "35.27".parse().unwrap();
+    Order {
+        lines: vec![
+            net("A-1", LineKind::Article, 3, "9.99"),
+            net("A-2", LineKind::Article, 1, "0.35"),
+            net("SHIP", LineKind::Shipping, 1, "4.95"),
+        ],
+        totals: Some(Totals {
+            gross: net_total + tax,
+            net: Some(net_total),
+            tax: Some(tax),
+        }),
+        ..order()
+    }
+}
+
+#[test]
+fn a_rate_is_derived_from_the_header_tax_for_every_line() {
+    // At 21 %, each line's VAT to the cent: 6.29 + 0.07 + 1.04 = 7.40.
+    let (ois, warnings) = encode(&adapter(json!({})), order_with_header_tax("7.40")).unwrap();
+    let lines = ois["OrderLines"].as_array().unwrap();
+    let rates: Vec<String> = lines
+        .iter()
+        .map(|line| line["VATPercentage"].to_string())
+        .collect();
+    assert_eq!(rates, ["21", "21", "21"]);
+    let values: Vec<String> = lines.iter().map(|line| line["Value"].to_string()).collect();
+    assert_eq!(values, ["36.26", "0.42", "5.99"]);
+    assert_eq!(ois["TotalValue"].to_string(), "42.67");
+    let derived: Vec<_> = warnings
+        .iter()
+        .filter(|d| d.code == "ois.vat_rate_derived")
+        .collect();
+    assert_eq!(derived.len(), 1, "{warnings}");
+    assert_eq!(derived[0].path, "/totals/tax");
+    assert!(
+        derived[0]
+            .message
+            .contains("lines 0, 1 and 2 state no VAT rate: 21 % is derived"),
+        "{}",
+        derived[0]
+    );
+
+    // A line that states its rate keeps it; the others share what is left.
+    // 29.97 at 6 % is 1.80; 5.30 at 21 %, 1.11.
+    let mut mixed = order_with_header_tax("2.91");
+    mixed.lines[0].vat_rate = Some(Decimal::from(6));
+    let (ois, _) = encode(&adapter(json!({})), mixed).unwrap();
+    let rates: Vec<String> = ois["OrderLines"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|line| line["VATPercentage"].to_string())
+        .collect();
+    assert_eq!(rates, ["6", "21", "21"]);
+}
+
+#[test]
+fn a_header_tax_no_single_rate_explains_is_refused_once_with_the_reason() {
+    // 7.00 is 19.85 % of 35.27: no rate with at most one decimal gives it.
+    let d = encode(&adapter(json!({})), order_with_header_tax("7.00")).unwrap_err();
+    assert_eq!(errors(&d), [("/totals/tax", "ois.vat_rate_missing")]);
+    let message = &d.iter().find(|d| d.is_error()).unwrap().message;
+    assert!(
+        message.starts_with(
+            "OIS needs every line's VATPercentage: lines 0, 1 and 2 state no VAT rate"
+        ),
+        "{message}"
+    );
+    assert!(message.contains("19.8469 %"), "{message}");
+    assert!(message.contains("35.27 EUR"), "{message}");
+    assert!(message.contains("mapping.vat_rate_field"), "{message}");
+
+    // Without a stated tax there is nothing to derive from: said at the first line.
+    let mut untaxed = order_with_header_tax("7.40");
+    untaxed.totals.as_mut().unwrap().tax = None;
+    let d = encode(&adapter(json!({})), untaxed).unwrap_err();
+    assert_eq!(errors(&d), [("/lines/0/vat_rate", "ois.vat_rate_missing")]);
+    assert!(d.as_slice()[0].message.contains("totals.tax"), "{d}");
+}
