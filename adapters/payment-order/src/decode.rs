@@ -1,8 +1,11 @@
 //! A Payline order object (as text) → the canonical order.
 //!
-//! The four fields Payline requires (`ref`, `amount`, `currency`, `date`) and the line
+//! The four fields Payline requires (`ref`, `amount`, `currency`, `date`), the line
 //! items' `price`, `quantity` and `taxRate`, which become the canonical lines' money,
-//! count and VAT, must be right or the order is refused. The other order fields are
+//! count and VAT, and the travel fields (`otaPackageType`, `otaDestinationCountry`,
+//! `bookingReference`) must be right or the order is refused. A missing `country`, also
+//! required, is reported and read on: Payline's own responses leave it nil. The other
+//! order fields are
 //! hints to the provider's risk checks, and Payline's own SDK sends free text in them
 //! (`<deliveryTime>entre 6h et 22h</deliveryTime>`, `<taxes>50%</taxes>`): a value that
 //! does not fit its format is kept verbatim under `extensions["payline.<field>"]` with
@@ -19,18 +22,21 @@ use tradewire_sdk::core::{
 
 use crate::config::Settings;
 use crate::fields::{
-    AMOUNT, COUNTRY, CURRENCY, D_ADDITIONAL_DATA, D_BRAND, D_CATEGORY, D_COMMENT, D_PRICE,
-    D_QUANTITY, D_REF, D_SELLER, D_SELLER_TYPE, D_SUBCATEGORY1, D_SUBCATEGORY2, D_TAX_RATE, DATE,
-    DELIVERY_CHARGE, DELIVERY_EXPECTED_DATE, DELIVERY_EXPECTED_DELAY, DELIVERY_MODE, DELIVERY_TIME,
-    DETAILS, DISCOUNT_AMOUNT, DetailField, Field, Form, MAX_DETAILS, ORIGIN, PASSED_THROUGH, REF,
-    RawDetail, RawOrder, TAXES, extension_key,
+    AMOUNT, BOOKING_REFERENCE, COUNTRY, CURRENCY, D_ADDITIONAL_DATA, D_BRAND, D_CATEGORY,
+    D_COMMENT, D_PRICE, D_QUANTITY, D_REF, D_SELLER, D_SELLER_TYPE, D_SUBCATEGORY1, D_SUBCATEGORY2,
+    D_TAX_RATE, DATE, DELIVERY_CHARGE, DELIVERY_EXPECTED_DATE, DELIVERY_EXPECTED_DELAY,
+    DELIVERY_MODE, DELIVERY_TIME, DETAILS, DISCOUNT_AMOUNT, DetailField, Field, Form, MAX_DETAILS,
+    ORIGIN, OTA_DESTINATION_COUNTRY, OTA_PACKAGE_TYPE, PASSED_THROUGH, REF, RawDetail, RawOrder,
+    TAXES, extension_key,
 };
-use crate::text::{N12_DIGITS, parse_day, parse_digits, parse_order_date, quote};
+use crate::text::{N12_DIGITS, NumberProblem, parse_day, parse_digits, parse_order_date, quote};
 
 /// `ref` is `AN50` and must not contain a backslash.
 pub(crate) const REF_MAX_CHARS: usize = 50;
 /// `origin` is `AN50`.
 pub(crate) const ORIGIN_MAX_CHARS: usize = 50;
+/// `bookingReference` is `AN100`.
+pub(crate) const BOOKING_REFERENCE_MAX_CHARS: usize = 100;
 
 /// What `origin` says for mail and telephone orders, and the canonical channels they
 /// stand for. No `origin` is an e-commerce order.
@@ -65,8 +71,15 @@ pub(crate) fn to_order(
     order.created_at = read_date(raw, || at(DATE), settings, d);
 
     let mut extensions = BTreeMap::new();
-    if let Some(text) = raw.get(COUNTRY) {
-        match Country::from_alpha2(text).ok().filter(|_| text.len() == 2) {
+    match raw.get(COUNTRY) {
+        // Payline's own responses leave `country` nil: read on, but say what a request
+        // made from this order would lack.
+        None => d.warning(
+            at(COUNTRY),
+            "payline.country_missing",
+            "`country` is required by Payline's specification but absent: the order has no billing country, and cannot be sent to Payline as it is",
+        ),
+        Some(text) => match alpha2(text) {
             Some(country) => {
                 order.billing_address = Some(Address {
                     country: Some(country),
@@ -81,7 +94,7 @@ pub(crate) fn to_order(
                 text,
                 "is not an ISO 3166-1 alpha-2 country code",
             ),
-        }
+        },
     }
 
     let money = |field: Field, d: &mut Diagnostics, extensions: &mut BTreeMap<String, String>| {
@@ -144,7 +157,9 @@ pub(crate) fn to_order(
         order.delivery = Some(delivery);
     }
     for field in PASSED_THROUGH {
-        if let Some(text) = raw.get(field) {
+        if let Some(text) = raw.get(field)
+            && check_travel_field(field, text, || at(field), d)
+        {
             extensions.insert(extension_key(field.name()), text.to_owned());
         }
     }
@@ -228,6 +243,68 @@ pub(crate) fn check_ref(text: &str, path: impl Fn() -> String, d: &mut Diagnosti
             "payline.forbidden_character",
             format!("`ref` must not contain `\\`: {}", quote(text)),
         );
+    }
+}
+
+/// An ISO 3166-1 alpha-2 code, exactly two letters (`FR`), as `country` and
+/// `otaDestinationCountry` carry it.
+pub(crate) fn alpha2(text: &str) -> Option<Country> {
+    Country::from_alpha2(text).ok().filter(|_| text.len() == 2)
+}
+
+/// The rules of the travel fields, which Payline checks strictly, the same for reading
+/// and writing: `otaPackageType` is `N2`, `otaDestinationCountry` an alpha-2 country code
+/// (`AN2`), `bookingReference` at most 100 characters (`AN100`). A value that breaks them
+/// is an error at `path` (called only then); `true` when `text` fits, or `field` is
+/// none of them.
+pub(crate) fn check_travel_field(
+    field: Field,
+    text: &str,
+    path: impl FnOnce() -> String,
+    d: &mut Diagnostics,
+) -> bool {
+    let problem = match field {
+        OTA_PACKAGE_TYPE => parse_digits(text, 2).err().map(|problem| {
+            let code = match problem {
+                NumberProblem::TooManyDigits { .. } => "payline.too_many_digits",
+                _ => "payline.not_a_number",
+            };
+            (
+                code,
+                format!(
+                    "`otaPackageType` {} is not a package type code of at most two digits (N2)",
+                    quote(text)
+                ),
+            )
+        }),
+        OTA_DESTINATION_COUNTRY => alpha2(text).is_none().then(|| {
+            (
+                "payline.unknown_country",
+                format!(
+                    "`otaDestinationCountry` {} is not an ISO 3166-1 alpha-2 country code (AN2)",
+                    quote(text)
+                ),
+            )
+        }),
+        BOOKING_REFERENCE => {
+            let length = text.chars().count();
+            (length > BOOKING_REFERENCE_MAX_CHARS).then(|| {
+                (
+                    "payline.too_long",
+                    format!(
+                        "`bookingReference` has {length} characters; Payline allows at most {BOOKING_REFERENCE_MAX_CHARS} (AN100)"
+                    ),
+                )
+            })
+        }
+        _ => None,
+    };
+    match problem {
+        Some((code, message)) => {
+            d.error(path(), code, message);
+            false
+        }
+        None => true,
     }
 }
 

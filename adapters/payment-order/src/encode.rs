@@ -17,24 +17,21 @@ use std::borrow::Cow;
 
 use tradewire_sdk::Diagnostics;
 use tradewire_sdk::core::{
-    Country, Currency, Decimal, LineKind, MinorUnitError, Order, OrderLine, pointer_token,
+    Currency, Decimal, LineKind, MinorUnitError, Order, OrderLine, pointer_token,
 };
 
 use crate::config::Settings;
 use crate::decode::{
-    CATEGORY_DOMAINS, E_COMMERCE, MAIL_ORDER, ORIGIN_MAX_CHARS, TELEPHONE_ORDER, check_ref,
+    CATEGORY_DOMAINS, E_COMMERCE, MAIL_ORDER, ORIGIN_MAX_CHARS, TELEPHONE_ORDER, alpha2, check_ref,
+    check_travel_field,
 };
 use crate::fields::{
-    AMOUNT, BOOKING_REFERENCE, COUNTRY, CURRENCY, D_ADDITIONAL_DATA, D_BRAND, D_COMMENT, D_PRICE,
-    D_QUANTITY, D_REF, D_SELLER, D_SELLER_TYPE, D_TAX_RATE, DATE, DELIVERY_CHARGE,
-    DELIVERY_EXPECTED_DATE, DELIVERY_EXPECTED_DELAY, DELIVERY_MODE, DELIVERY_TIME, DISCOUNT_AMOUNT,
-    DetailField, Field, MAX_DETAILS, ORIGIN, OTA_DESTINATION_COUNTRY, OTA_PACKAGE_TYPE,
-    PASSED_THROUGH, REF, RawDetail, RawOrder, TAXES, extension_key,
+    AMOUNT, COUNTRY, CURRENCY, D_ADDITIONAL_DATA, D_BRAND, D_COMMENT, D_PRICE, D_QUANTITY, D_REF,
+    D_SELLER, D_SELLER_TYPE, D_TAX_RATE, DATE, DELIVERY_CHARGE, DELIVERY_EXPECTED_DATE,
+    DELIVERY_EXPECTED_DELAY, DELIVERY_MODE, DELIVERY_TIME, DISCOUNT_AMOUNT, DetailField, Field,
+    MAX_DETAILS, ORIGIN, PASSED_THROUGH, REF, RawDetail, RawOrder, TAXES, extension_key,
 };
 use crate::text::{N12_DIGITS, format_day, format_order_date, parse_day, parse_digits, quote};
-
-/// `bookingReference` is `AN100`.
-const BOOKING_REFERENCE_MAX_CHARS: usize = 100;
 
 /// Order fields a canonical value normally fills, but that may instead come verbatim
 /// from `extensions` (where decoding put a value it could not interpret).
@@ -100,12 +97,66 @@ pub(crate) fn from_order<'o>(
             .iter()
             .map(|(index, line)| detail(line, *index, money, d))
             .collect();
-        set(&mut raw, DELIVERY_CHARGE, delivery_charge(order, money, d));
-        set(&mut raw, DISCOUNT_AMOUNT, discount_amount(order, money, d));
+        let lines = || "/lines".to_owned();
+        if let Some(charge) = delivery_charge(order, money, d)
+            && in_api_version(
+                DELIVERY_CHARGE,
+                settings,
+                lines,
+                " (`amount` still counts the shipping lines)",
+                d,
+            )
+        {
+            raw.set(DELIVERY_CHARGE, charge);
+        }
+        if let Some(discount) = discount_amount(order, money, d)
+            && in_api_version(
+                DISCOUNT_AMOUNT,
+                settings,
+                lines,
+                " (`amount` still has the discounts taken off)",
+                d,
+            )
+        {
+            raw.set(DISCOUNT_AMOUNT, discount);
+        }
     }
     delivery(order, settings, &mut raw, d);
-    from_extensions(order, &mut raw, d);
+    from_extensions(order, settings, &mut raw, d);
+    if !raw.has(COUNTRY) {
+        d.error(
+            "/billing_address/country",
+            "payline.missing_field",
+            "Payline's `country` is required: the order needs a billing address (or a delivery address) with a country",
+        );
+    }
     raw
+}
+
+/// Whether the configured API version has `field`. When it does not, a value for it is
+/// left out with a warning at `path` (called only then), ending with `consequence`.
+fn in_api_version(
+    field: Field,
+    settings: &Settings,
+    path: impl FnOnce() -> String,
+    consequence: &str,
+    d: &mut Diagnostics,
+) -> bool {
+    let api_version = settings.api_version;
+    match field.since_api_version() {
+        Some(since) if api_version < since => {
+            d.warning(
+                path(),
+                "payline.not_in_api_version",
+                format!(
+                    "`{}` exists from Payline API version {since}; api_version is {api_version}, so it is not sent{consequence}",
+                    field.name()
+                ),
+            );
+            false
+        }
+        _ => true,
+    }
 }
 
 /// Records a field when it has a non-empty value.
@@ -679,7 +730,12 @@ fn delivery(order: &Order, settings: &Settings, raw: &mut RawOrder<'_>, d: &mut 
 
 /// Fields from `extensions["payline.<field>"]`: those the model has no place for, and
 /// values decoding kept verbatim, for fields no canonical value filled.
-fn from_extensions<'o>(order: &'o Order, raw: &mut RawOrder<'o>, d: &mut Diagnostics) {
+fn from_extensions<'o>(
+    order: &'o Order,
+    settings: &Settings,
+    raw: &mut RawOrder<'o>,
+    d: &mut Diagnostics,
+) {
     for (key, value) in &order.extensions {
         let Some(name) = key.strip_prefix("payline.") else {
             continue;
@@ -708,6 +764,11 @@ fn from_extensions<'o>(order: &'o Order, raw: &mut RawOrder<'o>, d: &mut Diagnos
             );
             continue;
         }
+        if !check_travel_field(field, value, || path.clone(), d)
+            || !in_api_version(field, settings, || path.clone(), "", d)
+        {
+            continue;
+        }
         if let Some(expected) = nonconforming(field, value) {
             d.warning(
                 &path,
@@ -723,35 +784,28 @@ fn from_extensions<'o>(order: &'o Order, raw: &mut RawOrder<'o>, d: &mut Diagnos
     }
 }
 
-/// What the specification expects of `field` when `value` does not fit it.
+/// What the specification expects of a hint field when `value` does not fit it (the
+/// travel fields are checked strictly, by [`check_travel_field`]).
 fn nonconforming(field: Field, value: &str) -> Option<&'static str> {
     let digits = |max| parse_digits(value, max).is_ok();
-    let fits = match field {
-        COUNTRY | OTA_DESTINATION_COUNTRY => {
-            value.len() == 2 && Country::from_alpha2(value).is_ok()
+    let (fits, expected) = match field {
+        COUNTRY => (
+            alpha2(value).is_some(),
+            "an ISO 3166-1 alpha-2 country code",
+        ),
+        TAXES | DELIVERY_CHARGE | DISCOUNT_AMOUNT => {
+            (digits(N12_DIGITS), "an amount in minor units (N12)")
         }
-        TAXES | DELIVERY_CHARGE | DISCOUNT_AMOUNT => digits(N12_DIGITS),
-        DELIVERY_TIME => matches!(value, "1" | "2"),
-        DELIVERY_MODE => matches!(value, "1" | "2" | "3" | "4" | "5"),
-        DELIVERY_EXPECTED_DATE => parse_day(value).is_ok(),
-        DELIVERY_EXPECTED_DELAY => digits(9),
-        OTA_PACKAGE_TYPE => digits(2),
-        BOOKING_REFERENCE => value.chars().count() <= BOOKING_REFERENCE_MAX_CHARS,
-        _ => true,
+        DELIVERY_TIME => (matches!(value, "1" | "2"), "1 (express) or 2 (standard)"),
+        DELIVERY_MODE => (
+            matches!(value, "1" | "2" | "3" | "4" | "5"),
+            "a code from 1 to 5",
+        ),
+        DELIVERY_EXPECTED_DATE => (parse_day(value).is_ok(), "a date dd/mm/yyyy"),
+        DELIVERY_EXPECTED_DELAY => (digits(9), "a number of days"),
+        _ => (true, ""),
     };
-    if fits {
-        return None;
-    }
-    Some(match field {
-        COUNTRY | OTA_DESTINATION_COUNTRY => "an ISO 3166-1 alpha-2 country code",
-        TAXES | DELIVERY_CHARGE | DISCOUNT_AMOUNT => "an amount in minor units (N12)",
-        DELIVERY_TIME => "1 (express) or 2 (standard)",
-        DELIVERY_MODE => "a code from 1 to 5",
-        DELIVERY_EXPECTED_DATE => "a date dd/mm/yyyy",
-        DELIVERY_EXPECTED_DELAY => "a number of days",
-        OTA_PACKAGE_TYPE => "a code of at most two digits (N2)",
-        _ => "at most 100 characters",
-    })
+    (!fits).then_some(expected)
 }
 
 #[cfg(test)]

@@ -188,6 +188,25 @@ impl Field {
     pub(crate) fn slot(self) -> usize {
         usize::from(self.0)
     }
+
+    /// The Payline API version the field appeared in, for those that were not there from
+    /// the start: the specification's "version 18 or higher" (`deliveryCharge`) and
+    /// "version 21 or higher" (`discountAmount`, the OTA fields, `bookingReference`,
+    /// `orderDetail`). The specification does not list `orderExtended` and `orderOTA`,
+    /// which the WSDL has after those: they are taken to be as recent.
+    pub(crate) fn since_api_version(self) -> Option<u32> {
+        match self {
+            DELIVERY_CHARGE => Some(18),
+            DISCOUNT_AMOUNT
+            | OTA_PACKAGE_TYPE
+            | OTA_DESTINATION_COUNTRY
+            | BOOKING_REFERENCE
+            | ORDER_DETAIL
+            | ORDER_EXTENDED
+            | ORDER_OTA => Some(21),
+            _ => None,
+        }
+    }
 }
 
 impl DetailField {

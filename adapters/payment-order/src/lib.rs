@@ -34,7 +34,9 @@ use tradewire_sdk::{
     Adapter, AdapterInfo, Diagnostic, Diagnostics, Document, DocumentKind, MessageSpec, Outcome,
 };
 
-pub use config::{DeliveryModeCodes, DeliveryTimeCodes, PaymentOrderConfig, SoapElement};
+pub use config::{
+    DeliveryModeCodes, DeliveryTimeCodes, LATEST_ORDER_VERSION, PaymentOrderConfig, SoapElement,
+};
 
 use config::Settings;
 use fields::Form;

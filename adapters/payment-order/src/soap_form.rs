@@ -1246,8 +1246,8 @@ mod tests {
         for sample in [
             "bare-order",
             "doWebPaymentRequestFull",
-            "getTransactionDetailsResponse00000",
-            "getWebPaymentDetailsResponse00000",
+            "getTransactionDetailsResponse00000-with-country",
+            "getWebPaymentDetailsResponse00000-with-country",
         ] {
             assert!(
                 streamed.iter().any(|name| name == sample),
