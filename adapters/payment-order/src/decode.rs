@@ -136,15 +136,12 @@ pub(crate) fn to_order(
             ),
         );
     }
-    // The articles, then a shipping and a discount line at most.
-    order.lines.reserve_exact(raw.details.len() + 2);
-    // Made in the list and filled where they lie: a line is several hundred bytes.
-    order
-        .lines
-        .resize_with(raw.details.len(), OrderLine::default);
-    for ((index, detail), line) in raw.details.iter().enumerate().zip(&mut order.lines) {
-        to_line(line, detail, index, form, currency, d);
-    }
+    order.lines = raw
+        .details
+        .iter()
+        .enumerate()
+        .map(|(index, detail)| to_line(detail, index, form, currency, d))
+        .collect();
     if let Some(charge) = money(DELIVERY_CHARGE, d, &mut extensions) {
         order.lines.push(single_line(LineKind::Shipping, charge));
     }
@@ -223,19 +220,16 @@ fn read_ref(raw: &RawOrder<'_>, path: impl Fn() -> String, d: &mut Diagnostics) 
 /// The rules for `ref`, the same for reading and writing: at most 50 characters, no
 /// backslash. `path` is called only when there is something to report.
 pub(crate) fn check_ref(text: &str, path: impl Fn() -> String, d: &mut Diagnostics) {
-    // Characters are only counted when there are more bytes than characters allowed.
-    if text.len() > REF_MAX_CHARS {
-        let length = text.chars().count();
-        if length > REF_MAX_CHARS {
-            d.error(
-                path(),
-                "payline.too_long",
-                format!(
-                    "`ref` has {length} characters; Payline allows at most {REF_MAX_CHARS}: {}",
-                    quote(text)
-                ),
-            );
-        }
+    let length = text.chars().count();
+    if length > REF_MAX_CHARS {
+        d.error(
+            path(),
+            "payline.too_long",
+            format!(
+                "`ref` has {length} characters; Payline allows at most {REF_MAX_CHARS}: {}",
+                quote(text)
+            ),
+        );
     }
     if text.contains('\\') {
         d.error(
@@ -524,15 +518,15 @@ fn read_delivery(
     delivery
 }
 
-/// Fills `line`, a default one, from the item.
+/// The article line of item `index`.
 fn to_line(
-    line: &mut OrderLine,
     detail: &RawDetail<'_>,
     index: usize,
     form: Form,
     currency: Option<Currency>,
     d: &mut Diagnostics,
-) {
+) -> OrderLine {
+    let mut line = OrderLine::default();
     // Paths are only written when a diagnostic needs one.
     let at = |field: DetailField| form.detail_field(index, field.name());
     let text = |field: DetailField| detail.get(field).map(str::to_owned);
@@ -577,7 +571,10 @@ fn to_line(
     if let Some(rate) = detail.get(D_TAX_RATE) {
         match parse_digits(rate, 5) {
             // Hundredths of a percent: 2000 is 20 %.
-            Ok(hundredths) => line.vat_rate = Some(percent(hundredths)),
+            Ok(hundredths) => {
+                line.vat_rate =
+                    Some((Decimal::from(hundredths) / Decimal::ONE_HUNDRED).normalize());
+            }
             Err(problem) => d.error(
                 at(D_TAX_RATE),
                 "payline.bad_tax_rate",
@@ -618,20 +615,7 @@ fn to_line(
         line.extensions
             .insert(extension_key(D_SELLER_TYPE.name()), seller_type);
     }
-}
-
-/// Hundredths of a percent as a percentage without trailing zeros (2000 → 20, 550 →
-/// 5.5), as `normalize` writes it, without dividing.
-fn percent(hundredths: u64) -> Decimal {
-    // At most five digits: the count always fits an i64.
-    let count = i64::try_from(hundredths).unwrap_or(i64::MAX);
-    if count % 100 == 0 {
-        Decimal::new(count / 100, 0)
-    } else if count % 10 == 0 {
-        Decimal::new(count / 10, 1)
-    } else {
-        Decimal::new(count, 2)
-    }
+    line
 }
 
 /// `Key=Value;Key=Value;` (the last `;` optional) as option values; `None` when a pair
@@ -653,17 +637,6 @@ pub(crate) fn parse_pairs(text: &str) -> Option<Vec<OptionValue>> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn percentages_are_written_as_normalize_writes_them() {
-        for hundredths in (0..=1000).chain([2000, 2050, 99_999, 10_000, 12_345]) {
-            let expected = (Decimal::from(hundredths) / Decimal::ONE_HUNDRED).normalize();
-            let found = percent(hundredths);
-            assert_eq!(found, expected);
-            assert_eq!(found.to_string(), expected.to_string(), "{hundredths}");
-            assert_eq!(found.scale(), expected.scale(), "{hundredths}");
-        }
-    }
 
     #[test]
     fn pairs_parse_or_are_refused_whole() {
