@@ -717,8 +717,9 @@ fn from_extensions<'o>(
             );
             continue;
         }
-        if !check_travel_field(field, value, || path.clone(), d)
-            || !in_api_version(field, settings, || path.clone(), "", d)
+        // A field the version lacks is not sent, so its format does not matter.
+        if !in_api_version(field, settings, || path.clone(), "", d)
+            || !check_travel_field(field, value, || path.clone(), d)
         {
             continue;
         }

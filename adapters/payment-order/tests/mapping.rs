@@ -776,6 +776,15 @@ fn fields_are_written_only_from_the_api_version_that_has_them() {
         let expected = usize::from(!with_charge) + if with_later { 0 } else { later.len() };
         assert_eq!(left_out, expected, "{version}: {}", accepted.warnings);
     }
+    // A field the version lacks is left out whatever its format.
+    let mut order = trip_order();
+    order
+        .extensions
+        .insert("payline.otaPackageType".into(), "Valise".into());
+    let accepted = adapter_with(r#"{"today": "2017-04-02", "api_version": 17}"#)
+        .encode("order", &Document::Order(order))
+        .unwrap_or_else(|d| panic!("{d}"));
+    assert!(!accepted.warnings.has_errors());
     // The default is 21: everything is written.
     let json = encode_json(&adapter(), &trip_order());
     assert_eq!(json["discountAmount"], "4000");
