@@ -28,7 +28,7 @@ mod status;
 mod vat;
 
 pub use acknowledgement::{AckStatus, Acknowledgement};
-pub use country::{Country, UnknownCountry};
+pub use country::{Country, CountryNames, NameLanguage, UnknownCountry};
 pub use customer::{Contact, Customer, CustomerList, Payer, PaymentTerms};
 pub use diagnostics::{Accepted, Diagnostic, Diagnostics, Outcome, Severity, pointer_token};
 pub use document::{Document, DocumentKind, UnknownContract, from_json_with_paths};

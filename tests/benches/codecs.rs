@@ -244,9 +244,12 @@ fn payment_order() -> Vec<Case> {
     let soap = Message::new::<PaymentOrder>(PO, "order-soap", json!({}), Floor::Xml, true);
     let template = support::vendor_sample_order();
     vec![
+        // The request sample is refused (its `otaPackageType` is not N2); this response
+        // decodes, and is measured decoding only (its `country` is nil, so it cannot be
+        // written back).
         soap.real(
-            "do-web-payment-request-full",
-            conformance("payline/samples/doWebPaymentRequestFull.xml"),
+            "get-web-payment-details-response",
+            conformance("payline/samples/getWebPaymentDetailsResponse00000.xml"),
         ),
         soap.generated(100, scaled_order(&template, 100).into()),
         json_order.generated(100, scaled_order(&template, 100).into()),

@@ -3,10 +3,14 @@
 
 use std::collections::BTreeMap;
 use std::fmt;
+use std::sync::{Arc, OnceLock};
 
-use chrono::{NaiveDate, NaiveDateTime, NaiveTime};
+use chrono::{DateTime, FixedOffset, LocalResult, NaiveDate, NaiveDateTime, NaiveTime, TimeZone};
+use chrono_tz::Tz;
 use tradewire_sdk::check;
-use tradewire_sdk::core::{Decimal, Diagnostic, Diagnostics, pointer_token};
+use tradewire_sdk::core::{Country, CountryNames, Decimal, Diagnostic, Diagnostics, pointer_token};
+
+use crate::CountryForm;
 use tradewire_sdk::xml::{self, Element, XmlLimits, XmlWriter};
 
 /// The variables of the call envelope, which may also appear inside the XML `data`.
@@ -193,6 +197,119 @@ pub(crate) fn parse_date_time(
             })?,
     };
     Ok(date.and_time(time))
+}
+
+/// The zone e-connecteur's date-times are local to: an IANA zone (`time_zone`), or a
+/// fixed offset (the older `utc_offset`).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) enum LocalZone {
+    Named(Tz),
+    Fixed(FixedOffset),
+}
+
+impl Default for LocalZone {
+    /// Europe/Paris: e-connecteur serves French ERPs and shops.
+    fn default() -> Self {
+        Self::Named(chrono_tz::Europe::Paris)
+    }
+}
+
+impl LocalZone {
+    /// The moment `local` is in this zone. A local time that happens twice (clocks going
+    /// back) is the earlier, with a warning; one that does not exist (clocks going
+    /// forward) is an error. `path` is called only for a diagnostic.
+    pub(crate) fn moment(
+        self,
+        local: NaiveDateTime,
+        path: impl Fn() -> String,
+        d: &mut Diagnostics,
+    ) -> Option<DateTime<FixedOffset>> {
+        let found = match self {
+            Self::Named(zone) => zone
+                .from_local_datetime(&local)
+                .map(|moment| moment.fixed_offset()),
+            Self::Fixed(offset) => offset.from_local_datetime(&local),
+        };
+        match found {
+            LocalResult::Single(moment) => Some(moment),
+            LocalResult::Ambiguous(earlier, _) => {
+                d.warning(
+                    path(),
+                    "econnecteur.ambiguous_date",
+                    format!(
+                        "{local} happens twice in {self} (clocks go back); read as the earlier, {}",
+                        earlier.to_rfc3339()
+                    ),
+                );
+                Some(earlier)
+            }
+            LocalResult::None => {
+                d.error(
+                    path(),
+                    "econnecteur.no_such_date",
+                    format!("{local} does not exist in {self} (clocks go forward)"),
+                );
+                None
+            }
+        }
+    }
+
+    /// `moment` as the zone's local date and time, to write.
+    pub(crate) fn local(self, moment: DateTime<FixedOffset>) -> NaiveDateTime {
+        match self {
+            Self::Named(zone) => moment.with_timezone(&zone).naive_local(),
+            Self::Fixed(offset) => moment.with_timezone(&offset).naive_local(),
+        }
+    }
+}
+
+impl fmt::Display for LocalZone {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Named(zone) => write!(f, "{zone}"),
+            Self::Fixed(offset) => write!(f, "UTC{offset}"),
+        }
+    }
+}
+
+/// How `pays` is read and written: country names in four languages, and the form the
+/// config asks for.
+#[derive(Debug, Clone)]
+pub(crate) struct Countries {
+    /// Built the first time a name is read or written (building it reads the whole
+    /// table, and most documents carry codes), and shared by the copies of one config.
+    names: Arc<OnceLock<CountryNames>>,
+    form: Option<CountryForm>,
+}
+
+impl Countries {
+    pub(crate) fn new(form: Option<CountryForm>) -> Self {
+        Self {
+            names: Arc::default(),
+            form,
+        }
+    }
+
+    fn names(&self) -> &CountryNames {
+        self.names.get_or_init(CountryNames::new)
+    }
+
+    /// The country `text` names: an ISO code, or a name in English, French, Dutch or
+    /// German.
+    pub(crate) fn read(&self, text: &str) -> Option<Country> {
+        Country::parse_lenient(text)
+            .ok()
+            .or_else(|| self.names().parse(text))
+    }
+
+    /// `country` in the configured form, else in `spec_form`, the one the spec writes
+    /// where it goes.
+    pub(crate) fn write(&self, country: Country, spec_form: CountryForm) -> &'static str {
+        match self.form.unwrap_or(spec_form).language() {
+            None => country.alpha2(),
+            Some(language) => self.names().name(country, language),
+        }
+    }
 }
 
 /// The form every date-time is written in: `2013-03-22 10:09:22`.

@@ -10,19 +10,30 @@
 //!   `<adresse>` followed by its `<client>`.
 
 use tradewire_sdk::core::{
-    Address, Contact, Country, Customer, CustomerList, Diagnostics, Payer, PaymentTerms,
+    Address, Contact, Customer, CustomerList, Diagnostics, Payer, PaymentTerms,
 };
 use tradewire_sdk::xml::{Element, is_valid_xml_name};
 
+use crate::CountryForm;
 use crate::common::{
-    At, ENVELOPE, Out, boolean, decimal, format_bool, keep_unknown, number, pointer, quote, text,
+    At, Countries, ENVELOPE, Out, boolean, decimal, format_bool, keep_unknown, number, pointer,
+    quote, text,
 };
-use crate::order::street_line;
+use crate::order::{read_country, street_line};
 
 /// Decodes either shape (see the module documentation), telling them apart by element.
-pub(crate) fn decode_document(root: &Element<'_>, d: &mut Diagnostics) -> Option<CustomerList> {
+pub(crate) fn decode_document(
+    root: &Element<'_>,
+    countries: &Countries,
+    d: &mut Diagnostics,
+) -> Option<CustomerList> {
     match &*root.name {
-        "clients" => Some(decode_clients(root.children.iter(), "/clients", d)),
+        "clients" => Some(decode_clients(
+            root.children.iter(),
+            "/clients",
+            countries,
+            d,
+        )),
         "connecteur" => {
             let mut clients = Vec::new();
             let mut answer = None;
@@ -37,7 +48,7 @@ pub(crate) fn decode_document(root: &Element<'_>, d: &mut Diagnostics) -> Option
                     ),
                     "client" => clients.push((child, path)),
                     "customers" if answer.is_none() => {
-                        answer = Some(decode_answer(child, &path, d))
+                        answer = Some(decode_answer(child, &path, countries, d))
                     }
                     name if ENVELOPE.contains(&name) => {}
                     _ => d.warning(
@@ -60,7 +71,7 @@ pub(crate) fn decode_document(root: &Element<'_>, d: &mut Diagnostics) -> Option
                     );
                     None
                 }
-                None => Some(decode_client_nodes(clients, d)),
+                None => Some(decode_client_nodes(clients, countries, d)),
             }
         }
         other => {
@@ -75,20 +86,26 @@ pub(crate) fn decode_document(root: &Element<'_>, d: &mut Diagnostics) -> Option
 }
 
 /// Reads `client` nodes (others are ignored with a warning), merging nodes of one customer.
-pub(crate) fn decode_clients<'a>(
+fn decode_clients<'a>(
     nodes: impl Iterator<Item = &'a Element<'a>>,
     path: &str,
+    countries: &Countries,
     d: &mut Diagnostics,
 ) -> CustomerList {
     decode_client_nodes(
         nodes
             .map(|c| (c, At::new(path, &c.name).to_string()))
             .collect(),
+        countries,
         d,
     )
 }
 
-fn decode_client_nodes(nodes: Vec<(&Element<'_>, String)>, d: &mut Diagnostics) -> CustomerList {
+fn decode_client_nodes(
+    nodes: Vec<(&Element<'_>, String)>,
+    countries: &Countries,
+    d: &mut Diagnostics,
+) -> CustomerList {
     let mut customers: Vec<Customer> = Vec::new();
     for (i, (node, path)) in nodes.into_iter().enumerate() {
         let here = format!("{path}[{}]", i + 1);
@@ -96,7 +113,7 @@ fn decode_client_nodes(nodes: Vec<(&Element<'_>, String)>, d: &mut Diagnostics) 
             d.warning(here, "econnecteur.ignored", "expected <client>");
             continue;
         }
-        let customer = decode_client(node, &here, d);
+        let customer = decode_client(node, &here, countries, d);
         let key = customer.id.clone().or_else(|| customer.erp_code.clone());
         match customers.iter_mut().find(|known| {
             key.is_some() && known.id.clone().or_else(|| known.erp_code.clone()) == key
@@ -141,7 +158,12 @@ fn merge(known: &mut Customer, later: Customer) {
     }
 }
 
-fn decode_client(node: &Element<'_>, path: &str, d: &mut Diagnostics) -> Customer {
+fn decode_client(
+    node: &Element<'_>,
+    path: &str,
+    countries: &Countries,
+    d: &mut Diagnostics,
+) -> Customer {
     let mut customer = Customer::default();
     for (name, value) in &node.attributes {
         match &**name {
@@ -194,7 +216,7 @@ fn decode_client(node: &Element<'_>, path: &str, d: &mut Diagnostics) -> Custome
                 for (i, livraison) in child.children.iter().enumerate() {
                     let address_path = format!("{here}/livraison[{}]", i + 1);
                     if livraison.name == "livraison" {
-                        let address = decode_address(livraison, &address_path, d);
+                        let address = decode_address(livraison, &address_path, countries, d);
                         customer.delivery_addresses.push(address);
                     } else {
                         d.warning(address_path, "econnecteur.ignored", "expected <livraison>");
@@ -202,7 +224,8 @@ fn decode_client(node: &Element<'_>, path: &str, d: &mut Diagnostics) -> Custome
                 }
             }
             "facturation" => {
-                customer.billing_address = Some(decode_address(child, &here.to_string(), d))
+                customer.billing_address =
+                    Some(decode_address(child, &here.to_string(), countries, d))
             }
             name => keep_unknown(d, here, name.to_owned(), child, &mut customer.extensions),
         }
@@ -258,7 +281,12 @@ fn decode_contact(
     contact
 }
 
-fn decode_address(element: &Element<'_>, path: &str, d: &mut Diagnostics) -> Address {
+fn decode_address(
+    element: &Element<'_>,
+    path: &str,
+    countries: &Countries,
+    d: &mut Diagnostics,
+) -> Address {
     let mut address = Address::default();
     for child in &element.children {
         let here = At::new(path, &child.name);
@@ -278,19 +306,9 @@ fn decode_address(element: &Element<'_>, path: &str, d: &mut Diagnostics) -> Add
             "nom" => address.last_name = value,
             "prenom" => address.first_name = value,
             "pays" => {
+                // ERPs send names ("France", "Belgique"); the model holds ISO codes.
                 if let Some(value) = value {
-                    // ERPs send names ("France"); the model holds ISO codes.
-                    match Country::parse_lenient(&value) {
-                        Ok(country) => address.country = Some(country),
-                        Err(_) => {
-                            d.warning(
-                                here,
-                                "econnecteur.bad_country",
-                                format!("{} is no ISO 3166-1 country name or code; it is kept in extensions", quote(&value)),
-                            );
-                            address.extensions.insert("pays".into(), value);
-                        }
-                    }
+                    read_country(&value, here, countries, &mut address, d);
                 }
             }
             name => keep_unknown(d, here, name.to_owned(), child, &mut address.extensions),
@@ -300,7 +318,12 @@ fn decode_address(element: &Element<'_>, path: &str, d: &mut Diagnostics) -> Add
 }
 
 /// The `customers_list` answer: an `<adresse>` belongs to the `<client>` after it.
-fn decode_answer(element: &Element<'_>, path: &str, d: &mut Diagnostics) -> CustomerList {
+fn decode_answer(
+    element: &Element<'_>,
+    path: &str,
+    countries: &Countries,
+    d: &mut Diagnostics,
+) -> CustomerList {
     let mut customers = Vec::new();
     let mut pending_address = None;
     for (i, child) in element.children.iter().enumerate() {
@@ -312,13 +335,16 @@ fn decode_answer(element: &Element<'_>, path: &str, d: &mut Diagnostics) -> Cust
                     let value = text(field);
                     match &*field.name {
                         "pays" => {
-                            if let Some(code) = value {
-                                match Country::parse_lenient(&code) {
-                                    Ok(country) => address.country = Some(country),
-                                    Err(e) => d.error(
+                            if let Some(text) = value {
+                                match countries.read(&text) {
+                                    Some(country) => address.country = Some(country),
+                                    None => d.error(
                                         At::new(&here, "pays"),
                                         "econnecteur.bad_country",
-                                        e.to_string(),
+                                        format!(
+                                            "{} is no ISO 3166-1 code nor a country's name in English, French, Dutch or German",
+                                            quote(&text)
+                                        ),
                                     ),
                                 }
                             }
@@ -389,11 +415,12 @@ fn decode_answer(element: &Element<'_>, path: &str, d: &mut Diagnostics) -> Cust
 /// Writes the ERP's push: `<connecteur><clients>…</clients></connecteur>`.
 pub(crate) fn encode_push_document(
     list: &CustomerList,
+    countries: &Countries,
 ) -> Result<(Vec<u8>, Diagnostics), Diagnostics> {
     let mut out = Out::document();
     let mut warnings = Diagnostics::new();
     out.start("connecteur", "");
-    encode_push(&mut out, list, "", &mut warnings);
+    encode_push(&mut out, list, "", countries, &mut warnings);
     out.end();
     out.finish(warnings)
 }
@@ -401,11 +428,12 @@ pub(crate) fn encode_push_document(
 /// Writes the `customers_list` answer: `<connecteur><customers>…</customers></connecteur>`.
 pub(crate) fn encode_answer_document(
     list: &CustomerList,
+    countries: &Countries,
 ) -> Result<(Vec<u8>, Diagnostics), Diagnostics> {
     let mut out = Out::document();
     let mut warnings = Diagnostics::new();
     out.start("connecteur", "");
-    encode_answer(&mut out, list, "", &mut warnings);
+    encode_answer(&mut out, list, "", countries, &mut warnings);
     out.end();
     out.finish(warnings)
 }
@@ -415,6 +443,7 @@ pub(crate) fn encode_push(
     out: &mut Out,
     list: &CustomerList,
     prefix: &str,
+    countries: &Countries,
     warnings: &mut Diagnostics,
 ) {
     out.start("clients", &format!("{prefix}/customers"));
@@ -506,6 +535,7 @@ pub(crate) fn encode_push(
                     "livraison",
                     address,
                     &format!("{at}/delivery_addresses/{j}"),
+                    countries,
                     warnings,
                 );
             }
@@ -517,6 +547,7 @@ pub(crate) fn encode_push(
                 "facturation",
                 address,
                 &field("billing_address"),
+                countries,
                 warnings,
             );
         }
@@ -555,15 +586,17 @@ fn encode_address(
     name: &str,
     address: &Address,
     at: &str,
+    countries: &Countries,
     warnings: &mut Diagnostics,
 ) {
     let field = |f: &str| pointer(at, f);
     out.start(name, at);
     let street = street_line(address);
     let extra = (!address.extra_lines.is_empty()).then(|| address.extra_lines.join(", "));
+    // The spec's push carries names (`France`).
     let country = address
         .country
-        .map(Country::name)
+        .map(|country| countries.write(country, CountryForm::En))
         .or_else(|| address.extensions.get("pays").map(String::as_str));
     for (element, value, f) in [
         ("intitule", address.label.as_deref(), "label"),
@@ -612,6 +645,7 @@ pub(crate) fn encode_answer(
     out: &mut Out,
     list: &CustomerList,
     prefix: &str,
+    countries: &Countries,
     warnings: &mut Diagnostics,
 ) {
     out.start("customers", &format!("{prefix}/customers"));
@@ -621,9 +655,12 @@ pub(crate) fn encode_answer(
             let address_at = format!("{at}/billing_address");
             let field = |f: &str| pointer(&address_at, f);
             out.start("adresse", &address_at);
+            // The spec's answer carries the ISO code.
             out.leaf(
                 "pays",
-                address.country.map_or("", |c| c.alpha2()),
+                address
+                    .country
+                    .map_or("", |country| countries.write(country, CountryForm::Iso)),
                 &field("country"),
             );
             out.optional("company", address.company.as_deref(), &field("company"));
@@ -708,6 +745,12 @@ pub(crate) fn encode_answer(
 mod tests {
     use super::*;
     use crate::common::parse_xml;
+    use tradewire_sdk::core::Country;
+
+    fn decode_text(xml: &str, d: &mut Diagnostics) -> Option<CustomerList> {
+        let root = parse_xml(xml.as_bytes(), 1 << 20).unwrap();
+        decode_document(&root, &Countries::new(None), d)
+    }
 
     #[test]
     fn nodes_of_one_customer_are_merged_and_flags_read() {
@@ -717,9 +760,8 @@ mod tests {
             <client identifiant=\"C1\"><codetiers>C1</codetiers><tiers_actif>1</tiers_actif>\
               <contacts><contact><email>b@or.fr</email><contact_actif>0</contact_actif></contact></contacts></client>\
             </clients></connecteur>";
-        let root = parse_xml(xml.as_bytes(), 1 << 20).unwrap();
         let mut d = Diagnostics::new();
-        let list = decode_document(&root, &mut d).unwrap();
+        let list = decode_text(xml, &mut d).unwrap();
         assert!(d.is_empty(), "{d}");
         assert_eq!(list.customers.len(), 1);
         let customer = &list.customers[0];
@@ -729,18 +771,71 @@ mod tests {
     }
 
     #[test]
-    fn country_names_become_codes() {
-        let xml = "<clients><client identifiant=\"B\"><livraisons><livraison><pays>France</pays></livraison>\
-                   <livraison><pays>Atlantis</pays></livraison></livraisons></client></clients>";
-        let root = parse_xml(xml.as_bytes(), 1 << 20).unwrap();
+    fn country_names_in_four_languages_become_codes() {
+        let pays = [
+            ("France", Some("FR")),
+            ("Belgique", Some("BE")),
+            ("Allemagne", Some("DE")),
+            ("Pays-Bas", Some("NL")),
+            ("Deutschland", Some("DE")),
+            ("Netherlands", Some("NL")),
+            ("NL", Some("NL")),
+            ("Atlantis", None),
+        ];
+        let livraisons: String = pays
+            .iter()
+            .map(|(name, _)| format!("<livraison><pays>{name}</pays></livraison>"))
+            .collect();
+        let xml = format!(
+            "<clients><client identifiant=\"B\"><livraisons>{livraisons}</livraisons></client></clients>"
+        );
         let mut d = Diagnostics::new();
-        let list = decode_document(&root, &mut d).unwrap();
+        let list = decode_text(&xml, &mut d).unwrap();
         let addresses = &list.customers[0].delivery_addresses;
-        assert_eq!(addresses[0].country.map(Country::alpha2), Some("FR"));
+        for ((name, code), address) in pays.iter().zip(addresses) {
+            assert_eq!(address.country.map(Country::alpha2), *code, "{name}");
+        }
         assert_eq!(
-            addresses[1].extensions.get("pays").map(String::as_str),
+            addresses[7].extensions.get("pays").map(String::as_str),
             Some("Atlantis")
         );
+        assert_eq!(d.len(), 1, "{d}");
         assert_eq!(d.as_slice()[0].code, "econnecteur.bad_country");
+        assert_eq!(
+            d.as_slice()[0].path,
+            "/clients/client[1]/livraisons/livraison[8]/pays"
+        );
+    }
+
+    #[test]
+    fn the_push_writes_names_and_the_answer_codes_unless_configured() {
+        let xml = "<clients><client identifiant=\"B\"><facturation><pays>Allemagne</pays></facturation></client></clients>";
+        let mut d = Diagnostics::new();
+        let list = decode_text(xml, &mut d).unwrap();
+        let written = |form: Option<CountryForm>, push: bool| {
+            let countries = Countries::new(form);
+            let (bytes, _) = if push {
+                encode_push_document(&list, &countries)
+            } else {
+                encode_answer_document(&list, &countries)
+            }
+            .unwrap();
+            let text = String::from_utf8(bytes).unwrap();
+            let start = text.find("<pays>").unwrap() + "<pays>".len();
+            let end = text.find("</pays>").unwrap();
+            text[start..end].to_owned()
+        };
+        assert_eq!(written(None, true), "Germany");
+        assert_eq!(written(None, false), "DE");
+        for (form, name) in [
+            (CountryForm::Iso, "DE"),
+            (CountryForm::En, "Germany"),
+            (CountryForm::Fr, "Allemagne"),
+            (CountryForm::Nl, "Duitsland"),
+            (CountryForm::De, "Deutschland"),
+        ] {
+            assert_eq!(written(Some(form), true), name);
+            assert_eq!(written(Some(form), false), name);
+        }
     }
 }

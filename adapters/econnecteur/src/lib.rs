@@ -32,12 +32,15 @@ mod request;
 mod response;
 
 use chrono::FixedOffset;
+use chrono_tz::Tz;
 use schemars::JsonSchema;
 use serde::Deserialize;
-use tradewire_sdk::core::{Currency, Diagnostic, Diagnostics, Secret, ServiceResponse, Severity};
+use tradewire_sdk::core::{
+    Currency, Diagnostic, Diagnostics, NameLanguage, Secret, ServiceResponse, Severity,
+};
 use tradewire_sdk::{Adapter, AdapterInfo, Document, DocumentKind, MessageSpec, Outcome};
 
-use common::parse_xml;
+use common::{Countries, LocalZone, parse_xml};
 
 /// How an order is written.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, JsonSchema)]
@@ -62,6 +65,36 @@ pub enum FixedPriceType {
     Price,
     /// `amount`, what the spec documents.
     Amount,
+}
+
+/// How a country (`pays`) is written: its ISO 3166-1 alpha-2 code, or its name in a
+/// language.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum CountryForm {
+    /// `DE`.
+    Iso,
+    /// `Germany`.
+    En,
+    /// `Allemagne`.
+    Fr,
+    /// `Duitsland`.
+    Nl,
+    /// `Deutschland`.
+    De,
+}
+
+impl CountryForm {
+    /// The language of the name, `None` for the code.
+    pub(crate) fn language(self) -> Option<NameLanguage> {
+        match self {
+            Self::Iso => None,
+            Self::En => Some(NameLanguage::English),
+            Self::Fr => Some(NameLanguage::French),
+            Self::Nl => Some(NameLanguage::Dutch),
+            Self::De => Some(NameLanguage::German),
+        }
+    }
 }
 
 /// Which shape the `customers` message writes.
@@ -94,8 +127,17 @@ pub struct EconnecteurConfig {
     /// Whether `total_shipping` includes VAT (the spec says so; some shops send it
     /// without, as the vendor's own sample order does).
     pub shipping_includes_tax: bool,
-    /// The UTC offset e-connecteur's local date-times are read and written in (`+01:00`).
-    pub utc_offset: String,
+    /// The IANA time zone e-connecteur's date-times are local to (`date_add` carries no
+    /// offset), daylight saving included. Default `Europe/Paris`.
+    pub time_zone: Option<String>,
+    /// Replaced by `time_zone`; still read: a fixed UTC offset (`+01:00`) for the
+    /// date-times, all year round. Give one of the two.
+    pub utc_offset: Option<String>,
+    /// How `pays` is written: `iso` (the alpha-2 code), or the name in `en`, `fr`, `nl`
+    /// or `de`. Unset: as the spec writes it, the code in orders and `customers_list`
+    /// answers, the English name in `add_customer` pushes. The XSD layout of orders
+    /// always writes the code (the XSD requires it). Every form is read.
+    pub country_form: Option<CountryForm>,
     /// How a fixed price is named in `reduction_type`.
     pub fixed_price_type: FixedPriceType,
     /// Which shape the `customers` message writes.
@@ -118,7 +160,9 @@ impl Default for EconnecteurConfig {
             max_data_bytes: 32 * 1024 * 1024,
             order_format: OrderFormat::Document,
             shipping_includes_tax: true,
-            utc_offset: "+00:00".into(),
+            time_zone: None,
+            utc_offset: None,
+            country_form: None,
             fixed_price_type: FixedPriceType::Price,
             customers_form: CustomersForm::AddCustomer,
             content_type: None,
@@ -154,7 +198,8 @@ pub(crate) struct Settings {
     pub(crate) max_data_bytes: usize,
     pub(crate) order_format: OrderFormat,
     pub(crate) shipping_includes_tax: bool,
-    pub(crate) offset: FixedOffset,
+    pub(crate) zone: LocalZone,
+    pub(crate) countries: Countries,
     pub(crate) fixed_price_type: FixedPriceType,
     pub(crate) customers_form: CustomersForm,
     pub(crate) body_format: BodyFormat,
@@ -171,17 +216,39 @@ impl Default for Settings {
 impl Settings {
     fn from_config(config: EconnecteurConfig) -> Result<Self, Diagnostics> {
         let mut d = Diagnostics::new();
-        let offset = config
-            .utc_offset
-            .parse::<FixedOffset>()
-            .unwrap_or_else(|_| {
+        let zone = match (&config.time_zone, &config.utc_offset) {
+            (Some(_), Some(_)) => {
                 d.error(
                     "/config/utc_offset",
                     "econnecteur.bad_config",
-                    format!("{:?} is not a UTC offset such as +01:00", config.utc_offset),
+                    "give time_zone or utc_offset, not both (time_zone replaces utc_offset)",
                 );
-                FixedOffset::east_opt(0).unwrap_or_else(|| unreachable!())
-            });
+                LocalZone::default()
+            }
+            (Some(name), None) => match name.parse::<Tz>() {
+                Ok(zone) => LocalZone::Named(zone),
+                Err(_) => {
+                    d.error(
+                        "/config/time_zone",
+                        "econnecteur.bad_config",
+                        format!("{name:?} is not an IANA time zone name (such as Europe/Paris)"),
+                    );
+                    LocalZone::default()
+                }
+            },
+            (None, Some(offset)) => match offset.parse::<FixedOffset>() {
+                Ok(offset) => LocalZone::Fixed(offset),
+                Err(_) => {
+                    d.error(
+                        "/config/utc_offset",
+                        "econnecteur.bad_config",
+                        format!("{offset:?} is not a UTC offset such as +01:00"),
+                    );
+                    LocalZone::default()
+                }
+            },
+            (None, None) => LocalZone::default(),
+        };
         let compression = match config.compression {
             0 => Compression::None,
             1 => Compression::Zlib,
@@ -246,7 +313,8 @@ impl Settings {
             max_data_bytes: usize::try_from(config.max_data_bytes).unwrap_or(usize::MAX),
             order_format: config.order_format,
             shipping_includes_tax: config.shipping_includes_tax,
-            offset,
+            zone,
+            countries: Countries::new(config.country_form),
             fixed_price_type: config.fixed_price_type,
             customers_form: config.customers_form,
             body_format,
@@ -336,7 +404,7 @@ impl Adapter for Econnecteur {
                     None
                 }
             }
-            "customers" => customers::decode_document(&root, &mut d).map(|list| {
+            "customers" => customers::decode_document(&root, &s.countries, &mut d).map(|list| {
                 d.extend(list.validate());
                 Document::CustomerList(list)
             }),
@@ -362,8 +430,10 @@ impl Adapter for Econnecteur {
                 product::encode_document(product, s)
             }
             ("customers", Document::CustomerList(list)) => match s.customers_form {
-                CustomersForm::AddCustomer => customers::encode_push_document(list),
-                CustomersForm::CustomersList => customers::encode_answer_document(list),
+                CustomersForm::AddCustomer => customers::encode_push_document(list, &s.countries),
+                CustomersForm::CustomersList => {
+                    customers::encode_answer_document(list, &s.countries)
+                }
             },
             ("grilles", Document::PriceList(list)) => grilles::encode_document(list, s),
             (other, document) => {

@@ -10,18 +10,17 @@
 use std::collections::BTreeSet;
 
 use base64::Engine;
-use chrono::{DateTime, FixedOffset};
 use tradewire_sdk::core::{
-    Address, Country, Currency, Decimal, Delivery, Diagnostics, LineKind, OptionValue, Order,
-    OrderKind, OrderLine, OrderStatus, Party, Payment, Price, Totals,
+    Address, Currency, Decimal, Delivery, Diagnostics, LineKind, OptionValue, Order, OrderKind,
+    OrderLine, OrderStatus, Party, Payment, Price, Totals,
 };
 use tradewire_sdk::xml::{Element, is_valid_xml_name};
 
 use crate::common::{
-    At, DATE_TIME_FORMAT, ENVELOPE, Out, decimal, keep_unknown, number, parse_date_time, pointer,
-    quote, text,
+    At, Countries, DATE_TIME_FORMAT, ENVELOPE, Out, decimal, keep_unknown, number, parse_date_time,
+    pointer, quote, text,
 };
-use crate::{OrderFormat, Settings};
+use crate::{CountryForm, OrderFormat, Settings};
 
 /// Validation findings that do not reject an e-connecteur order: shops round totals
 /// their own way (the vendor's own sample states shipping without VAT where the spec
@@ -102,10 +101,10 @@ pub(crate) fn decode(
         let here = At::new(path, &child.name);
         match &*child.name {
             "livraison" => {
-                order.delivery_address = Some(decode_address(child, &here.to_string(), d));
+                order.delivery_address = Some(decode_address(child, &here.to_string(), s, d));
             }
             "facturation" => {
-                order.billing_address = Some(decode_address(child, &here.to_string(), d));
+                order.billing_address = Some(decode_address(child, &here.to_string(), s, d));
             }
             "client" => {
                 order.customer = Some(decode_client(child, &here.to_string(), &mut order, d));
@@ -132,7 +131,9 @@ pub(crate) fn decode(
         }
     }
     order.lines = articles;
-    if let Some(amount) = amounts.shipping {
+    // The spec writes every total, `0` for none: a zero shipping charge is no shipping
+    // line, and a zero carrier rate without one says nothing.
+    if let Some(amount) = amounts.shipping.filter(|amount| !amount.is_zero()) {
         let price = if s.shipping_includes_tax {
             Price::gross(amount)
         } else {
@@ -145,7 +146,7 @@ pub(crate) fn decode(
             vat_rate: amounts.carrier_tax_rate,
             ..OrderLine::default()
         });
-    } else if let Some(rate) = amounts.carrier_tax_rate {
+    } else if let Some(rate) = amounts.carrier_tax_rate.filter(|rate| !rate.is_zero()) {
         order
             .extensions
             .insert("commande/carrier_tax_rate".into(), number(rate));
@@ -189,7 +190,7 @@ pub(crate) fn soften(findings: Diagnostics, d: &mut Diagnostics) {
     }
 }
 
-fn decode_address(element: &Element<'_>, path: &str, d: &mut Diagnostics) -> Address {
+fn decode_address(element: &Element<'_>, path: &str, s: &Settings, d: &mut Diagnostics) -> Address {
     let mut address = Address::default();
     for child in &element.children {
         let here = At::new(path, &child.name);
@@ -197,20 +198,7 @@ fn decode_address(element: &Element<'_>, path: &str, d: &mut Diagnostics) -> Add
         match &*child.name {
             "pays" => {
                 if let Some(value) = value {
-                    match Country::parse_lenient(&value) {
-                        Ok(country) => address.country = Some(country),
-                        Err(_) => {
-                            d.warning(
-                                here,
-                                "econnecteur.bad_country",
-                                format!(
-                                    "{} is not an ISO 3166-1 country; it is kept in extensions",
-                                    quote(&value)
-                                ),
-                            );
-                            address.extensions.insert("pays".into(), value);
-                        }
-                    }
+                    read_country(&value, here, &s.countries, &mut address, d);
                 }
             }
             "company" => address.company = value,
@@ -227,6 +215,31 @@ fn decode_address(element: &Element<'_>, path: &str, d: &mut Diagnostics) -> Add
         }
     }
     address
+}
+
+/// `pays`, a code or a name in English, French, Dutch or German, into `address`; one
+/// that names no country is kept in `extensions` with a warning.
+pub(crate) fn read_country(
+    value: &str,
+    path: impl Into<String>,
+    countries: &Countries,
+    address: &mut Address,
+    d: &mut Diagnostics,
+) {
+    match countries.read(value) {
+        Some(country) => address.country = Some(country),
+        None => {
+            d.warning(
+                path,
+                "econnecteur.bad_country",
+                format!(
+                    "{} is no ISO 3166-1 code nor a country's name in English, French, Dutch or German; it is kept in extensions",
+                    quote(value)
+                ),
+            );
+            address.extensions.insert("pays".into(), value.to_owned());
+        }
+    }
 }
 
 fn decode_client(
@@ -271,7 +284,9 @@ fn decode_commande(
             "date_add" => {
                 if let Some(value) = text(child) {
                     match parse_date_time(here, &value) {
-                        Ok(local) => order.created_at = local.and_local_timezone(s.offset).single(),
+                        Ok(local) => {
+                            order.created_at = s.zone.moment(local, || here.to_string(), d);
+                        }
                         Err(diagnostic) => d.push(diagnostic),
                     }
                 }
@@ -304,6 +319,15 @@ fn decode_commande(
                 });
             }
             "total_shipping" => amounts.shipping = decimal(d, here, child),
+            // A percentage kept as stated; `0` (what is written for none) is none.
+            "total_discounts" => {
+                let zero = |text: &String| text.parse::<Decimal>().is_ok_and(|v| v.is_zero());
+                if let Some(percent) = text(child).filter(|text| !zero(text)) {
+                    order
+                        .extensions
+                        .insert("commande/total_discounts".into(), percent);
+                }
+            }
             "carrier_tax_rate" => amounts.carrier_tax_rate = decimal(d, here, child),
             "livreur" => delivery.carrier = text(child),
             "type" => match text(child).as_deref() {
@@ -544,7 +568,7 @@ pub(crate) fn encode(
         "livraison",
         order.delivery_address.as_ref(),
         &pointer(prefix, "delivery_address"),
-        xsd,
+        s,
         false,
         &mut dropped,
     );
@@ -553,7 +577,7 @@ pub(crate) fn encode(
         "facturation",
         order.billing_address.as_ref(),
         &pointer(prefix, "billing_address"),
-        xsd,
+        s,
         true,
         &mut dropped,
     );
@@ -562,14 +586,12 @@ pub(crate) fn encode(
     // commande
     let commande = pointer(prefix, "created_at");
     out.start("commande", prefix);
-    let date =
-        order
-            .created_at
-            .map(|at| at.with_timezone(&s.offset))
-            .map(|at: DateTime<FixedOffset>| {
-                at.format(if xsd { "%d/%m/%Y" } else { DATE_TIME_FORMAT })
-                    .to_string()
-            });
+    let date = order.created_at.map(|at| {
+        s.zone
+            .local(at)
+            .format(if xsd { "%d/%m/%Y" } else { DATE_TIME_FORMAT })
+            .to_string()
+    });
     if xsd && date.is_none() {
         out.d.error(
             &commande,
@@ -606,14 +628,15 @@ pub(crate) fn encode(
     let money = |value: Option<Decimal>| value.map(number);
     let lines_pointer = pointer(prefix, "lines");
     let totals_pointer = pointer(prefix, "totals");
-    // Amounts the XSD requires as numbers: 0 stands for "none" where that is the truth
-    // (no discount, no shipping); an unknown total is an error rather than a made-up 0.
+    // The spec's totals are written even when zero: 0 stands for "none" where that is
+    // the truth (no discount, no shipping). An unknown total is an error in the XSD layout
+    // rather than a made-up 0, and left out of the document layout.
     let amount =
         |out: &mut Out, name: &str, value: Option<String>, zero_is_truth: bool, at: &str| match (
             value, xsd,
         ) {
             (Some(value), _) => out.leaf(name, &value, at),
-            (None, true) if zero_is_truth => out.leaf(name, "0", at),
+            (None, _) if zero_is_truth => out.leaf(name, "0", at),
             (None, true) => out.d.error(
                 at,
                 "econnecteur.value_missing",
@@ -834,17 +857,25 @@ fn encode_address(
     name: &str,
     address: Option<&Address>,
     at: &str,
-    xsd: bool,
+    s: &Settings,
     billing: bool,
     dropped: &mut Dropped,
 ) {
+    let xsd = s.order_format == OrderFormat::Xsd;
     let empty = Address::default();
     let address = address.unwrap_or(&empty);
     let field = |f: &str| pointer(at, f);
     out.start(name, at);
+    // The spec writes the ISO code; the XSD requires it.
     let country = address
         .country
-        .map(Country::alpha2)
+        .map(|country| {
+            if xsd {
+                country.alpha2()
+            } else {
+                s.countries.write(country, CountryForm::Iso)
+            }
+        })
         .or_else(|| address.extensions.get("pays").map(String::as_str));
     if xsd && address.country.is_none() {
         out.d.error(

@@ -495,7 +495,7 @@ impl<'a> Call<'a> {
             }
             "add_customer" => {
                 let root = self.xml_payload(resource)?;
-                let customers = customers::decode_document(root, &mut self.d)?;
+                let customers = customers::decode_document(root, &s.countries, &mut self.d)?;
                 ServiceOperation::UpsertCustomers { customers }
             }
             "add_grilles" => {
@@ -930,7 +930,13 @@ pub(crate) fn encode(
             warnings.extend_under("/operation/product", product_warnings);
         }
         ServiceOperation::UpsertCustomers { customers } => {
-            customers::encode_push(&mut out, customers, "/operation/customers", &mut warnings);
+            customers::encode_push(
+                &mut out,
+                customers,
+                "/operation/customers",
+                &s.countries,
+                &mut warnings,
+            );
         }
         ServiceOperation::UpsertPriceRules { price_list } => {
             grilles::encode(&mut out, price_list, "/operation/price_list", s)

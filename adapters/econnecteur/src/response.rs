@@ -115,7 +115,13 @@ pub(crate) fn encode(
             out.end();
         }
         ServiceReply::Customers { customers } => {
-            customers::encode_answer(&mut out, customers, "/reply/customers", &mut warnings);
+            customers::encode_answer(
+                &mut out,
+                customers,
+                "/reply/customers",
+                &s.countries,
+                &mut warnings,
+            );
         }
         ServiceReply::Done { operation } => {
             if PLAIN_ANSWERS.contains(operation) {
@@ -219,7 +225,7 @@ pub(crate) fn decode(
             tracking_number: required(first, "shipping_number", &path, d),
         },
         "customers" => ServiceReply::Customers {
-            customers: customers::decode_document(root, d)?,
+            customers: customers::decode_document(root, &s.countries, d)?,
         },
         name => match PLAIN_ANSWERS
             .iter()

@@ -142,9 +142,10 @@ fn the_vendor_sample_order_decodes_with_its_totals_and_lines() {
         Some("Tarif unique - Fixed")
     );
     assert_eq!(order.payment.unwrap().method.as_deref(), Some("etep_cb"));
+    // No offset in the file: local time in Europe/Paris, on summer time since 26 March.
     assert_eq!(
         order.created_at.unwrap().to_rfc3339(),
-        "2017-04-02T18:51:48+00:00"
+        "2017-04-02T18:51:48+02:00"
     );
 
     // Read as the spec says (shipping with VAT), the totals disagree by the VAT on

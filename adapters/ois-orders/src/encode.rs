@@ -584,6 +584,8 @@ impl Encoder<'_> {
             .or_else(|| settings.default_payment_option_id.clone())
             .map(Id);
         ois.payment_reference = payment.reference.clone();
+        self.origins
+            .record(Origin::Field("OrderCouponPayments", "/payment/coupons"));
         for (i, coupon) in payment.coupons.iter().enumerate() {
             let at = ois.order_coupon_payments.len();
             self.origins.record(Origin::Coupon { at, i });

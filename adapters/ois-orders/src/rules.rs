@@ -52,10 +52,15 @@ pub fn check(order: &OisOrder, rules: &Rules<'_>, d: &mut Diagnostics) {
     }
     check_total(order, signed_total, rules, d);
     check_delivery(order, d);
+    check_shipping_terms(order, d);
+    let gift_cards = check_coupons(order, signed_total, rules, d);
     if rules.regular {
-        check_regular(order, signed_total, d);
+        // What coupons and gift cards leave for a payment service provider.
+        let left = signed_total
+            .zip(gift_cards)
+            .map(|(total, paid)| total - paid);
+        check_regular(order, left, d);
     }
-    check_coupons(order, rules, d);
     rules.limits.check(rules.profile_name, order, d);
 }
 
@@ -305,7 +310,31 @@ fn check_home_address(address: &OisAddress, d: &mut Diagnostics) {
     }
 }
 
-fn check_regular(order: &OisOrder, signed_total: Option<Decimal>, d: &mut Diagnostics) {
+/// Specific shipping terms are a service of the shipping agent: `ShippingAgentServiceCode`
+/// and `ShippingTerms` are sent together or not at all.
+fn check_shipping_terms(order: &OisOrder, d: &mut Diagnostics) {
+    let has_service = has_text(&order.shipping_agent_service_code);
+    let has_terms = order
+        .shipping_terms
+        .iter()
+        .any(|term| !term.trim().is_empty());
+    if has_service && !has_terms {
+        d.error(
+            "ShippingTerms",
+            "ois.shipping_terms_incomplete",
+            "ShippingAgentServiceCode is given without ShippingTerms: send the terms configured in OIS for that service, or neither",
+        );
+    } else if has_terms && !has_service {
+        d.error(
+            "ShippingAgentServiceCode",
+            "ois.shipping_terms_incomplete",
+            "ShippingTerms are given without the ShippingAgentServiceCode they belong to: send the service code configured in OIS, or neither",
+        );
+    }
+}
+
+/// `left_to_pay` is what the order comes to after vouchers and gift cards.
+fn check_regular(order: &OisOrder, left_to_pay: Option<Decimal>, d: &mut Diagnostics) {
     if !has_id(&order.shipping_agent_id) {
         missing(
             d,
@@ -313,8 +342,9 @@ fn check_regular(order: &OisOrder, signed_total: Option<Decimal>, d: &mut Diagno
             "a regular order names its ShippingAgentId (from OIS v1/ShippingAgents)",
         );
     }
-    // An order coupons paid in full has nothing left for a payment service provider.
-    if signed_total == Some(Decimal::ZERO) {
+    // An order coupons and gift cards paid in full has nothing left for a payment service
+    // provider.
+    if left_to_pay == Some(Decimal::ZERO) {
         return;
     }
     if !has_id(&order.payment_option_id) {
@@ -333,10 +363,19 @@ fn check_regular(order: &OisOrder, signed_total: Option<Decimal>, d: &mut Diagno
     }
 }
 
-/// A coupon is posted twice: as a `Voucher` line that takes its value off the order, and
-/// as an `OrderCouponPayments` entry that tells OIS which payment option books it. Both
-/// must name the same coupon code and the same amount.
-fn check_coupons(order: &OisOrder, rules: &Rules<'_>, d: &mut Diagnostics) {
+/// A coupon that takes value off the order is posted twice: as a `Voucher` line, and as
+/// an `OrderCouponPayments` entry that tells OIS which payment option books it; both name
+/// the same coupon code and the same amount. A coupon payment with no voucher line is a
+/// gift card paying part of what the order comes to (`signed_total`), and may not pay
+/// more than that.
+///
+/// Returns what gift cards pay, when every amount is known.
+fn check_coupons(
+    order: &OisOrder,
+    signed_total: Option<Decimal>,
+    rules: &Rules<'_>,
+    d: &mut Diagnostics,
+) -> Option<Decimal> {
     let vouchers: Vec<(usize, &str, Option<Decimal>)> = order
         .order_lines
         .iter()
@@ -350,6 +389,7 @@ fn check_coupons(order: &OisOrder, rules: &Rules<'_>, d: &mut Diagnostics) {
             Some((i, code, line.value.map(|a| a.0)))
         })
         .collect();
+    let mut gift_cards = Some(Decimal::ZERO);
     for (i, payment) in order.order_coupon_payments.iter().enumerate() {
         let at = |field: &str| format!("OrderCouponPayments[{i}].{field}");
         match payment.value {
@@ -378,15 +418,24 @@ fn check_coupons(order: &OisOrder, rules: &Rules<'_>, d: &mut Diagnostics) {
             .filter(|c| !c.trim().is_empty())
         {
             None => missing(d, &at("CouponCode"), "a coupon payment names its coupon"),
-            Some(code) if !vouchers.iter().any(|(_, c, _)| *c == code) => d.error(
-                at("CouponCode"),
-                "ois.coupon_without_voucher",
-                format!(
-                    "coupon `{code}` is paid with, but no Voucher line has it as ArticleNumber"
-                ),
-            ),
+            Some(code) if !vouchers.iter().any(|(_, c, _)| *c == code) => {
+                gift_cards = gift_cards
+                    .zip(payment.value)
+                    .map(|(sum, Amount(value))| sum + value);
+            }
             Some(_) => {}
         }
+    }
+    if let (Some(paid), Some(total)) = (gift_cards, signed_total)
+        && paid - total > rules.minor_unit
+    {
+        d.error(
+            "OrderCouponPayments",
+            "ois.gift_cards_exceed_total",
+            format!(
+                "coupon payments without a Voucher line (gift cards) pay {paid}, more than the order comes to ({total})"
+            ),
+        );
     }
     for (i, code, value) in &vouchers {
         let paid: Option<Decimal> = order
@@ -417,6 +466,7 @@ fn check_coupons(order: &OisOrder, rules: &Rules<'_>, d: &mut Diagnostics) {
             );
         }
     }
+    gift_cards
 }
 
 /// `amount < 0`, without comparing decimals (`-0` is not negative).
@@ -631,18 +681,109 @@ mod tests {
                 "ois.coupon_payment_mismatch".into()
             )]
         );
+        // A coupon payment for another code is a gift card: it does not pay the voucher.
         order["OrderCouponPayments"] = json!([{"CouponCode": "OTHER", "Value": 5}]);
-        let found = codes(order.clone(), false);
-        assert!(found.contains(&(
-            "OrderCouponPayments[0].CouponCode".into(),
-            "ois.coupon_without_voucher".into()
-        )));
-        assert!(found.contains(&(
-            "OrderCouponPayments[0].PaymentOptionId".into(),
-            "ois.missing_field".into()
-        )));
+        assert_eq!(
+            codes(order.clone(), false),
+            [
+                (
+                    "OrderCouponPayments[0].PaymentOptionId".into(),
+                    "ois.missing_field".into()
+                ),
+                ("OrderLines[1]".into(), "ois.coupon_payment_missing".into()),
+            ]
+        );
         order["OrderCouponPayments"] =
             json!([{"CouponCode": "GIFT", "Value": "5.00", "PaymentOptionId": "9"}]);
+        assert_eq!(codes(order, false), []);
+    }
+
+    fn regular(lines: Value) -> Value {
+        let mut order = pickup(lines);
+        order["ShippingAgentId"] = json!("4");
+        order
+    }
+
+    #[test]
+    fn a_gift_card_pays_part_of_the_order_without_a_voucher_line() {
+        let mut order = regular(json!([article("50.00", "50.00", &[])]));
+        order["OrderCouponPayments"] =
+            json!([{"CouponCode": "GIFTCARD-7731", "Value": "20.00", "PaymentOptionId": "31"}]);
+        order["PaymentOptionId"] = json!("12");
+        order["PaymentReference"] = json!("PSP-1");
+        order["TotalValue"] = json!("50.00");
+        assert_eq!(codes(order.clone(), true), []);
+        // The rest is paid by a payment service provider, who must be named.
+        order["PaymentReference"] = Value::Null;
+        assert_eq!(
+            codes(order, true),
+            [("PaymentReference".into(), "ois.missing_field".into())]
+        );
+    }
+
+    #[test]
+    fn gift_cards_paying_it_all_leave_nothing_for_a_payment_provider() {
+        let mut order = regular(json!([article("50.00", "50.00", &[])]));
+        order["OrderCouponPayments"] = json!([
+            {"CouponCode": "GIFTCARD-1", "Value": 30, "PaymentOptionId": "31"},
+            {"CouponCode": "GIFTCARD-2", "Value": 20, "PaymentOptionId": "31"},
+        ]);
+        assert_eq!(codes(order.clone(), true), []);
+        order["OrderCouponPayments"][1]["Value"] = json!(25);
+        let found = codes(order, true);
+        assert!(
+            found.contains(&(
+                "OrderCouponPayments".into(),
+                "ois.gift_cards_exceed_total".into()
+            )),
+            "{found:?}"
+        );
+    }
+
+    #[test]
+    fn a_voucher_paid_by_its_coupon_beside_a_gift_card() {
+        let voucher = json!({"LineType": "Voucher", "ArticleNumber": "SPRING", "Quantity": 1, "OriginalPrice": 5, "Price": 5, "Value": 5, "VATPercentage": 0});
+        let mut order = regular(json!([article("50.00", "50.00", &[]), voucher]));
+        order["OrderCouponPayments"] = json!([
+            {"CouponCode": "SPRING", "Value": 5, "PaymentOptionId": "30"},
+            {"CouponCode": "GIFTCARD-1", "Value": 45, "PaymentOptionId": "31"},
+        ]);
+        assert_eq!(codes(order.clone(), true), []);
+        // The voucher's own coupon payment is still required.
+        order["OrderCouponPayments"] =
+            json!([{"CouponCode": "GIFTCARD-1", "Value": 45, "PaymentOptionId": "31"}]);
+        assert_eq!(
+            codes(order, true),
+            [("OrderLines[1]".into(), "ois.coupon_payment_missing".into())]
+        );
+    }
+
+    #[test]
+    fn a_shipping_service_and_its_terms_come_together() {
+        let mut order = pickup(json!([article("1.00", "1.00", &[])]));
+        order["ShippingAgentServiceCode"] = json!("EVENING");
+        order["ShippingTerms"] = json!(["SIGNATURE"]);
+        assert_eq!(codes(order.clone(), false), []);
+        order["ShippingTerms"] = json!([]);
+        assert_eq!(
+            codes(order.clone(), false),
+            [(
+                "ShippingTerms".into(),
+                "ois.shipping_terms_incomplete".into()
+            )]
+        );
+        order["ShippingTerms"] = json!(["SIGNATURE"]);
+        order["ShippingAgentServiceCode"] = json!(" ");
+        assert_eq!(
+            codes(order.clone(), false),
+            [(
+                "ShippingAgentServiceCode".into(),
+                "ois.shipping_terms_incomplete".into()
+            )]
+        );
+        let fields = order.as_object_mut().unwrap();
+        fields.remove("ShippingAgentServiceCode");
+        fields.remove("ShippingTerms");
         assert_eq!(codes(order, false), []);
     }
 

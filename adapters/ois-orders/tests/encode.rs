@@ -7,8 +7,8 @@ use chrono::DateTime;
 use serde_json::{Value, json};
 use tradewire_ois_orders::{OisConfig, OisOrders};
 use tradewire_sdk::core::{
-    Address, Country, Currency, Decimal, Delivery, LineKind, Order, OrderKind, OrderLine, Party,
-    Payment, Price, ProductList, Totals,
+    Address, Country, CouponPayment, Currency, Decimal, Delivery, LineKind, Order, OrderKind,
+    OrderLine, Party, Payment, Price, ProductList, Totals,
 };
 use tradewire_sdk::{Adapter, Diagnostics, Document};
 
@@ -155,6 +155,58 @@ fn shipping_terms_are_sent_only_when_set() {
     let (ois, _) = encode(&adapter(json!({})), o).unwrap();
     assert_eq!(ois["ShippingAgentServiceCode"], "EVENING");
     assert_eq!(ois["ShippingTerms"], json!(["SIGNATURE"]));
+}
+
+#[test]
+fn a_shipping_service_without_terms_is_refused_at_the_missing_one() {
+    let mut o = order();
+    o.delivery.as_mut().unwrap().service_code = Some("EVENING".into());
+    let d = encode(&adapter(json!({})), o).unwrap_err();
+    assert_eq!(
+        errors(&d),
+        [("/delivery/shipping_terms", "ois.shipping_terms_incomplete")]
+    );
+    assert!(
+        d.as_slice()[0]
+            .message
+            .starts_with("OIS ShippingTerms: ShippingAgentServiceCode is given without"),
+        "{d}"
+    );
+
+    let mut o = order();
+    o.delivery.as_mut().unwrap().shipping_terms = vec!["SIGNATURE".into()];
+    let d = encode(&adapter(json!({})), o).unwrap_err();
+    assert_eq!(
+        errors(&d),
+        [("/delivery/service_code", "ois.shipping_terms_incomplete")]
+    );
+}
+
+#[test]
+fn a_gift_card_paying_part_of_the_order_is_sent_as_a_coupon_payment() {
+    let mut o = order();
+    o.payment.as_mut().unwrap().coupons.push(CouponPayment {
+        code: "GIFTCARD-7731".into(),
+        amount: Decimal::from(4),
+        payment_option_id: Some("32".into()),
+    });
+    let (ois, d) = encode(&adapter(json!({})), o.clone()).unwrap();
+    assert!(!d.has_errors(), "{d}");
+    assert_eq!(
+        ois["OrderCouponPayments"],
+        json!([{"CouponCode": "GIFTCARD-7731", "Value": 4.0, "PaymentOptionId": "32"}])
+    );
+    // The order's lines are untouched: a gift card pays, it does not discount.
+    assert_eq!(ois["OrderLines"].as_array().map(Vec::len), Some(1));
+    assert_eq!(ois["TotalValue"], json!(10.0));
+
+    // Gift cards cannot pay more than the order comes to.
+    o.payment.as_mut().unwrap().coupons[0].amount = Decimal::from(11);
+    let d = encode(&adapter(json!({})), o).unwrap_err();
+    assert_eq!(
+        errors(&d),
+        [("/payment/coupons", "ois.gift_cards_exceed_total")]
+    );
 }
 
 #[test]

@@ -25,7 +25,18 @@ pub struct PaymentOrderConfig {
     pub delivery_mode: DeliveryModeCodes,
     /// The namespace of the `order` element that `order-soap` writes.
     pub soap_element: SoapElement,
+    /// The Payline API version the requests carrying the order are sent with (the
+    /// request's `version`). Fields a version does not have are not written:
+    /// `deliveryCharge` exists from version 18; `discountAmount`, the OTA fields,
+    /// `bookingReference` and `orderDetail` from 21. Default 21, the first version with
+    /// every field of the order object, so that nothing is left out unless an
+    /// integration says it runs an older version.
+    pub api_version: u32,
 }
+
+/// The first Payline API version with every field of the order object
+/// ([`PaymentOrderConfig::api_version`]'s default).
+pub const LATEST_ORDER_VERSION: u32 = 21;
 
 impl Default for PaymentOrderConfig {
     fn default() -> Self {
@@ -35,6 +46,7 @@ impl Default for PaymentOrderConfig {
             delivery_time: DeliveryTimeCodes::default(),
             delivery_mode: DeliveryModeCodes::default(),
             soap_element: SoapElement::default(),
+            api_version: LATEST_ORDER_VERSION,
         }
     }
 }
@@ -173,6 +185,7 @@ pub(crate) struct Settings {
     pub delivery_time: DeliveryTimeCodes,
     pub delivery_mode: DeliveryModeCodes,
     pub soap_element: SoapElement,
+    pub api_version: u32,
 }
 
 impl Settings {
@@ -206,6 +219,13 @@ impl Settings {
         ] {
             check_code(&mut d, "delivery_mode", name, code, 5);
         }
+        if config.api_version == 0 {
+            d.error(
+                "/config/api_version",
+                "payline.bad_api_version",
+                "Payline API versions start at 1",
+            );
+        }
         match zone {
             Some(zone) if !d.has_errors() => Ok(Self {
                 zone,
@@ -213,6 +233,7 @@ impl Settings {
                 delivery_time: time,
                 delivery_mode: mode,
                 soap_element: config.soap_element,
+                api_version: config.api_version,
             }),
             _ => Err(d),
         }
@@ -281,13 +302,18 @@ mod tests {
                 electronic: Some(6),
                 ..DeliveryModeCodes::default()
             },
+            api_version: 0,
             ..PaymentOrderConfig::default()
         };
         let d = Settings::new(config).unwrap_err();
         let paths: Vec<_> = d.iter().map(|d| d.path.as_str()).collect();
         assert_eq!(
             paths,
-            ["/config/time_zone", "/config/delivery_mode/electronic"]
+            [
+                "/config/time_zone",
+                "/config/delivery_mode/electronic",
+                "/config/api_version"
+            ]
         );
     }
 

@@ -1,8 +1,11 @@
 //! A Payline order object (as text) → the canonical order.
 //!
-//! The four fields Payline requires (`ref`, `amount`, `currency`, `date`) and the line
+//! The four fields Payline requires (`ref`, `amount`, `currency`, `date`), the line
 //! items' `price`, `quantity` and `taxRate`, which become the canonical lines' money,
-//! count and VAT, must be right or the order is refused. The other order fields are
+//! count and VAT, and the travel fields (`otaPackageType`, `otaDestinationCountry`,
+//! `bookingReference`) must be right or the order is refused. A missing `country`, also
+//! required, is reported and read on: Payline's own responses leave it nil. The other
+//! order fields are
 //! hints to the provider's risk checks, and Payline's own SDK sends free text in them
 //! (`<deliveryTime>entre 6h et 22h</deliveryTime>`, `<taxes>50%</taxes>`): a value that
 //! does not fit its format is kept verbatim under `extensions["payline.<field>"]` with
@@ -19,18 +22,21 @@ use tradewire_sdk::core::{
 
 use crate::config::Settings;
 use crate::fields::{
-    AMOUNT, COUNTRY, CURRENCY, D_ADDITIONAL_DATA, D_BRAND, D_CATEGORY, D_COMMENT, D_PRICE,
-    D_QUANTITY, D_REF, D_SELLER, D_SELLER_TYPE, D_SUBCATEGORY1, D_SUBCATEGORY2, D_TAX_RATE, DATE,
-    DELIVERY_CHARGE, DELIVERY_EXPECTED_DATE, DELIVERY_EXPECTED_DELAY, DELIVERY_MODE, DELIVERY_TIME,
-    DETAILS, DISCOUNT_AMOUNT, DetailField, Field, Form, MAX_DETAILS, ORIGIN, PASSED_THROUGH, REF,
-    RawDetail, RawOrder, TAXES, extension_key,
+    AMOUNT, BOOKING_REFERENCE, COUNTRY, CURRENCY, D_ADDITIONAL_DATA, D_BRAND, D_CATEGORY,
+    D_COMMENT, D_PRICE, D_QUANTITY, D_REF, D_SELLER, D_SELLER_TYPE, D_SUBCATEGORY1, D_SUBCATEGORY2,
+    D_TAX_RATE, DATE, DELIVERY_CHARGE, DELIVERY_EXPECTED_DATE, DELIVERY_EXPECTED_DELAY,
+    DELIVERY_MODE, DELIVERY_TIME, DETAILS, DISCOUNT_AMOUNT, DetailField, Field, Form, MAX_DETAILS,
+    ORIGIN, OTA_DESTINATION_COUNTRY, OTA_PACKAGE_TYPE, PASSED_THROUGH, REF, RawDetail, RawOrder,
+    TAXES, extension_key,
 };
-use crate::text::{N12_DIGITS, parse_day, parse_digits, parse_order_date, quote};
+use crate::text::{N12_DIGITS, NumberProblem, parse_day, parse_digits, parse_order_date, quote};
 
 /// `ref` is `AN50` and must not contain a backslash.
 pub(crate) const REF_MAX_CHARS: usize = 50;
 /// `origin` is `AN50`.
 pub(crate) const ORIGIN_MAX_CHARS: usize = 50;
+/// `bookingReference` is `AN100`.
+pub(crate) const BOOKING_REFERENCE_MAX_CHARS: usize = 100;
 
 /// What `origin` says for mail and telephone orders, and the canonical channels they
 /// stand for. No `origin` is an e-commerce order.
@@ -65,8 +71,15 @@ pub(crate) fn to_order(
     order.created_at = read_date(raw, || at(DATE), settings, d);
 
     let mut extensions = BTreeMap::new();
-    if let Some(text) = raw.get(COUNTRY) {
-        match Country::from_alpha2(text).ok().filter(|_| text.len() == 2) {
+    match raw.get(COUNTRY) {
+        // Payline's own responses leave `country` nil: read on, but say what a request
+        // made from this order would lack.
+        None => d.warning(
+            at(COUNTRY),
+            "payline.country_missing",
+            "`country` is required by Payline's specification but absent: the order has no billing country, and cannot be sent to Payline as it is",
+        ),
+        Some(text) => match alpha2(text) {
             Some(country) => {
                 order.billing_address = Some(Address {
                     country: Some(country),
@@ -81,7 +94,7 @@ pub(crate) fn to_order(
                 text,
                 "is not an ISO 3166-1 alpha-2 country code",
             ),
-        }
+        },
     }
 
     let money = |field: Field, d: &mut Diagnostics, extensions: &mut BTreeMap<String, String>| {
@@ -123,15 +136,12 @@ pub(crate) fn to_order(
             ),
         );
     }
-    // The articles, then a shipping and a discount line at most.
-    order.lines.reserve_exact(raw.details.len() + 2);
-    // Made in the list and filled where they lie: a line is several hundred bytes.
-    order
-        .lines
-        .resize_with(raw.details.len(), OrderLine::default);
-    for ((index, detail), line) in raw.details.iter().enumerate().zip(&mut order.lines) {
-        to_line(line, detail, index, form, currency, d);
-    }
+    order.lines = raw
+        .details
+        .iter()
+        .enumerate()
+        .map(|(index, detail)| to_line(detail, index, form, currency, d))
+        .collect();
     if let Some(charge) = money(DELIVERY_CHARGE, d, &mut extensions) {
         order.lines.push(single_line(LineKind::Shipping, charge));
     }
@@ -144,7 +154,9 @@ pub(crate) fn to_order(
         order.delivery = Some(delivery);
     }
     for field in PASSED_THROUGH {
-        if let Some(text) = raw.get(field) {
+        if let Some(text) = raw.get(field)
+            && check_travel_field(field, text, || at(field), d)
+        {
             extensions.insert(extension_key(field.name()), text.to_owned());
         }
     }
@@ -208,19 +220,16 @@ fn read_ref(raw: &RawOrder<'_>, path: impl Fn() -> String, d: &mut Diagnostics) 
 /// The rules for `ref`, the same for reading and writing: at most 50 characters, no
 /// backslash. `path` is called only when there is something to report.
 pub(crate) fn check_ref(text: &str, path: impl Fn() -> String, d: &mut Diagnostics) {
-    // Characters are only counted when there are more bytes than characters allowed.
-    if text.len() > REF_MAX_CHARS {
-        let length = text.chars().count();
-        if length > REF_MAX_CHARS {
-            d.error(
-                path(),
-                "payline.too_long",
-                format!(
-                    "`ref` has {length} characters; Payline allows at most {REF_MAX_CHARS}: {}",
-                    quote(text)
-                ),
-            );
-        }
+    let length = text.chars().count();
+    if length > REF_MAX_CHARS {
+        d.error(
+            path(),
+            "payline.too_long",
+            format!(
+                "`ref` has {length} characters; Payline allows at most {REF_MAX_CHARS}: {}",
+                quote(text)
+            ),
+        );
     }
     if text.contains('\\') {
         d.error(
@@ -228,6 +237,68 @@ pub(crate) fn check_ref(text: &str, path: impl Fn() -> String, d: &mut Diagnosti
             "payline.forbidden_character",
             format!("`ref` must not contain `\\`: {}", quote(text)),
         );
+    }
+}
+
+/// An ISO 3166-1 alpha-2 code, exactly two letters (`FR`), as `country` and
+/// `otaDestinationCountry` carry it.
+pub(crate) fn alpha2(text: &str) -> Option<Country> {
+    Country::from_alpha2(text).ok().filter(|_| text.len() == 2)
+}
+
+/// The rules of the travel fields, which Payline checks strictly, the same for reading
+/// and writing: `otaPackageType` is `N2`, `otaDestinationCountry` an alpha-2 country code
+/// (`AN2`), `bookingReference` at most 100 characters (`AN100`). A value that breaks them
+/// is an error at `path` (called only then); `true` when `text` fits, or `field` is
+/// none of them.
+pub(crate) fn check_travel_field(
+    field: Field,
+    text: &str,
+    path: impl FnOnce() -> String,
+    d: &mut Diagnostics,
+) -> bool {
+    let problem = match field {
+        OTA_PACKAGE_TYPE => parse_digits(text, 2).err().map(|problem| {
+            let code = match problem {
+                NumberProblem::TooManyDigits { .. } => "payline.too_many_digits",
+                _ => "payline.not_a_number",
+            };
+            (
+                code,
+                format!(
+                    "`otaPackageType` {} is not a package type code of at most two digits (N2)",
+                    quote(text)
+                ),
+            )
+        }),
+        OTA_DESTINATION_COUNTRY => alpha2(text).is_none().then(|| {
+            (
+                "payline.unknown_country",
+                format!(
+                    "`otaDestinationCountry` {} is not an ISO 3166-1 alpha-2 country code (AN2)",
+                    quote(text)
+                ),
+            )
+        }),
+        BOOKING_REFERENCE => {
+            let length = text.chars().count();
+            (length > BOOKING_REFERENCE_MAX_CHARS).then(|| {
+                (
+                    "payline.too_long",
+                    format!(
+                        "`bookingReference` has {length} characters; Payline allows at most {BOOKING_REFERENCE_MAX_CHARS} (AN100)"
+                    ),
+                )
+            })
+        }
+        _ => None,
+    };
+    match problem {
+        Some((code, message)) => {
+            d.error(path(), code, message);
+            false
+        }
+        None => true,
     }
 }
 
@@ -447,15 +518,15 @@ fn read_delivery(
     delivery
 }
 
-/// Fills `line`, a default one, from the item.
+/// The article line of item `index`.
 fn to_line(
-    line: &mut OrderLine,
     detail: &RawDetail<'_>,
     index: usize,
     form: Form,
     currency: Option<Currency>,
     d: &mut Diagnostics,
-) {
+) -> OrderLine {
+    let mut line = OrderLine::default();
     // Paths are only written when a diagnostic needs one.
     let at = |field: DetailField| form.detail_field(index, field.name());
     let text = |field: DetailField| detail.get(field).map(str::to_owned);
@@ -500,7 +571,10 @@ fn to_line(
     if let Some(rate) = detail.get(D_TAX_RATE) {
         match parse_digits(rate, 5) {
             // Hundredths of a percent: 2000 is 20 %.
-            Ok(hundredths) => line.vat_rate = Some(percent(hundredths)),
+            Ok(hundredths) => {
+                line.vat_rate =
+                    Some((Decimal::from(hundredths) / Decimal::ONE_HUNDRED).normalize());
+            }
             Err(problem) => d.error(
                 at(D_TAX_RATE),
                 "payline.bad_tax_rate",
@@ -541,20 +615,7 @@ fn to_line(
         line.extensions
             .insert(extension_key(D_SELLER_TYPE.name()), seller_type);
     }
-}
-
-/// Hundredths of a percent as a percentage without trailing zeros (2000 → 20, 550 →
-/// 5.5), as `normalize` writes it, without dividing.
-fn percent(hundredths: u64) -> Decimal {
-    // At most five digits: the count always fits an i64.
-    let count = i64::try_from(hundredths).unwrap_or(i64::MAX);
-    if count % 100 == 0 {
-        Decimal::new(count / 100, 0)
-    } else if count % 10 == 0 {
-        Decimal::new(count / 10, 1)
-    } else {
-        Decimal::new(count, 2)
-    }
+    line
 }
 
 /// `Key=Value;Key=Value;` (the last `;` optional) as option values; `None` when a pair
@@ -576,17 +637,6 @@ pub(crate) fn parse_pairs(text: &str) -> Option<Vec<OptionValue>> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn percentages_are_written_as_normalize_writes_them() {
-        for hundredths in (0..=1000).chain([2000, 2050, 99_999, 10_000, 12_345]) {
-            let expected = (Decimal::from(hundredths) / Decimal::ONE_HUNDRED).normalize();
-            let found = percent(hundredths);
-            assert_eq!(found, expected);
-            assert_eq!(found.to_string(), expected.to_string(), "{hundredths}");
-            assert_eq!(found.scale(), expected.scale(), "{hundredths}");
-        }
-    }
 
     #[test]
     fn pairs_parse_or_are_refused_whole() {

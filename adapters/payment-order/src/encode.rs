@@ -17,24 +17,21 @@ use std::borrow::Cow;
 
 use tradewire_sdk::Diagnostics;
 use tradewire_sdk::core::{
-    Country, Currency, Decimal, LineKind, MinorUnitError, Order, OrderLine, pointer_token,
+    Currency, Decimal, LineKind, MinorUnitError, Order, OrderLine, pointer_token,
 };
 
 use crate::config::Settings;
 use crate::decode::{
-    CATEGORY_DOMAINS, E_COMMERCE, MAIL_ORDER, ORIGIN_MAX_CHARS, TELEPHONE_ORDER, check_ref,
+    CATEGORY_DOMAINS, E_COMMERCE, MAIL_ORDER, ORIGIN_MAX_CHARS, TELEPHONE_ORDER, alpha2, check_ref,
+    check_travel_field,
 };
 use crate::fields::{
-    AMOUNT, BOOKING_REFERENCE, COUNTRY, CURRENCY, D_ADDITIONAL_DATA, D_BRAND, D_COMMENT, D_PRICE,
-    D_QUANTITY, D_REF, D_SELLER, D_SELLER_TYPE, D_TAX_RATE, DATE, DELIVERY_CHARGE,
-    DELIVERY_EXPECTED_DATE, DELIVERY_EXPECTED_DELAY, DELIVERY_MODE, DELIVERY_TIME, DISCOUNT_AMOUNT,
-    DetailField, Field, MAX_DETAILS, ORIGIN, OTA_DESTINATION_COUNTRY, OTA_PACKAGE_TYPE,
-    PASSED_THROUGH, REF, RawDetail, RawOrder, TAXES, extension_key,
+    AMOUNT, COUNTRY, CURRENCY, D_ADDITIONAL_DATA, D_BRAND, D_COMMENT, D_PRICE, D_QUANTITY, D_REF,
+    D_SELLER, D_SELLER_TYPE, D_TAX_RATE, DATE, DELIVERY_CHARGE, DELIVERY_EXPECTED_DATE,
+    DELIVERY_EXPECTED_DELAY, DELIVERY_MODE, DELIVERY_TIME, DISCOUNT_AMOUNT, DetailField, Field,
+    MAX_DETAILS, ORIGIN, PASSED_THROUGH, REF, RawDetail, RawOrder, TAXES, extension_key,
 };
 use crate::text::{N12_DIGITS, format_day, format_order_date, parse_day, parse_digits, quote};
-
-/// `bookingReference` is `AN100`.
-const BOOKING_REFERENCE_MAX_CHARS: usize = 100;
 
 /// Order fields a canonical value normally fills, but that may instead come verbatim
 /// from `extensions` (where decoding put a value it could not interpret).
@@ -100,12 +97,66 @@ pub(crate) fn from_order<'o>(
             .iter()
             .map(|(index, line)| detail(line, *index, money, d))
             .collect();
-        set(&mut raw, DELIVERY_CHARGE, delivery_charge(order, money, d));
-        set(&mut raw, DISCOUNT_AMOUNT, discount_amount(order, money, d));
+        let lines = || "/lines".to_owned();
+        if let Some(charge) = delivery_charge(order, money, d)
+            && in_api_version(
+                DELIVERY_CHARGE,
+                settings,
+                lines,
+                " (`amount` still counts the shipping lines)",
+                d,
+            )
+        {
+            raw.set(DELIVERY_CHARGE, charge);
+        }
+        if let Some(discount) = discount_amount(order, money, d)
+            && in_api_version(
+                DISCOUNT_AMOUNT,
+                settings,
+                lines,
+                " (`amount` still has the discounts taken off)",
+                d,
+            )
+        {
+            raw.set(DISCOUNT_AMOUNT, discount);
+        }
     }
     delivery(order, settings, &mut raw, d);
-    from_extensions(order, &mut raw, d);
+    from_extensions(order, settings, &mut raw, d);
+    if !raw.has(COUNTRY) {
+        d.error(
+            "/billing_address/country",
+            "payline.missing_field",
+            "Payline's `country` is required: the order needs a billing address (or a delivery address) with a country",
+        );
+    }
     raw
+}
+
+/// Whether the configured API version has `field`. When it does not, a value for it is
+/// left out with a warning at `path` (called only then), ending with `consequence`.
+fn in_api_version(
+    field: Field,
+    settings: &Settings,
+    path: impl FnOnce() -> String,
+    consequence: &str,
+    d: &mut Diagnostics,
+) -> bool {
+    let api_version = settings.api_version;
+    match field.since_api_version() {
+        Some(since) if api_version < since => {
+            d.warning(
+                path(),
+                "payline.not_in_api_version",
+                format!(
+                    "`{}` exists from Payline API version {since}; api_version is {api_version}, so it is not sent{consequence}",
+                    field.name()
+                ),
+            );
+            false
+        }
+        _ => true,
+    }
 }
 
 /// Records a field when it has a non-empty value.
@@ -151,19 +202,8 @@ impl MinorUnits {
         if !self.check_sign(amount, path, field, d) {
             return None;
         }
-        // Whole minor units that fit are counted on the decimal's integer parts; anything
-        // else takes the currency's own conversion, which says what is wrong.
-        if let Some(minor) = self.whole_minor_units(amount) {
-            return Some(digits(minor));
-        }
         let minor = self.currency.to_minor_units(amount);
         self.checked(minor, amount, path, field, d)
-    }
-
-    /// `amount` in minor units when that is a whole number of at most `N12` digits.
-    fn whole_minor_units(&self, amount: Decimal) -> Option<i128> {
-        let exponent = u32::from(self.currency.exponent()?);
-        whole(amount, exponent).filter(|minor| (0..10_i128.pow(N12_DIGITS as u32)).contains(minor))
     }
 
     /// An amount this adapter computed: rounded half away from zero, with a warning when
@@ -419,14 +459,12 @@ fn detail<'o>(
         );
     }
     put(D_SELLER, nonblank(line.vendor.as_ref()).map(Cow::Borrowed));
-    if !line.extensions.is_empty() {
-        put(
-            D_SELLER_TYPE,
-            line.extensions
-                .get(&extension_key(D_SELLER_TYPE.name()))
-                .map(|text| Cow::Borrowed(text.as_str())),
-        );
-    }
+    put(
+        D_SELLER_TYPE,
+        line.extensions
+            .get(&extension_key(D_SELLER_TYPE.name()))
+            .map(|text| Cow::Borrowed(text.as_str())),
+    );
     detail
 }
 
@@ -459,67 +497,36 @@ fn unit_price(
     money.rounded(per_unit, path, D_PRICE.name(), d)
 }
 
-/// `mantissa × 10^shift ÷ 10^scale` when that is a whole number: the decimal's value
-/// (times a power of ten), computed on its integer parts rather than with decimal
-/// arithmetic. A mantissa has at most 96 bits and a scale at most 28, so with a shift
-/// of a few digits nothing overflows an i128.
-fn whole(value: Decimal, shift: u32) -> Option<i128> {
-    // Most values fit 64 bits, whose division is several times faster than 128 bits'.
-    if let (Ok(mantissa), Some(factor), Some(divisor)) = (
-        i64::try_from(value.mantissa()),
-        10_i64.checked_pow(shift),
-        10_i64.checked_pow(value.scale()),
-    ) && let Some(mantissa) = mantissa.checked_mul(factor)
-    {
-        return (mantissa % divisor == 0).then(|| i128::from(mantissa / divisor));
-    }
-    let mantissa = value.mantissa().checked_mul(10_i128.checked_pow(shift)?)?;
-    let divisor = 10_i128.checked_pow(value.scale())?;
-    (mantissa % divisor == 0).then(|| mantissa / divisor)
-}
-
-/// A whole number's digits, with 64-bit formatting when it fits (much faster than
-/// 128-bit).
-fn digits(number: i128) -> String {
-    match i64::try_from(number) {
-        Ok(number) => number.to_string(),
-        Err(_) => number.to_string(),
-    }
-}
-
 fn quantity(
     quantity: Decimal,
     path: impl FnOnce() -> String,
     d: &mut Diagnostics,
 ) -> Option<String> {
-    match whole(quantity, 0) {
-        Some(count) if count >= 1 => Some(digits(count)),
-        _ => {
-            d.error(
-                path(),
-                "payline.quantity_not_whole",
-                format!(
-                    "Payline counts items in whole numbers from 1; {} cannot be sent",
-                    quantity.normalize()
-                ),
-            );
-            None
-        }
+    if quantity >= Decimal::ONE && quantity.fract().is_zero() {
+        Some(quantity.trunc().normalize().to_string())
+    } else {
+        d.error(
+            path(),
+            "payline.quantity_not_whole",
+            format!(
+                "Payline counts items in whole numbers from 1; {} cannot be sent",
+                quantity.normalize()
+            ),
+        );
+        None
     }
 }
 
 /// VAT percent → `taxRate` in hundredths of a percent (20 → 2000).
 fn tax_rate(rate: Decimal, path: impl FnOnce() -> String, d: &mut Diagnostics) -> Option<String> {
-    // A decimal holds at most this mantissa; more hundredths than that are refused.
-    let most = Decimal::MAX.mantissa();
-    match whole(rate, 2) {
-        Some(hundredths) if !rate.is_sign_negative() && hundredths <= most => {
-            Some(digits(hundredths))
+    let hundredths = rate.checked_mul(Decimal::ONE_HUNDRED);
+    match hundredths {
+        Some(hundredths) if !rate.is_sign_negative() && hundredths.fract().is_zero() => {
+            Some(hundredths.trunc().normalize().to_string())
         }
         _ => {
-            let hundredths = rate
-                .checked_mul(Decimal::ONE_HUNDRED)
-                .map_or_else(|| "too many".to_owned(), |h| h.normalize().to_string());
+            let hundredths =
+                hundredths.map_or_else(|| "too many".to_owned(), |h| h.normalize().to_string());
             d.error(
                 path(),
                 "payline.bad_tax_rate",
@@ -540,9 +547,6 @@ fn additional_data<'o>(
     d: &mut Diagnostics,
 ) -> Option<Cow<'o, str>> {
     if line.options.is_empty() {
-        if line.extensions.is_empty() {
-            return None;
-        }
         return line
             .extensions
             .get(&extension_key(D_ADDITIONAL_DATA.name()))
@@ -679,7 +683,12 @@ fn delivery(order: &Order, settings: &Settings, raw: &mut RawOrder<'_>, d: &mut 
 
 /// Fields from `extensions["payline.<field>"]`: those the model has no place for, and
 /// values decoding kept verbatim, for fields no canonical value filled.
-fn from_extensions<'o>(order: &'o Order, raw: &mut RawOrder<'o>, d: &mut Diagnostics) {
+fn from_extensions<'o>(
+    order: &'o Order,
+    settings: &Settings,
+    raw: &mut RawOrder<'o>,
+    d: &mut Diagnostics,
+) {
     for (key, value) in &order.extensions {
         let Some(name) = key.strip_prefix("payline.") else {
             continue;
@@ -708,6 +717,12 @@ fn from_extensions<'o>(order: &'o Order, raw: &mut RawOrder<'o>, d: &mut Diagnos
             );
             continue;
         }
+        // A field the version lacks is not sent, so its format does not matter.
+        if !in_api_version(field, settings, || path.clone(), "", d)
+            || !check_travel_field(field, value, || path.clone(), d)
+        {
+            continue;
+        }
         if let Some(expected) = nonconforming(field, value) {
             d.warning(
                 &path,
@@ -723,35 +738,28 @@ fn from_extensions<'o>(order: &'o Order, raw: &mut RawOrder<'o>, d: &mut Diagnos
     }
 }
 
-/// What the specification expects of `field` when `value` does not fit it.
+/// What the specification expects of a hint field when `value` does not fit it (the
+/// travel fields are checked strictly, by [`check_travel_field`]).
 fn nonconforming(field: Field, value: &str) -> Option<&'static str> {
     let digits = |max| parse_digits(value, max).is_ok();
-    let fits = match field {
-        COUNTRY | OTA_DESTINATION_COUNTRY => {
-            value.len() == 2 && Country::from_alpha2(value).is_ok()
+    let (fits, expected) = match field {
+        COUNTRY => (
+            alpha2(value).is_some(),
+            "an ISO 3166-1 alpha-2 country code",
+        ),
+        TAXES | DELIVERY_CHARGE | DISCOUNT_AMOUNT => {
+            (digits(N12_DIGITS), "an amount in minor units (N12)")
         }
-        TAXES | DELIVERY_CHARGE | DISCOUNT_AMOUNT => digits(N12_DIGITS),
-        DELIVERY_TIME => matches!(value, "1" | "2"),
-        DELIVERY_MODE => matches!(value, "1" | "2" | "3" | "4" | "5"),
-        DELIVERY_EXPECTED_DATE => parse_day(value).is_ok(),
-        DELIVERY_EXPECTED_DELAY => digits(9),
-        OTA_PACKAGE_TYPE => digits(2),
-        BOOKING_REFERENCE => value.chars().count() <= BOOKING_REFERENCE_MAX_CHARS,
-        _ => true,
+        DELIVERY_TIME => (matches!(value, "1" | "2"), "1 (express) or 2 (standard)"),
+        DELIVERY_MODE => (
+            matches!(value, "1" | "2" | "3" | "4" | "5"),
+            "a code from 1 to 5",
+        ),
+        DELIVERY_EXPECTED_DATE => (parse_day(value).is_ok(), "a date dd/mm/yyyy"),
+        DELIVERY_EXPECTED_DELAY => (digits(9), "a number of days"),
+        _ => (true, ""),
     };
-    if fits {
-        return None;
-    }
-    Some(match field {
-        COUNTRY | OTA_DESTINATION_COUNTRY => "an ISO 3166-1 alpha-2 country code",
-        TAXES | DELIVERY_CHARGE | DISCOUNT_AMOUNT => "an amount in minor units (N12)",
-        DELIVERY_TIME => "1 (express) or 2 (standard)",
-        DELIVERY_MODE => "a code from 1 to 5",
-        DELIVERY_EXPECTED_DATE => "a date dd/mm/yyyy",
-        DELIVERY_EXPECTED_DELAY => "a number of days",
-        OTA_PACKAGE_TYPE => "a code of at most two digits (N2)",
-        _ => "at most 100 characters",
-    })
+    (!fits).then_some(expected)
 }
 
 #[cfg(test)]
@@ -787,83 +795,31 @@ mod tests {
         assert_eq!(back, [line.options[0].clone(), line.options[2].clone()]);
     }
 
-    /// Quantities and VAT rates are written from the decimal's integer parts; the text
-    /// is what decimal arithmetic (`trunc`, `normalize`, `to_string`) wrote before.
     #[test]
-    fn whole_numbers_as_decimal_arithmetic_writes_them() {
-        let mut values = vec![
-            Decimal::ZERO,
-            Decimal::ONE,
-            Decimal::NEGATIVE_ONE,
-            Decimal::MAX,
-            Decimal::MIN,
-            Decimal::new(-0, 3),
-            Decimal::from_i128_with_scale(79_228_162_514_264_337_593_543_950_335, 28),
-            Decimal::from_i128_with_scale(10_i128.pow(27), 27),
-        ];
-        for mantissa in [
-            1_i64, 2, 5, 10, 55, 100, 155, 2000, 2050, 123_456, -7, -2000,
+    fn quantities_are_whole_numbers_from_one() {
+        let mut d = Diagnostics::new();
+        for (quantity, expected) in [
+            (Decimal::new(2, 0), Some("2")),
+            (Decimal::new(2000, 3), Some("2")),
+            (Decimal::new(1, 0), Some("1")),
+            (Decimal::MAX, Some("79228162514264337593543950335")),
+            (Decimal::new(15, 1), None),
+            (Decimal::new(999, 3), None),
+            (Decimal::ZERO, None),
+            (Decimal::new(-3, 0), None),
         ] {
-            for scale in 0..=6 {
-                values.push(Decimal::new(mantissa, scale));
-            }
+            assert_eq!(
+                quantity_text(quantity, &mut d).as_deref(),
+                expected,
+                "{quantity}"
+            );
         }
-        for value in values {
-            let mut d = Diagnostics::new();
-            let expected = (value >= Decimal::ONE && value.fract().is_zero())
-                .then(|| value.trunc().normalize().to_string());
-            assert_eq!(quantity(value, String::new, &mut d), expected, "{value:?}");
-
-            let mut d = Diagnostics::new();
-            let expected = value
-                .checked_mul(Decimal::ONE_HUNDRED)
-                .and_then(|hundredths| {
-                    (!value.is_sign_negative() && hundredths.fract().is_zero())
-                        .then(|| hundredths.trunc().normalize().to_string())
-                });
-            assert_eq!(tax_rate(value, String::new, &mut d), expected, "{value:?}");
-            assert_eq!(d.len(), usize::from(expected.is_none()), "{value:?}");
-        }
+        assert_eq!(d.len(), 4, "{d}");
+        assert!(d.iter().all(|d| d.code == "payline.quantity_not_whole"));
     }
 
-    /// The fast count of minor units agrees with the currency's own conversion.
-    #[test]
-    fn stated_amounts_as_the_currency_converts_them() {
-        let mut amounts = vec![Decimal::ZERO, Decimal::new(-0, 2), Decimal::MAX];
-        for mantissa in [
-            1_i64,
-            5,
-            10,
-            100,
-            9108,
-            999_999_999_999,
-            1_000_000_000_000,
-            12_345_678,
-        ] {
-            for scale in 0..=5 {
-                amounts.push(Decimal::new(mantissa, scale));
-            }
-        }
-        for numeric in [978, 392, 48] {
-            let currency = Currency::from_numeric(numeric).unwrap();
-            let mut d = Diagnostics::new();
-            let money = MinorUnits::new(currency, &mut d).unwrap();
-            for amount in amounts.iter().copied() {
-                let path = || "/p".to_owned();
-                let mut fast = Diagnostics::new();
-                let found = money.exact(amount, &path, "price", &mut fast);
-                let mut slow = Diagnostics::new();
-                let expected = money.checked(
-                    currency.to_minor_units(amount),
-                    amount,
-                    &path,
-                    "price",
-                    &mut slow,
-                );
-                assert_eq!(found, expected, "{amount} {currency}");
-                assert_eq!(fast, slow, "{amount} {currency}");
-            }
-        }
+    fn quantity_text(value: Decimal, d: &mut Diagnostics) -> Option<String> {
+        quantity(value, || "/lines/0/quantity".to_owned(), d)
     }
 
     #[test]

@@ -157,36 +157,31 @@ impl Field {
 
     /// The field spelled `name` (exactly), if it is one.
     pub(crate) fn named(name: &str) -> Option<Self> {
-        // By length first, so that a name is compared with one or two others at most.
-        let index = match (name.len(), name) {
-            (3, "ref") => 0,
-            (6, "origin") => 1,
-            (7, "country") => 2,
-            (5, "taxes") => 3,
-            (6, "amount") => 4,
-            (8, "currency") => 5,
-            (4, "date") => 6,
-            (7, "details") => 7,
-            (12, "deliveryTime") => 8,
-            (12, "deliveryMode") => 9,
-            (20, "deliveryExpectedDate") => 10,
-            (21, "deliveryExpectedDelay") => 11,
-            (14, "deliveryCharge") => 12,
-            (14, "discountAmount") => 13,
-            (14, "otaPackageType") => 14,
-            (21, "otaDestinationCountry") => 15,
-            (16, "bookingReference") => 16,
-            (11, "orderDetail") => 17,
-            (13, "orderExtended") => 18,
-            (8, "orderOTA") => 19,
-            _ => return None,
-        };
-        Some(Self(index))
+        ORDER_FIELDS.into_iter().find(|field| field.name() == name)
     }
 
     /// The field's position in the schema's list, which is its slot in a raw order.
     pub(crate) fn slot(self) -> usize {
         usize::from(self.0)
+    }
+
+    /// The Payline API version the field appeared in, for those that were not there from
+    /// the start: the specification's "version 18 or higher" (`deliveryCharge`) and
+    /// "version 21 or higher" (`discountAmount`, the OTA fields, `bookingReference`,
+    /// `orderDetail`). The specification does not list `orderExtended` and `orderOTA`,
+    /// which the WSDL has after those: they are taken to be as recent.
+    pub(crate) fn since_api_version(self) -> Option<u32> {
+        match self {
+            DELIVERY_CHARGE => Some(18),
+            DISCOUNT_AMOUNT
+            | OTA_PACKAGE_TYPE
+            | OTA_DESTINATION_COUNTRY
+            | BOOKING_REFERENCE
+            | ORDER_DETAIL
+            | ORDER_EXTENDED
+            | ORDER_OTA => Some(21),
+            _ => None,
+        }
     }
 }
 
@@ -198,37 +193,13 @@ impl DetailField {
 
     /// The field spelled `name` (exactly), if it is one.
     pub(crate) fn named(name: &str) -> Option<Self> {
-        // By length first, as for order fields.
-        let index = match (name.len(), name) {
-            (3, "ref") => 0,
-            (5, "price") => 1,
-            (8, "quantity") => 2,
-            (7, "comment") => 3,
-            (8, "category") => 4,
-            (5, "brand") => 5,
-            (12, "subcategory1") => 6,
-            (12, "subcategory2") => 7,
-            (14, "additionalData") => 8,
-            (7, "taxRate") => 9,
-            (6, "seller") => 10,
-            (10, "sellerType") => 11,
-            _ => return None,
-        };
-        Some(Self(index))
+        DETAIL_FIELDS.into_iter().find(|field| field.name() == name)
     }
 
     /// The field's position in the schema's list, which is its slot in a raw order.
     pub(crate) fn slot(self) -> usize {
         usize::from(self.0)
     }
-}
-
-/// A new default item at the end of `list`, made where it lies (`push` of a default
-/// builds it aside and copies it: a raw item or a line is a few hundred bytes).
-pub(crate) fn push_default<T: Default>(list: &mut Vec<T>) -> &mut T {
-    let at = list.len();
-    list.resize_with(at + 1, T::default);
-    &mut list[at]
 }
 
 /// The key under which `Order.extensions` (or `OrderLine.extensions`) keeps a Payline

@@ -34,7 +34,9 @@ use tradewire_sdk::{
     Adapter, AdapterInfo, Diagnostic, Diagnostics, Document, DocumentKind, MessageSpec, Outcome,
 };
 
-pub use config::{DeliveryModeCodes, DeliveryTimeCodes, PaymentOrderConfig, SoapElement};
+pub use config::{
+    DeliveryModeCodes, DeliveryTimeCodes, LATEST_ORDER_VERSION, PaymentOrderConfig, SoapElement,
+};
 
 use config::Settings;
 use fields::Form;
@@ -90,18 +92,10 @@ impl Adapter for PaymentOrder {
         let order = match message {
             ORDER => json_form::read(input, &mut d)
                 .map(|raw| decode::to_order(&raw, Form::Json, &self.settings, &mut d)),
-            ORDER_SOAP => match soap_form::read_streamed(input) {
-                Some((raw, found)) => {
-                    d.extend(found);
-                    Some(decode::to_order(&raw, Form::Soap, &self.settings, &mut d))
-                }
-                // Anything but plain XML holding a Payline order is read by way of the
-                // SDK's tree, which says what is wrong with it.
-                None => soap_form::parse(input, &mut d).and_then(|root| {
-                    let raw = soap_form::read(&root, &mut d)?;
-                    Some(decode::to_order(&raw, Form::Soap, &self.settings, &mut d))
-                }),
-            },
+            ORDER_SOAP => soap_form::parse(input, &mut d).and_then(|root| {
+                let raw = soap_form::read(&root, &mut d)?;
+                Some(decode::to_order(&raw, Form::Soap, &self.settings, &mut d))
+            }),
             other => return Err(unknown_message(other)),
         };
         match order {

@@ -332,6 +332,7 @@ fn order_in(currency: &str, gross: &str) -> Order {
     Order {
         reference: Some(format!("{currency}-1")),
         created_at: Some(DateTime::parse_from_rfc3339("2025-05-20T12:00:00Z").unwrap()),
+        billing_address: Some(billed_in("NL")),
         lines: vec![OrderLine {
             sku: Some("ITEM".into()),
             quantity: Decimal::ONE,
@@ -344,6 +345,14 @@ fn order_in(currency: &str, gross: &str) -> Order {
             tax: None,
         }),
         ..Order::new(Currency::from_code(currency).unwrap())
+    }
+}
+
+/// An address that only says its country.
+fn billed_in(country: &str) -> Address {
+    Address {
+        country: Some(Country::from_alpha2(country).unwrap()),
+        ..Address::default()
     }
 }
 
@@ -661,6 +670,172 @@ fn bad_canonical_orders_are_refused_at_their_pointer() {
 }
 
 #[test]
+fn an_order_without_country_is_refused_on_encode_and_reported_on_decode() {
+    let adapter = adapter();
+    let mut order = order_in("EUR", "12.00");
+    order.billing_address = None;
+    for message in ["order", "order-soap"] {
+        assert_refused(
+            encode(&adapter, message, &order),
+            "/billing_address/country",
+            "payline.missing_field",
+        );
+    }
+    // The delivery country stands in for a missing billing one.
+    order.delivery_address = Some(billed_in("DE"));
+    assert_eq!(encode_json(&adapter, &order)["country"], "DE");
+
+    let json =
+        br#"{"ref": "R-1", "amount": "1200", "currency": "978", "date": "20/05/2025 14:00"}"#;
+    let soap = br#"<order xmlns="http://obj.ws.payline.experian.com"><ref>R-1</ref>
+        <amount>1200</amount><currency>978</currency><date>20/05/2025 14:00</date></order>"#;
+    for (message, input, path) in [
+        ("order", &json[..], "/country"),
+        ("order-soap", &soap[..], "/order/country"),
+    ] {
+        let accepted = adapter.decode(message, input).unwrap();
+        assert_eq!(
+            findings(&accepted.warnings),
+            [(path.to_owned(), "payline.country_missing".to_owned())],
+            "{message}"
+        );
+        let Document::Order(order) = accepted.value else {
+            panic!()
+        };
+        assert_eq!(order.billing_address, None);
+    }
+}
+
+/// An order with shipping, a discount and the travel fields: `deliveryCharge` exists from
+/// API version 18, the others from 21.
+fn trip_order() -> Order {
+    let mut order = order_in("EUR", "509.90");
+    order.lines[0].unit_price = Some(Price::gross(dec("540.00")));
+    for (kind, gross) in [(LineKind::Shipping, "9.90"), (LineKind::Discount, "40.00")] {
+        order.lines.push(OrderLine {
+            kind,
+            quantity: Decimal::ONE,
+            unit_price: Some(Price::gross(dec(gross))),
+            ..OrderLine::default()
+        });
+    }
+    for (field, value) in [
+        ("otaPackageType", "02"),
+        ("otaDestinationCountry", "IT"),
+        ("bookingReference", "PNR-4XK9QZ"),
+        ("orderDetail", "Flight AF1404 + hotel"),
+    ] {
+        order
+            .extensions
+            .insert(format!("payline.{field}"), value.to_owned());
+    }
+    order
+}
+
+#[test]
+fn fields_are_written_only_from_the_api_version_that_has_them() {
+    let later = [
+        "discountAmount",
+        "otaPackageType",
+        "otaDestinationCountry",
+        "bookingReference",
+        "orderDetail",
+    ];
+    for (version, with_charge, with_later) in [
+        (3, false, false),
+        (17, false, false),
+        (18, true, false),
+        (20, true, false),
+        (21, true, true),
+        (34, true, true),
+    ] {
+        let adapter = adapter_with(&format!(
+            r#"{{"today": "2017-04-02", "api_version": {version}}}"#
+        ));
+        let accepted = adapter
+            .encode("order", &Document::Order(trip_order()))
+            .unwrap_or_else(|d| panic!("{version}: {d}"));
+        let json: Value = serde_json::from_slice(&accepted.value).unwrap();
+        assert_eq!(
+            json["amount"], "50990",
+            "{version}: the amount never changes"
+        );
+        assert_eq!(
+            json.get("deliveryCharge").is_some(),
+            with_charge,
+            "{version}"
+        );
+        for field in later {
+            assert_eq!(json.get(field).is_some(), with_later, "{version}: {field}");
+        }
+        let left_out = accepted
+            .warnings
+            .iter()
+            .filter(|w| w.code == "payline.not_in_api_version")
+            .count();
+        let expected = usize::from(!with_charge) + if with_later { 0 } else { later.len() };
+        assert_eq!(left_out, expected, "{version}: {}", accepted.warnings);
+    }
+    // A field the version lacks is left out whatever its format.
+    let mut order = trip_order();
+    order
+        .extensions
+        .insert("payline.otaPackageType".into(), "Valise".into());
+    let accepted = adapter_with(r#"{"today": "2017-04-02", "api_version": 17}"#)
+        .encode("order", &Document::Order(order))
+        .unwrap_or_else(|d| panic!("{d}"));
+    assert!(!accepted.warnings.has_errors());
+    // The default is 21: everything is written.
+    let json = encode_json(&adapter(), &trip_order());
+    assert_eq!(json["discountAmount"], "4000");
+    assert_eq!(json["otaPackageType"], "02");
+}
+
+#[test]
+fn ota_and_booking_reference_formats_are_errors_both_ways() {
+    let adapter = adapter();
+    for (field, value, code) in [
+        ("otaPackageType", "Valise", "payline.not_a_number"),
+        ("otaPackageType", "123", "payline.too_many_digits"),
+        ("otaPackageType", "-1", "payline.not_a_number"),
+        ("otaDestinationCountry", "GBR", "payline.unknown_country"),
+        ("otaDestinationCountry", "XX", "payline.unknown_country"),
+        ("bookingReference", &"B".repeat(101), "payline.too_long"),
+    ] {
+        let mut order = trip_order();
+        order
+            .extensions
+            .insert(format!("payline.{field}"), value.to_owned());
+        for message in ["order", "order-soap"] {
+            assert_refused(
+                encode(&adapter, message, &order),
+                &format!("/extensions/payline.{field}"),
+                code,
+            );
+        }
+        let input = format!(
+            r#"{{"ref": "R", "country": "FR", "amount": "1", "currency": "978", "date": "20/05/2025 14:00", "{field}": "{value}"}}"#
+        );
+        assert_refused(
+            decode(&adapter, "order", input.as_bytes()),
+            &format!("/{field}"),
+            code,
+        );
+    }
+    // At the limits.
+    let mut order = trip_order();
+    order
+        .extensions
+        .insert("payline.bookingReference".into(), "é".repeat(100));
+    order
+        .extensions
+        .insert("payline.otaPackageType".into(), "7".into());
+    let json = encode_json(&adapter, &order);
+    assert_eq!(json["bookingReference"], "é".repeat(100));
+    assert_eq!(json["otaPackageType"], "7");
+}
+
+#[test]
 fn only_orders_are_written() {
     let list = Document::ProductList(Default::default());
     assert_refused(
@@ -670,16 +845,13 @@ fn only_orders_are_written() {
     );
 }
 
+/// Payline's own responses leave `country` nil: they are read, with a warning, and what
+/// they say cannot be sent back to Payline as it is. The fixtures hold copies with a
+/// country, which round-trip.
 #[test]
-fn the_order_of_each_real_sample_decodes() {
+fn the_order_of_each_real_response_decodes_and_says_its_country_is_missing() {
     let adapter = adapter();
     for (file, reference, gross, date) in [
-        (
-            "doWebPaymentRequestFull.xml",
-            "Refxxx999",
-            "1.00",
-            "2014-12-15T12:20:00+01:00",
-        ),
         (
             "getWebPaymentDetailsResponse00000.xml",
             "cb_a_plusieurs_20230228153137",
@@ -694,20 +866,57 @@ fn the_order_of_each_real_sample_decodes() {
         ),
     ] {
         let input = std::fs::read(payline_dir().join("samples").join(file)).unwrap();
-        let order =
-            decode(&adapter, "order-soap", &input).unwrap_or_else(|d| panic!("{file}:\n{d}"));
+        let accepted = adapter
+            .decode("order-soap", &input)
+            .unwrap_or_else(|d| panic!("{file}:\n{d}"));
+        let warned: Vec<_> = findings(&accepted.warnings)
+            .into_iter()
+            .filter(|(_, code)| code == "payline.country_missing")
+            .collect();
+        assert_eq!(
+            warned,
+            [(
+                "/order/country".to_owned(),
+                "payline.country_missing".to_owned()
+            )],
+            "{file}"
+        );
+        let Document::Order(order) = &accepted.value else {
+            panic!("{file}: not an order")
+        };
         assert_eq!(order.reference.as_deref(), Some(reference), "{file}");
         assert_eq!(order.currency, Currency::EUR, "{file}");
         assert_eq!(order.totals.unwrap().gross, dec(gross), "{file}");
         assert_eq!(order.created_at.unwrap().to_rfc3339(), date, "{file}");
         assert_eq!(order.billing_address, None, "{file}: country is nil");
+        for message in ["order", "order-soap"] {
+            assert_refused(
+                encode(&adapter, message, order),
+                "/billing_address/country",
+                "payline.missing_field",
+            );
+        }
     }
+}
+
+/// The request sample of Payline's Java SDK carries `Valise` as `otaPackageType`, which
+/// is `N2`: Payline refuses it, and so does reading it.
+#[test]
+fn the_request_sample_is_refused_for_its_ota_package_type() {
+    let input = std::fs::read(payline_dir().join("samples/doWebPaymentRequestFull.xml")).unwrap();
+    assert_refused(
+        decode(&adapter(), "order-soap", &input),
+        "/order/otaPackageType",
+        "payline.not_a_number",
+    );
 }
 
 #[test]
 fn free_text_in_hint_fields_is_kept_verbatim_and_sent_back() {
     let adapter = adapter();
-    let input = std::fs::read(payline_dir().join("samples/doWebPaymentRequestFull.xml")).unwrap();
+    // The request sample with a country and a conforming `otaPackageType`.
+    let input = std::fs::read(fixtures().join("order-soap/doWebPaymentRequestFull-conforming.xml"))
+        .unwrap();
     let accepted = adapter.decode("order-soap", &input).unwrap();
     let warned: Vec<_> = accepted
         .warnings

@@ -57,6 +57,10 @@ fn created_at() -> impl Strategy<Value = chrono::DateTime<chrono::FixedOffset>> 
 fn order_with(currency: Currency, lines: Vec<OrderLine>, totals: Option<Totals>) -> Order {
     Order {
         reference: Some("PROP-1".into()),
+        billing_address: Some(Address {
+            country: Some(Country::from_alpha2("BE").unwrap()),
+            ..Address::default()
+        }),
         created_at: Some(
             Paris
                 .with_ymd_and_hms(2025, 1, 2, 3, 4, 0)
@@ -178,7 +182,8 @@ fn decoded_shape_order() -> impl Strategy<Value = Order> {
             "[A-Za-z0-9_./#-]{1,50}",
             prop::sample::select(vec!["e-commerce", "mail-order", "telephone", "SVI_#12"]),
             created_at(),
-            prop::option::of(prop::sample::select(vec!["FR", "BE", "JP", "BH"])),
+            // Payline requires the country.
+            prop::sample::select(vec!["FR", "BE", "JP", "BH"]),
             prop::collection::vec(article(currency), 0..5),
             (
                 prop::option::of(0..100_000_u64),
@@ -239,8 +244,8 @@ fn decoded_shape_order() -> impl Strategy<Value = Order> {
                         reference: Some(reference),
                         channel: Some(channel.to_owned()),
                         created_at: Some(created_at),
-                        billing_address: country.map(|code| Address {
-                            country: Some(Country::from_alpha2(code).unwrap()),
+                        billing_address: Some(Address {
+                            country: Some(Country::from_alpha2(country).unwrap()),
                             ..Address::default()
                         }),
                         lines,
