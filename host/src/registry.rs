@@ -66,7 +66,9 @@ impl Registry {
     pub fn with_builtins() -> Self {
         let mut registry = Self::empty();
         for root in tradewire_sdk::builtins() {
-            match AdapterModule::new(root) {
+            // SAFETY: a built-in is the SDK's module of one adapter type
+            // (`tradewire_sdk::Builtin::of`).
+            match unsafe { AdapterModule::new(root) } {
                 Ok(module) => registry.add(module, Origin::BuiltIn),
                 Err(e) => registry.refused.push(LoadError {
                     path: PathBuf::from("(built-in)"),

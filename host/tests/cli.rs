@@ -510,6 +510,18 @@ fn an_adapter_serves_the_same_calls_from_a_child_process_over_a_pipe() {
         .expect("pipe")
         .expect("encode in context");
     assert_eq!(encoded.bytes, b"FAC132 (text/plain)");
+    // A context the served library cannot read is refused, pointed at as the context's.
+    let newer = CallContext {
+        version: CallContext::VERSION + 1,
+        ..CallContext::default()
+    };
+    let Err(CallError::Rejected(d)) = client
+        .decode_in_context("echo", b"FAC132", &newer)
+        .expect("pipe")
+    else {
+        panic!("a context of a newer version is refused");
+    };
+    assert_eq!(d.as_slice()[0].path, "/context/version");
 
     drop(client);
     assert!(

@@ -73,6 +73,16 @@ impl CallContext {
         }
         Ok(context)
     }
+
+    /// [`Self::from_json`] of the context a call came with, its diagnostics under
+    /// `/context` so that they are not taken for the input's.
+    pub(crate) fn from_call(bytes: &[u8]) -> Result<Self, Diagnostics> {
+        Self::from_json(bytes).map_err(|found| {
+            let mut under = Diagnostics::new();
+            under.extend_under("/context", found);
+            under
+        })
+    }
 }
 
 #[cfg(test)]

@@ -38,7 +38,7 @@ macro_rules! export_adapter {
             };
 
             $crate::__private::inventory::submit! {
-                $crate::Builtin::new($crate::glue::module::<$adapter>)
+                $crate::Builtin::of::<$adapter>()
             }
         };
     };

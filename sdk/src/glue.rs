@@ -159,7 +159,7 @@ unsafe extern "C" fn decode_in_context<A: Adapter>(
         // SAFETY: the caller keeps the handle live for the call (this function's contract).
         let served = unsafe { served::<A>(instance) };
         served.decode(message, |adapter| {
-            let context = read_context(context.as_slice())?;
+            let context = CallContext::from_call(context.as_slice())?;
             adapter.decode_in_context(message, input.as_slice(), &context)
         })
     });
@@ -201,16 +201,11 @@ unsafe extern "C" fn encode_in_context<A: Adapter>(
         // SAFETY: the caller keeps the handle live for the call (this function's contract).
         let served = unsafe { served::<A>(instance) };
         served.encode(message, document.as_slice(), |adapter, document| {
-            let context = read_context(context.as_slice())?;
+            let context = CallContext::from_call(context.as_slice())?;
             adapter.encode_in_context(message, document, &context)
         })
     });
     finish(result, Some(out), diagnostics)
-}
-
-/// The context a caller sent, with diagnostic paths under `/context`.
-fn read_context(bytes: &[u8]) -> Result<CallContext, Diagnostics> {
-    CallContext::from_json(bytes).map_err(|d| prefix_paths("/context", d))
 }
 
 /// # Safety

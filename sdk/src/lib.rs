@@ -2,7 +2,7 @@
 //!
 //! Implement [`Adapter`] for a type, export it with [`export_adapter!`], build the crate
 //! as `cdylib` (and `rlib` to link it as a built-in), and the host can load it. The
-//! canonical model is re-exported as [`core`](tradewire_core), so an adapter depends on
+//! canonical model is re-exported as [`core`], so an adapter depends on
 //! this crate alone.
 //!
 //! - [`abi`]: the binary contract (what crosses the library boundary).

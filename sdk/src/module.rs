@@ -60,7 +60,16 @@ impl std::error::Error for ModuleError {}
 
 impl AdapterModule {
     /// Checks the module's ABI version and reads its manifest.
-    pub fn new(root: AdapterModRef) -> Result<Self, ModuleError> {
+    ///
+    /// # Safety
+    ///
+    /// The module's functions keep [`AdapterMod`](crate::abi::AdapterMod)'s contract with
+    /// each other: those that take an instance accept every handle its `create` writes.
+    /// Modules the SDK builds for one adapter type ([`Self::of`], the built-ins, the root
+    /// module `export_adapter!` exports) do; one put together from the functions of
+    /// different modules does not, and calling it would read one adapter's instance as
+    /// another's.
+    pub unsafe fn new(root: AdapterModRef) -> Result<Self, ModuleError> {
         let library = (root.abi_version())();
         if library.major != ABI_VERSION.major || library.minor > ABI_VERSION.minor {
             return Err(ModuleError::AbiVersion {
@@ -95,7 +104,8 @@ impl AdapterModule {
     /// The module of adapter type `A`, called through the same ABI as a loaded library:
     /// how tests and the conformance kit reach an adapter they link.
     pub fn of<A: crate::Adapter>() -> Result<Self, ModuleError> {
-        Self::new(crate::glue::module::<A>())
+        // SAFETY: every function of the module is the SDK's glue for `A`.
+        unsafe { Self::new(crate::glue::module::<A>()) }
     }
 
     pub fn manifest(&self) -> &Manifest {
@@ -442,7 +452,9 @@ mod tests {
 
     #[test]
     fn a_library_of_a_newer_minor_version_is_refused_and_one_of_this_version_is_not() {
-        let refused = AdapterModule::new(module_reporting(newer_minor)).expect_err("newer");
+        // SAFETY (both calls): the module's functions never read a handle.
+        let refused =
+            unsafe { AdapterModule::new(module_reporting(newer_minor)) }.expect_err("newer");
         assert_eq!(
             refused,
             ModuleError::AbiVersion {
@@ -458,7 +470,7 @@ mod tests {
         );
         // Past the version check, this module fails only for having no manifest.
         assert!(matches!(
-            AdapterModule::new(module_reporting(same_version)),
+            unsafe { AdapterModule::new(module_reporting(same_version)) },
             Err(ModuleError::Manifest(_))
         ));
     }

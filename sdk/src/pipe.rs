@@ -246,11 +246,13 @@ pub fn serve(
                 instance.encode(&request.message, &request.body)
             }),
             Op::DecodeInContext => with_instance(instance.as_ref(), |instance| {
-                let context = read_context(&request.context)?;
+                let context =
+                    CallContext::from_call(&request.context).map_err(CallError::Rejected)?;
                 instance.decode_in_context(&request.message, &request.body, &context)
             }),
             Op::EncodeInContext => with_instance(instance.as_ref(), |instance| {
-                let context = read_context(&request.context)?;
+                let context =
+                    CallContext::from_call(&request.context).map_err(CallError::Rejected)?;
                 instance.encode_in_context(&request.message, &request.body, &context)
             }),
         };
@@ -274,15 +276,6 @@ fn with_instance(
             )
             .into(),
         )),
-    })
-}
-
-/// The context a request carries, with diagnostic paths under `/context`.
-fn read_context(bytes: &[u8]) -> Result<CallContext, CallError> {
-    CallContext::from_json(bytes).map_err(|d| {
-        let mut under = Diagnostics::new();
-        under.extend_under("/context", d);
-        CallError::Rejected(under)
     })
 }
 

@@ -134,7 +134,8 @@ pub(crate) fn decode(
 
     // The key: POST first, then the XML.
     let xml_key = xml_value("key");
-    // Two keys the caller sent: no secret is compared here.
+    // Both keys are the caller's, and a POST key has already matched the configured one:
+    // comparing them in plain time tells the caller nothing it does not know.
     if let (Some(a), Some(b)) = (&post_key, &xml_key)
         && a != b
     {

@@ -130,11 +130,12 @@ impl LineWriter<'_> {
         // DESCRIPTION (cut to 40 with the full text in LONGTEXT), MATNR
         let mut long_text = line.long_text.clone();
         let has_matnr = non_empty(&line.buyer_part_id).is_some();
-        let description = match non_empty(&line.description) {
-            Some(description) => Some(description),
-            // The defaults are for lines that need a description, as for the unit below.
-            None if !has_matnr => self.settings.description_of(line, &self.path, self.d),
-            None => None,
+        // A line without MATNR needs a description, and then takes the configured one for
+        // its kind when it has none; so for the unit below.
+        let description = if has_matnr {
+            non_empty(&line.description)
+        } else {
+            self.settings.description_of(line, &self.path, self.d)
         };
         if let Some(description) = description {
             if description.chars().count() > DESCRIPTION_CHARS {
@@ -176,10 +177,10 @@ impl LineWriter<'_> {
         } else {
             self.put_number("QUANTITY", line.quantity, "quantity", 11, 3);
         }
-        let unit = match non_empty(&line.unit) {
-            Some(unit) => Some(unit),
-            None if !has_matnr => self.settings.unit_of(line, &self.path, self.d),
-            None => None,
+        let unit = if has_matnr {
+            non_empty(&line.unit)
+        } else {
+            self.settings.unit_of(line, &self.path, self.d)
         };
         match unit {
             Some(unit) => {

@@ -448,17 +448,12 @@ impl StatedAmounts {
             .try_fold(Decimal::ZERO, |sum, line| {
                 sum.checked_add(line.signed_net_total()?)
             });
-        let too_large = |d: &mut Diagnostics| {
-            d.error(
-                format!("{total_path}/Money"),
-                "oci.number_too_large",
-                "the order's amounts are too large to add up",
-            );
-        };
+        // Built only for a diagnostic.
+        let money_path = || format!("{total_path}/Money");
         let Some(items) = items else {
             // A line without its price is refused already; otherwise they overflowed.
             if !d.has_errors() {
-                too_large(d);
+                too_large(d, &money_path());
             }
             return None;
         };
@@ -466,7 +461,7 @@ impl StatedAmounts {
             .checked_add(self.shipping)
             .and_then(|sum| sum.checked_add(self.tax))
         else {
-            too_large(d);
+            too_large(d, &money_path());
             return None;
         };
         let tolerance = order.rounding_tolerance();
@@ -497,7 +492,7 @@ impl StatedAmounts {
                 rounded
             };
             d.error(
-                format!("{total_path}/Money"),
+                money_path(),
                 "oci.cxml.total_mismatch",
                 format!(
                     "the Total {} {currency} is neither the items' sum, {} {currency} (cXML's \
@@ -513,7 +508,7 @@ impl StatedAmounts {
             return None;
         };
         let (Some(net), Some(gross)) = (net, gross) else {
-            too_large(d);
+            too_large(d, &money_path());
             return None;
         };
         Some((
@@ -933,18 +928,22 @@ impl OrderPlan {
                 ),
                 LineKind::Shipping => {
                     shipping_lines += 1;
-                    let amount = net.map(|net| {
-                        line.quantity * net / line.price_basis_quantity.unwrap_or(Decimal::ONE)
-                    });
-                    let Some(amount) = amount else { continue };
+                    let Some(net) = net else { continue };
                     let description = settings
                         .description_of(line, &path, d)
                         .unwrap_or_default()
                         .to_owned();
-                    shipping = Some(match shipping.take() {
-                        Some((sum, earlier)) => (sum + amount, format!("{earlier}; {description}")),
-                        None => (amount, description),
-                    });
+                    let amount = line_amount(line, net);
+                    shipping = match (shipping.take(), amount) {
+                        (Some((sum, earlier)), Some(amount)) => sum
+                            .checked_add(amount)
+                            .map(|sum| (sum, format!("{earlier}; {description}"))),
+                        (None, Some(amount)) => Some((amount, description)),
+                        (_, None) => None,
+                    };
+                    if shipping.is_none() {
+                        too_large(d, &path);
+                    }
                 }
                 LineKind::Article | LineKind::PaymentFee => {
                     check_item(line, &path, d);
@@ -964,10 +963,8 @@ impl OrderPlan {
                             unit: unit.to_owned(),
                             description: description.map(str::to_owned),
                         });
-                        items_total = items_total.and_then(|total| {
-                            let basis = line.price_basis_quantity.unwrap_or(Decimal::ONE);
-                            Some(total + (line.quantity * net).checked_div(basis)?)
-                        });
+                        items_total = items_total
+                            .and_then(|total| total.checked_add(line_amount(line, net)?));
                     }
                 }
             }
@@ -990,14 +987,23 @@ impl OrderPlan {
             .as_ref()
             .map_or(Decimal::ZERO, |(amount, _)| *amount);
         let items_amount = match &order.totals {
-            Some(Totals { net: Some(net), .. }) => *net - shipping_amount,
+            Some(Totals { net: Some(net), .. }) => {
+                net.checked_sub(shipping_amount).ok_or("/totals")
+            }
             Some(Totals {
                 gross,
                 tax: Some(tax),
                 ..
-            }) => *gross - *tax - shipping_amount,
-            _ => items_total.unwrap_or_default(),
-        };
+            }) => gross
+                .checked_sub(*tax)
+                .and_then(|net| net.checked_sub(shipping_amount))
+                .ok_or("/totals"),
+            _ => items_total.ok_or("/lines"),
+        }
+        .unwrap_or_else(|overflowed| {
+            too_large(d, overflowed);
+            Decimal::ZERO
+        });
         let tax = order_tax(order, d);
         let total = match total_convention(order, d) {
             TotalConvention::Items => items_amount,
@@ -1007,11 +1013,7 @@ impl OrderPlan {
                     .checked_add(shipping_amount)
                     .and_then(|sum| sum.checked_add(tax_amount))
                     .unwrap_or_else(|| {
-                        d.error(
-                            "/totals",
-                            "oci.number_too_large",
-                            "the order's amounts are too large to add up",
-                        );
+                        too_large(d, "/totals");
                         Decimal::ZERO
                     })
             }
@@ -1162,6 +1164,21 @@ fn vat_description(order: &Order) -> String {
     }
     let rates: Vec<String> = rates.iter().map(|rate| format!("{rate} %")).collect();
     format!("VAT {}", rates.join(", "))
+}
+
+/// Quantity × net unit price ÷ price basis; `None` when that overflows.
+fn line_amount(line: &OrderLine, net: Decimal) -> Option<Decimal> {
+    let basis = line.price_basis_quantity.unwrap_or(Decimal::ONE);
+    line.quantity.checked_mul(net)?.checked_div(basis)
+}
+
+/// Amounts too large to add up: refused rather than written wrong (or panicking).
+fn too_large(d: &mut Diagnostics, path: &str) {
+    d.error(
+        path,
+        "oci.number_too_large",
+        "the order's amounts are too large to add up",
+    );
 }
 
 /// The line's net unit price: cXML prices are net of tax.

@@ -870,6 +870,83 @@ fn a_total_that_fits_neither_convention_is_refused_with_the_sums() {
     assert_eq!(totals_of(&order).3, "items");
 }
 
+/// Amounts at the edge of what a decimal holds: each line's amount, the shipping lines'
+/// sum, the items' sum and the stated totals less shipping all overflow. Every one is
+/// refused as too large, where multiplying or adding them used to panic.
+#[test]
+fn an_order_request_of_amounts_too_large_to_add_up_is_refused() {
+    let max = Decimal::MAX.to_string();
+    let line = |kind: &str, quantity: &str| {
+        format!(
+            r#"{{ "kind": "{kind}", "sku": "A", "unit": "EA", "quantity": "{quantity}",
+                 "unit_price": {{ "net": "{max}" }} }}"#
+        )
+    };
+    let order = |totals: &str, lines: &[String]| {
+        let json = format!(
+            r#"{{ "contract": "order/v1", "id": "PO-1", "created_at": "2024-05-02T10:00:00+02:00",
+                 "currency": "EUR", "billing_address": {{ "company": "Zinc" }}{totals},
+                 "lines": [{}] }}"#,
+            lines.join(",")
+        );
+        with_credentials(order(Document::from_json(json.as_bytes(), None).unwrap()))
+    };
+    let negative_max = format!("-{max}");
+    for (case, order, path) in [
+        (
+            "a shipping line's amount",
+            order("", &[line("article", "1"), line("shipping", "2")]),
+            "/lines/1",
+        ),
+        (
+            "the shipping lines' sum",
+            order(
+                "",
+                &[
+                    line("article", "1"),
+                    line("shipping", "1"),
+                    line("shipping", "1"),
+                ],
+            ),
+            "/lines/2",
+        ),
+        (
+            "an item's amount",
+            order("", &[line("article", "2")]),
+            "/lines",
+        ),
+        (
+            "the items' sum",
+            order("", &[line("article", "1"), line("article", "1")]),
+            "/lines",
+        ),
+        (
+            "totals.net less shipping",
+            order(
+                &format!(r#", "totals": {{ "gross": "1", "net": "{negative_max}" }}"#),
+                &[line("article", "1"), line("shipping", "1")],
+            ),
+            "/totals",
+        ),
+        (
+            "totals.gross less tax",
+            order(
+                &format!(r#", "totals": {{ "gross": "{negative_max}", "tax": "{max}" }}"#),
+                &[line("article", "1")],
+            ),
+            "/totals",
+        ),
+    ] {
+        let refused = adapter()
+            .encode("order-request", &Document::Order(order))
+            .expect_err(case);
+        assert!(
+            codes_at(&refused).contains(&(path.to_owned(), "oci.number_too_large".to_owned())),
+            "{case}: {refused}"
+        );
+    }
+}
+
 /// `order` with the credentials an OrderRequest needs from the config or the order.
 fn with_credentials(mut order: Order) -> Order {
     for party in ["From", "To", "Sender"] {

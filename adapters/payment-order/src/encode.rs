@@ -577,14 +577,19 @@ fn additional_data<'o>(
 
 /// Shipping lines, summed, as `deliveryCharge`.
 fn delivery_charge(order: &Order, money: &MinorUnits, d: &mut Diagnostics) -> Option<String> {
-    let total = sum_lines(order, &[LineKind::Shipping], d)?;
+    let total = sum_lines(order, &[LineKind::Shipping], DELIVERY_CHARGE, d)?;
     money.rounded(total, &|| "/lines".to_owned(), DELIVERY_CHARGE.name(), d)
 }
 
 /// Discount and voucher lines plus the articles' own discounts, summed, as
 /// `discountAmount`.
 fn discount_amount(order: &Order, money: &MinorUnits, d: &mut Diagnostics) -> Option<String> {
-    let lines = sum_lines(order, &[LineKind::Discount, LineKind::Voucher], d);
+    let lines = sum_lines(
+        order,
+        &[LineKind::Discount, LineKind::Voucher],
+        DISCOUNT_AMOUNT,
+        d,
+    );
     let mut on_articles = None;
     for (index, line) in order.lines.iter().enumerate() {
         if line.kind != LineKind::Article {
@@ -592,7 +597,10 @@ fn discount_amount(order: &Order, money: &MinorUnits, d: &mut Diagnostics) -> Op
         }
         for (i, discount) in line.discounts.iter().enumerate() {
             match discount.amount.gross_with(line.vat_rate) {
-                Some(gross) => *on_articles.get_or_insert(Decimal::ZERO) += gross,
+                Some(gross) => {
+                    let sum = on_articles.unwrap_or_default();
+                    on_articles = Some(add(sum, gross, DISCOUNT_AMOUNT, d)?);
+                }
                 None => unpriced(
                     d,
                     format!("/lines/{index}/discounts/{i}/amount"),
@@ -603,32 +611,57 @@ fn discount_amount(order: &Order, money: &MinorUnits, d: &mut Diagnostics) -> Op
     }
     let total = match (lines, on_articles) {
         (None, None) => return None,
-        (lines, articles) => lines.unwrap_or_default() + articles.unwrap_or_default(),
+        (lines, articles) => add(
+            lines.unwrap_or_default(),
+            articles.unwrap_or_default(),
+            DISCOUNT_AMOUNT,
+            d,
+        )?,
     };
     money.rounded(total, &|| "/lines".to_owned(), DISCOUNT_AMOUNT.name(), d)
 }
 
-/// The VAT-inclusive total of the lines of these kinds, positive; `None` when there are
-/// none with a known total.
-fn sum_lines(order: &Order, kinds: &[LineKind], d: &mut Diagnostics) -> Option<Decimal> {
+/// The VAT-inclusive total of the lines of these kinds, positive, for `field`; `None`
+/// when there are none with a known total, or they are too large to add up (an error).
+fn sum_lines(
+    order: &Order,
+    kinds: &[LineKind],
+    field: Field,
+    d: &mut Diagnostics,
+) -> Option<Decimal> {
     let mut total = None;
     for (index, line) in order.lines.iter().enumerate() {
         if !kinds.contains(&line.kind) {
             continue;
         }
         match line.signed_gross_total() {
-            Some(signed) => *total.get_or_insert(Decimal::ZERO) += signed * line.kind.sign(),
-            None => {
-                let field = if line.kind == LineKind::Shipping {
-                    DELIVERY_CHARGE.name()
-                } else {
-                    DISCOUNT_AMOUNT.name()
-                };
-                unpriced(d, format!("/lines/{index}/unit_price"), field);
+            Some(signed) => {
+                let sum = total.unwrap_or_default();
+                total = Some(add(sum, signed * line.kind.sign(), field, d)?);
             }
+            None => unpriced(d, format!("/lines/{index}/unit_price"), field.name()),
         }
     }
     total
+}
+
+/// `sum + amount`; `None` when that overflows, which is refused: such a sum has far more
+/// than the 12 digits `field` holds.
+fn add(sum: Decimal, amount: Decimal, field: Field, d: &mut Diagnostics) -> Option<Decimal> {
+    match sum.checked_add(amount) {
+        Some(sum) => Some(sum),
+        None => {
+            d.error(
+                "/lines",
+                "payline.too_many_digits",
+                format!(
+                    "the lines that make `{}` are too large to add up",
+                    field.name()
+                ),
+            );
+            None
+        }
+    }
 }
 
 fn unpriced(d: &mut Diagnostics, path: String, field: &str) {

@@ -669,6 +669,51 @@ fn bad_canonical_orders_are_refused_at_their_pointer() {
     }
 }
 
+/// Shipping and discount lines too large to add up into `deliveryCharge` or
+/// `discountAmount`: refused, where adding them used to panic.
+#[test]
+fn lines_too_large_to_add_up_are_refused() {
+    let adapter = adapter();
+    let priced = |kind: LineKind| OrderLine {
+        kind,
+        quantity: Decimal::ONE,
+        unit_price: Some(Price::gross(Decimal::MAX)),
+        ..OrderLine::default()
+    };
+    let mut discounted = priced(LineKind::Article);
+    discounted.discounts = vec![
+        tradewire_sdk::core::Discount {
+            amount: Price::gross(Decimal::MAX),
+            ..Default::default()
+        };
+        2
+    ];
+    let cases = [
+        ("two shipping lines", vec![priced(LineKind::Shipping); 2]),
+        ("two vouchers", vec![priced(LineKind::Voucher); 2]),
+        ("an article's two discounts", vec![discounted.clone()]),
+        (
+            "a discount line and an article's discount",
+            vec![priced(LineKind::Discount), {
+                let mut one = discounted;
+                one.discounts.truncate(1);
+                one
+            }],
+        ),
+    ];
+    for (case, extra) in cases {
+        let mut order = econnecteur_sample_order();
+        order.lines.extend(extra);
+        for message in ["order", "order-soap"] {
+            let refused = encode(&adapter, message, &order).expect_err(case);
+            assert!(
+                findings(&refused).contains(&("/lines".into(), "payline.too_many_digits".into())),
+                "{case}: {refused}"
+            );
+        }
+    }
+}
+
 #[test]
 fn an_order_without_country_is_refused_on_encode_and_reported_on_decode() {
     let adapter = adapter();
