@@ -43,7 +43,9 @@ pub use price_rule::{Adjustment, PriceList, PriceRule};
 pub use product::{
     CategoryPrice, Dimensions, Image, Product, ProductList, ProductText, Variant, is_valid_gtin,
 };
-pub use punchout::{HookUrlError, PunchoutFunction, PunchoutSession, Secret, check_hook_url};
+pub use punchout::{
+    HookUrlError, PunchoutFunction, PunchoutSession, Secret, check_hook_url, redact_userinfo,
+};
 pub use service::{
     OperationKind, OrderRef, ProductRef, ServiceOperation, ServiceReply, ServiceRequest,
     ServiceResponse,

@@ -1,5 +1,6 @@
 //! The punchout session a procurement system opens on a catalogue.
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::fmt;
 
@@ -122,7 +123,7 @@ impl PunchoutSession {
             Err(why) => d.error(
                 "/hook_url",
                 "punchout.hook_url_not_http",
-                format!("hook_url {:?} {why}", self.hook_url.trim()),
+                format!("hook_url {:?} {why}", redact_userinfo(self.hook_url.trim())),
             ),
         }
         d
@@ -184,6 +185,20 @@ pub fn check_hook_url(url: &str) -> Result<&str, HookUrlError> {
         return Err(HookUrlError::NoHost);
     }
     Ok(url)
+}
+
+/// `url` fit to quote in a message or log: credentials written into it
+/// (`https://user:password@host/`) are replaced by `***`, since a hook URL may carry them
+/// and secrets never print.
+pub fn redact_userinfo(url: &str) -> Cow<'_, str> {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return Cow::Borrowed(url);
+    };
+    let authority_len = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    match rest[..authority_len].rfind('@') {
+        Some(at) => Cow::Owned(format!("{scheme}://***{}", &rest[at..])),
+        None => Cow::Borrowed(url),
+    }
 }
 
 #[cfg(test)]
@@ -272,6 +287,25 @@ mod tests {
         ] {
             assert_eq!(check_hook_url(bad), Err(why), "{bad:?}");
         }
+    }
+
+    #[test]
+    fn credentials_in_a_url_never_print() {
+        assert_eq!(
+            redact_userinfo("https://buyer:hunter2@srm.example/hook?x=a@b"),
+            "https://***@srm.example/hook?x=a@b"
+        );
+        assert_eq!(redact_userinfo("ftp://u:p@h"), "ftp://***@h");
+        for untouched in ["https://srm.example/a@b", "javascript:alert(1)", "", "x@y"] {
+            assert_eq!(redact_userinfo(untouched), untouched);
+        }
+        let session = PunchoutSession {
+            hook_url: "javascript://buyer:hunter2@srm.example/hook".into(),
+            ..PunchoutSession::default()
+        };
+        let d = session.validate();
+        assert!(!d.to_string().contains("hunter2"), "{d}");
+        assert!(d.to_string().contains("***@srm.example"), "{d}");
     }
 
     #[test]

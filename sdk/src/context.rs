@@ -12,7 +12,7 @@ use tradewire_core::{Diagnostic, Diagnostics, PunchoutSession, from_json_with_pa
 /// does not know, so a host and a library of different SDK releases read each other's.
 /// `version` changes only if a field's meaning ever must; a library refuses a context
 /// of a newer version rather than misread it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct CallContext {
     /// The rules this document follows: [`CallContext::VERSION`] when written.
@@ -29,6 +29,19 @@ pub struct CallContext {
     /// its way back to the procurement system that opened the session.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub punchout_session: Option<PunchoutSession>,
+}
+
+/// Shows header names only: a header such as `authorization` carries a secret, and
+/// secrets never print.
+impl std::fmt::Debug for CallContext {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CallContext")
+            .field("version", &self.version)
+            .field("content_type", &self.content_type)
+            .field("headers", &self.headers.keys().collect::<Vec<_>>())
+            .field("punchout_session", &self.punchout_session)
+            .finish()
+    }
 }
 
 impl Default for CallContext {
@@ -89,6 +102,17 @@ impl CallContext {
 mod tests {
     use super::*;
     use tradewire_core::Secret;
+
+    #[test]
+    fn header_values_never_print() {
+        let mut context = CallContext::default();
+        context
+            .headers
+            .insert("authorization".into(), "Bearer hunter2".into());
+        let shown = format!("{context:?}");
+        assert!(shown.contains("authorization"), "{shown}");
+        assert!(!shown.contains("hunter2"), "{shown}");
+    }
 
     #[test]
     fn a_context_round_trips_and_the_default_is_short() {

@@ -1,7 +1,7 @@
 //! The hook URL: the only place a cart may go.
 
 use tradewire_sdk::Diagnostic;
-use tradewire_sdk::core::{HookUrlError, check_hook_url as check};
+use tradewire_sdk::core::{HookUrlError, check_hook_url as check, redact_userinfo};
 
 /// The hook URL, checked by the canonical model's rule ([`check`]: an absolute `http` or
 /// `https` URL with a host, nothing a browser reads differently from what is shown), with
@@ -16,7 +16,10 @@ pub fn check_hook_url<'a>(path: &str, url: &'a str) -> Result<&'a str, Diagnosti
         why => Diagnostic::error(
             path,
             "oci.hook_url_not_http",
-            format!("the hook_url {:?} {why}", shorten(url.trim())),
+            format!(
+                "the hook_url {:?} {why}",
+                shorten(&redact_userinfo(url.trim()))
+            ),
         ),
     })
 }
@@ -52,6 +55,17 @@ mod tests {
         ] {
             assert!(check_hook_url("hook_url", good).is_ok(), "{good}");
         }
+    }
+
+    #[test]
+    fn credentials_in_a_refused_url_are_not_quoted() {
+        let found = check_hook_url("hook_url", "ftp://buyer:hunter2@files.example/").unwrap_err();
+        assert!(!found.message.contains("hunter2"), "{}", found.message);
+        assert!(
+            found.message.contains("ftp://***@files.example/"),
+            "{}",
+            found.message
+        );
     }
 
     #[test]
