@@ -90,7 +90,7 @@ impl Field {
     /// allocating: only the few known names of its length are compared.
     pub fn from_name(name: &str) -> Option<Self> {
         let start = *BY_LENGTH_STARTS.get(name.len())?;
-        let end = BY_LENGTH_STARTS[name.len() + 1];
+        let end = *BY_LENGTH_STARTS.get(name.len() + 1)?;
         BY_LENGTH[start..end]
             .iter()
             .copied()
