@@ -24,6 +24,9 @@ pub struct Target {
     pub run: fn(&[u8]),
 }
 
+/// The most configs a target has: first bytes `0..MAX_CONFIGS` pick each of them.
+pub const MAX_CONFIGS: u8 = 4;
+
 /// The first byte picks the config (modulo their number), the rest is the input.
 fn pick<'a, T>(choices: &'a [T], data: &'a [u8]) -> Option<(&'a T, &'a [u8])> {
     let (&first, input) = data.split_first()?;
@@ -34,6 +37,10 @@ fn pick<'a, T>(choices: &'a [T], data: &'a [u8]) -> Option<(&'a T, &'a [u8])> {
 
 /// The adapter built from each JSON config; a config it refuses is a mistake in this file.
 fn build<A: Adapter>(configs: &[&str]) -> Vec<A> {
+    assert!(
+        configs.len() <= usize::from(MAX_CONFIGS),
+        "raise MAX_CONFIGS"
+    );
     configs
         .iter()
         .map(|json| {
@@ -121,7 +128,7 @@ decode_target!(csv_catalogue_catalogue: CsvCatalogue, "catalogue", [
 /// The SDK's form reader in a few charsets: UTF-8, windows-1252 (what `latin1` means),
 /// a multi-byte legacy charset, and UTF-16 (which cannot frame a form, so reads as UTF-8).
 pub fn sdk_form(data: &[u8]) {
-    const CHARSETS: [&str; 4] = ["utf-8", "latin1", "shift_jis", "utf-16le"];
+    const CHARSETS: [&str; MAX_CONFIGS as usize] = ["utf-8", "latin1", "shift_jis", "utf-16le"];
     let Some((label, body)) = pick(&CHARSETS, data) else {
         return;
     };

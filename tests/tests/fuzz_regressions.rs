@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 #[path = "../../fuzz/src/lib.rs"]
 mod fuzz_targets;
 
-use fuzz_targets::TARGETS;
+use fuzz_targets::{MAX_CONFIGS, TARGETS};
 
 fn fuzz_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../fuzz")
@@ -46,14 +46,24 @@ fn names_in(kind: &str, extension: Option<&str>) -> BTreeSet<String> {
         .collect()
 }
 
-fn replay(kind: &str) -> usize {
+/// Runs every input of `fuzz/<kind>/` through its target: as found, or with
+/// `every_config` once with each config (its first byte replaced). Returns how many ran.
+fn replay(kind: &str, every_config: bool) -> usize {
     let mut replayed = 0;
     for target in TARGETS {
         for path in inputs(kind, target.name) {
             let input = fs::read(&path).expect("a readable input");
-            // Printed first so that a panic's output says which input caused it.
-            eprintln!("{}: {}", target.name, path.display());
-            (target.run)(&input);
+            let variants = match every_config && !input.is_empty() {
+                true => (0..MAX_CONFIGS)
+                    .map(|config| [&[config], &input[1..]].concat())
+                    .collect(),
+                false => vec![input],
+            };
+            for variant in variants {
+                // Printed first so that a panic's output says which input caused it.
+                eprintln!("{}: {} {:?}", target.name, path.display(), variant.first());
+                (target.run)(&variant);
+            }
             replayed += 1;
         }
     }
@@ -62,11 +72,14 @@ fn replay(kind: &str) -> usize {
 
 #[test]
 fn no_fuzz_finding_panics_again() {
-    assert!(replay("regressions") > 0, "no regression input found");
+    assert!(
+        replay("regressions", false) > 0,
+        "no regression input found"
+    );
 }
 
 #[test]
-fn no_seed_panics() {
+fn no_seed_panics_with_any_config() {
     for target in TARGETS {
         assert!(
             !inputs("seeds", target.name).is_empty(),
@@ -74,7 +87,7 @@ fn no_seed_panics() {
             target.name
         );
     }
-    replay("seeds");
+    replay("seeds", true);
 }
 
 /// A folder or fuzz binary whose name is no target would be skipped without a word.
