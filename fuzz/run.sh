@@ -1,16 +1,20 @@
 #!/bin/sh
-# Fuzzes one target until it has used CPU_SECONDS of CPU time (not wall time: libFuzzer's
-# -max_total_time is wall-clock, and on a shared machine the two differ by a lot), or until
-# it finds a crash, timeout or out-of-memory (written to fuzz/artifacts/<target>/).
-# Appends "<target> <cpu seconds> <exit status>" to fuzz/cpu-time.log; the run's
-# `/usr/bin/time -v` report is fuzz/logs/<target>.<n>.time, libFuzzer's output beside it.
+# Fuzzes one target until all its runs together have used TOTAL_CPU_SECONDS of CPU time
+# (not wall time: libFuzzer's -max_total_time is wall-clock, and on a shared machine the
+# two differ by a lot), or until it finds a crash, timeout or out-of-memory (written to
+# fuzz/artifacts/<target>/). Each run appends "<target> <cpu seconds> <exit status>" to
+# fuzz/cpu-time.log, whose sum per target is what it has had; the run's `/usr/bin/time -v`
+# report is fuzz/logs/<target>.<n>.time, libFuzzer's output beside it.
 #
 #   RUSTC_BOOTSTRAP=1 cargo fuzz build -a     # once, from the repository root
 #   fuzz/run.sh oci_punchout_cart 600
 set -eu
 
 target=$1
-cpu_seconds=$2
+total_cpu_seconds=$2
+spent=$(awk -v t="$target" '$1 == t { s += $2 } END { printf "%d", s }' fuzz/cpu-time.log 2>/dev/null || echo 0)
+cpu_seconds=$((total_cpu_seconds - spent))
+[ "$cpu_seconds" -gt 0 ] || exit 0
 bin=fuzz/target/x86_64-unknown-linux-gnu/release/$target
 [ -x "$bin" ] || { echo "no $bin: build with cargo fuzz build -a" >&2; exit 2; }
 mkdir -p "fuzz/corpus/$target" "fuzz/artifacts/$target" fuzz/logs
