@@ -5,6 +5,9 @@
 //! The adapters are called directly, not through the plugin boundary: a panic fails the
 //! test instead of becoming an `adapter.failed` diagnostic.
 
+// A test that cannot set itself up should fail loudly.
+#![allow(clippy::expect_used)]
+
 use std::collections::BTreeSet;
 use std::fs;
 use std::path::{Path, PathBuf};
