@@ -80,10 +80,14 @@ decode_target!(econnecteur_response: Econnecteur, "response", ["{}"]);
 decode_target!(econnecteur_order: Econnecteur, "order", [
     "{}",
     r#"{"shipping_includes_tax": false, "utc_offset": "+01:00", "currency": "CHF"}"#,
+    r#"{"time_zone": "America/New_York", "country_form": "de"}"#,
 ]);
 decode_target!(econnecteur_product: Econnecteur, "product", ["{}"]);
 decode_target!(econnecteur_option: Econnecteur, "option", ["{}"]);
-decode_target!(econnecteur_customers: Econnecteur, "customers", ["{}"]);
+decode_target!(econnecteur_customers: Econnecteur, "customers", [
+    "{}",
+    r#"{"country_form": "fr"}"#,
+]);
 decode_target!(econnecteur_grilles: Econnecteur, "grilles", ["{}"]);
 
 decode_target!(oci_punchout_login: OciPunchout, "login", [
@@ -113,10 +117,12 @@ decode_target!(ois_orders_order: OisOrders, "order", [
 decode_target!(payment_order_order: PaymentOrder, "order", [
     "{}",
     r#"{"time_zone": "America/St_Johns", "today": "2026-03-08"}"#,
+    r#"{"api_version": 17}"#,
 ]);
 decode_target!(payment_order_order_soap: PaymentOrder, "order-soap", [
     "{}",
     r#"{"time_zone": "America/St_Johns", "today": "2026-03-08"}"#,
+    r#"{"api_version": 17}"#,
 ]);
 
 decode_target!(csv_catalogue_catalogue: CsvCatalogue, "catalogue", [
