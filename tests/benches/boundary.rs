@@ -22,7 +22,7 @@ use serde_json::{Value, json};
 use support::report::Results;
 use support::{Codec, Econnecteur, OciPunchout, OisOrders, PaymentOrder, encoded, scaled_order};
 use tradewire_core::Document;
-use tradewire_host::{LoadOptions, Registry};
+use tradewire_plugins::{LoadOptions, Registry};
 use tradewire_sdk::AdapterInstance;
 
 // The built-ins are linked through the host's registry; name them so their registrations
@@ -128,7 +128,7 @@ fn round_trip_abi(instance: &AdapterInstance, subject: &Subject) -> Vec<u8> {
 
 fn main() {
     // The allocator set up as `tradewire` sets it, so that the figures are the host's.
-    tradewire_host::memory::keep_freed_heap();
+    tradewire_plugins::memory::keep_freed_heap();
     let subjects = subjects();
     let builtins = Registry::with_builtins();
     let plugins = libraries::plugin_dir(&[

@@ -280,7 +280,7 @@ fn bench(criterion: &mut Criterion, case: &Case) {
 
 fn main() {
     // The allocator set up as `tradewire` sets it, so that the figures are the host's.
-    tradewire_host::memory::keep_freed_heap();
+    tradewire_plugins::memory::keep_freed_heap();
     let cases = cases();
     let mut criterion = support::criterion();
     for case in &cases {

@@ -7,7 +7,7 @@
 
 use serde_json::{Value, json};
 use tradewire_core::{Document, DocumentKind};
-use tradewire_host::Registry;
+use tradewire_plugins::Registry;
 
 use tradewire_econnecteur as _;
 use tradewire_oci_punchout as _;

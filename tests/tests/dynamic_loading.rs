@@ -20,7 +20,7 @@ use std::collections::BTreeMap;
 
 use support::{cdylib, plugin_dir};
 use tradewire_core::{Document, DocumentKind};
-use tradewire_host::{LoadOptions, Origin, Registry};
+use tradewire_plugins::{LoadOptions, Origin, Registry};
 use tradewire_sdk::abi::{ABI_VERSION, AbiVersion};
 use tradewire_sdk::{AdapterInstance, CallContext, CallError};
 

@@ -71,7 +71,7 @@ fn decode_prints_the_documents_own_serialisation_contract_first_pretty_or_compac
     // An order with `billing_address`, which sorts before `contract`.
     let order = std::fs::read(concat!(
         env!("CARGO_MANIFEST_DIR"),
-        "/../adapters/ois-orders/fixtures/order/home-delivery-received.json"
+        "/../../adapters/ois-orders/fixtures/order/home-delivery-received.json"
     ))
     .expect("the OIS order sample");
     let decode = |extra: &[&str]| {

@@ -3,7 +3,7 @@
 //! Also the process side of measure 3: a 50 MB input over `--max-input` is refused
 //! before it is read whole.
 //!
-//! `cargo bench -p tradewire-host --bench footprint`. Runs the release binary as a user
+//! `cargo bench -p tradewire-cli --bench footprint`. Runs the release binary as a user
 //! would; times are medians of repeated runs.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]

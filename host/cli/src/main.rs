@@ -1,3 +1,5 @@
+mod cli;
+
 fn main() -> std::process::ExitCode {
-    tradewire_host::cli::main()
+    cli::main()
 }

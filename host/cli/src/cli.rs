@@ -13,8 +13,8 @@ use serde_json::{Value, json};
 use tradewire_core::{Diagnostic, Diagnostics, Document, DocumentKind};
 use tradewire_sdk::{AdapterInstance, CallError, Direction};
 
-use crate::loader;
-use crate::registry::{LoadOptions, Registry};
+use tradewire_plugins::loader;
+use tradewire_plugins::registry::{LoadOptions, Registry};
 
 /// Translate commerce protocols to and from Tradewire's canonical model.
 #[derive(Debug, Parser)]
@@ -124,7 +124,7 @@ impl Failure {
 
 /// Runs the CLI on the process's arguments.
 pub fn main() -> ExitCode {
-    crate::memory::keep_freed_heap();
+    tradewire_plugins::memory::keep_freed_heap();
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) => {
