@@ -1,0 +1,306 @@
+//! What the runtime has acknowledged, kept until every sink has it.
+//!
+//! A source acknowledges a document only after [`Store::accept`] has committed it together
+//! with one delivery per sink it is routed to; each sink then claims its deliveries from
+//! here, records every attempt, and ends each delivery delivered or dead-lettered. Input
+//! that was refused is kept too ([`Store::refuse`]), with its raw bytes, until it is
+//! replayed or dropped.
+//!
+//! [`Store`] is the contract; [`conformance`] is the suite every implementation must pass;
+//! [`sqlite`] is the embedded default (one file, WAL, `synchronous = FULL`, one writer
+//! committing concurrent documents together).
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+
+pub type Timestamp = DateTime<Utc>;
+
+/// A delivery's row id. Dead letters have their own ids ([`DeadLetterId`]).
+pub type DeliveryId = i64;
+
+/// A dead letter's id, as `tradewire dlq` shows it.
+pub type DeadLetterId = i64;
+
+/// A document a source has decoded and transformed, with what it is to become.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Incoming {
+    /// Chosen by the runtime (a UUIDv7), so that the reply can name it before the commit.
+    pub id: String,
+    /// The source's component name.
+    pub source: String,
+    /// The idempotency key (the request's `Idempotency-Key`, else the adapter's key path),
+    /// unique per source among accepted documents.
+    pub key: Option<String>,
+    /// A digest of the raw input: the same key with another digest is a conflict.
+    pub content_hash: String,
+    pub received_at: Timestamp,
+    /// The bytes as received.
+    pub raw: Vec<u8>,
+    /// What the transport said about them (content type, the headers kept), as JSON.
+    pub context: serde_json::Value,
+    /// What the source answered, kept so that a repeat is answered the same.
+    pub reply: Reply,
+    /// One per sink the document is routed to. Never empty: a document that reaches no sink
+    /// is refused, not acknowledged.
+    pub deliveries: Vec<NewDelivery>,
+}
+
+/// A source's answer to an accepted input.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Reply {
+    pub status: u16,
+    pub content_type: String,
+    pub body: Vec<u8>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewDelivery {
+    pub sink: String,
+    /// Sent as the `Idempotency-Key` of every attempt, retries and replays alike.
+    pub key: String,
+    /// The canonical document as it reaches this sink (JSON, `contract` first).
+    pub payload: Vec<u8>,
+}
+
+/// What [`Store::accept`] did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Acceptance {
+    /// Committed, with its deliveries.
+    Accepted,
+    /// The source already accepted this key with this content: nothing was written; answer
+    /// with the first reply.
+    Duplicate { id: String, reply: Reply },
+    /// The source already accepted this key with other content: nothing was written.
+    Conflict { id: String },
+}
+
+/// Input a source could not accept, kept with why.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Refusal {
+    pub source: String,
+    pub key: Option<String>,
+    pub received_at: Timestamp,
+    pub raw: Vec<u8>,
+    pub context: serde_json::Value,
+    /// The diagnostics, as the source answered them (JSON array).
+    pub diagnostics: serde_json::Value,
+}
+
+/// A delivery a sink has claimed: no other claim returns it until it is recorded, released,
+/// or its lease ends.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Claimed {
+    pub id: DeliveryId,
+    pub document: String,
+    pub sink: String,
+    pub key: String,
+    pub payload: Vec<u8>,
+    /// Attempts recorded so far.
+    pub attempts: u32,
+    pub created_at: Timestamp,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AttemptOutcome {
+    Delivered,
+    /// Worth retrying: a connection error, a timeout, 408, 425, 429, 5xx.
+    Temporary,
+    /// Not worth retrying: another 4xx, an encode refusal, an adapter failure.
+    Permanent,
+}
+
+/// One try at a delivery.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Attempt {
+    pub at: Timestamp,
+    pub duration_ms: u64,
+    pub outcome: AttemptOutcome,
+    /// The response's status, when there was a response.
+    pub status: Option<u16>,
+    /// The response's first bytes, or the error.
+    pub detail: String,
+}
+
+/// What becomes of a delivery after an attempt.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Next {
+    Delivered,
+    RetryAt(Timestamp),
+    DeadLetter { reason: String },
+}
+
+/// How a sink's queue stands, for `/metrics`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct QueueStats {
+    pub sink: String,
+    pub pending: u64,
+    pub oldest_pending_at: Option<Timestamp>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct DeadLetterSummary {
+    pub id: DeadLetterId,
+    pub created_at: Timestamp,
+    /// `refused` (input a source could not accept) or `undeliverable`.
+    pub kind: DeadLetterKind,
+    /// The source (refused) or the sink (undeliverable).
+    pub component: String,
+    pub document: Option<String>,
+    pub key: Option<String>,
+    /// One line: the first diagnostic, or why the delivery was given up.
+    pub reason: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DeadLetterKind {
+    Refused,
+    Undeliverable,
+}
+
+/// A dead letter whole.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct DeadLetter {
+    pub summary: DeadLetterSummary,
+    /// Refused: the raw input and its transport context, and the diagnostics.
+    pub raw: Option<Vec<u8>>,
+    pub context: Option<serde_json::Value>,
+    pub diagnostics: Option<serde_json::Value>,
+    /// Undeliverable: the delivery, with every attempt.
+    pub delivery: Option<DeliveryTrace>,
+}
+
+/// One document's story, for `tradewire trace`.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct DocumentTrace {
+    pub id: String,
+    pub source: String,
+    pub key: Option<String>,
+    pub received_at: Timestamp,
+    pub raw: Vec<u8>,
+    pub context: serde_json::Value,
+    pub deliveries: Vec<DeliveryTrace>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct DeliveryTrace {
+    pub id: DeliveryId,
+    pub sink: String,
+    pub key: String,
+    pub state: DeliveryState,
+    pub payload: Vec<u8>,
+    pub attempts: Vec<Attempt>,
+    pub next_attempt_at: Option<Timestamp>,
+    pub dead_letter: Option<DeadLetterId>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DeliveryState {
+    Pending,
+    Delivered,
+    Dead,
+}
+
+/// What `trace` found for an id or key: accepted documents and refused inputs alike.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Trace {
+    pub documents: Vec<DocumentTrace>,
+    pub refusals: Vec<DeadLetter>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The store could not be read or written (I/O, corruption, a full disk): nothing
+    /// asked of it was done.
+    #[error("store unavailable: {0}")]
+    Unavailable(String),
+    /// A file written by a newer Tradewire, or not a store at all.
+    #[error("incompatible store: {0}")]
+    Incompatible(String),
+    #[error("no dead letter {0}")]
+    NoSuchDeadLetter(DeadLetterId),
+    /// A dead letter of the other kind than the call handles.
+    #[error("dead letter {id} is {kind:?}")]
+    WrongKind {
+        id: DeadLetterId,
+        kind: DeadLetterKind,
+    },
+}
+
+/// Where the runtime keeps what it acknowledged. Every method is one transaction: it happens
+/// whole or not at all, and once it returns `Ok` it survives a crash of the process (and,
+/// for the SQLite store, of the machine).
+#[async_trait]
+pub trait Store: Send + Sync + 'static {
+    /// Commits a document with its deliveries, unless the source already accepted its key
+    /// (see [`Acceptance`]).
+    async fn accept(&self, incoming: Incoming) -> Result<Acceptance, StoreError>;
+
+    /// Keeps refused input as a dead letter.
+    async fn refuse(&self, refusal: Refusal) -> Result<DeadLetterId, StoreError>;
+
+    /// Claims up to `limit` of `sink`'s pending deliveries that are due at `now`, oldest due
+    /// first, for `lease`: until then no other claim returns them.
+    async fn claim(
+        &self,
+        sink: &str,
+        limit: usize,
+        now: Timestamp,
+        lease: std::time::Duration,
+    ) -> Result<Vec<Claimed>, StoreError>;
+
+    /// Records an attempt at a claimed delivery and what becomes of it; ends the claim. A
+    /// dead letter is created for [`Next::DeadLetter`].
+    async fn record(
+        &self,
+        delivery: DeliveryId,
+        attempt: Attempt,
+        next: Next,
+    ) -> Result<(), StoreError>;
+
+    /// Ends claims without an attempt (a sink stopping): the deliveries are due again at once.
+    async fn release(&self, deliveries: &[DeliveryId]) -> Result<(), StoreError>;
+
+    /// When `sink`'s next pending, unclaimed delivery falls due, if it has one.
+    async fn next_due(&self, sink: &str) -> Result<Option<Timestamp>, StoreError>;
+
+    /// Every sink with pending deliveries, and sinks named in `sinks` even when empty.
+    async fn queue_stats(&self, sinks: &[String]) -> Result<Vec<QueueStats>, StoreError>;
+
+    async fn dead_letters(&self) -> Result<Vec<DeadLetterSummary>, StoreError>;
+
+    async fn dead_letter(&self, id: DeadLetterId) -> Result<Option<DeadLetter>, StoreError>;
+
+    /// Replays an undeliverable dead letter: its delivery is pending again, due now, with
+    /// the same key and its attempts kept; the dead letter is gone.
+    async fn requeue(&self, id: DeadLetterId) -> Result<(), StoreError>;
+
+    /// Replays a refused dead letter that now passes: accepts `incoming` and removes the dead
+    /// letter in one transaction (a conflict or duplicate leaves the dead letter in place).
+    async fn accept_replayed(
+        &self,
+        id: DeadLetterId,
+        incoming: Incoming,
+    ) -> Result<Acceptance, StoreError>;
+
+    /// Replaces a refused dead letter's diagnostics after a replay was refused again.
+    async fn refuse_again(
+        &self,
+        id: DeadLetterId,
+        diagnostics: serde_json::Value,
+    ) -> Result<(), StoreError>;
+
+    /// Drops a dead letter of either kind. An undeliverable one's delivery stays dead and is
+    /// pruned with its document. Returns whether there was one.
+    async fn drop_dead_letter(&self, id: DeadLetterId) -> Result<bool, StoreError>;
+
+    /// Documents whose id or key is `id_or_key`, and refused inputs with that key.
+    async fn trace(&self, id_or_key: &str) -> Result<Trace, StoreError>;
+
+    /// Deletes documents received before `before` whose deliveries have all ended delivered,
+    /// or dead with their dead letter dropped. Returns how many.
+    async fn prune(&self, before: Timestamp) -> Result<u64, StoreError>;
+}
