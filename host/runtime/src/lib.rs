@@ -6,6 +6,7 @@
 //! unknown keys refused) and its `build`.
 
 pub mod adapter;
+pub mod sinks;
 pub mod transforms;
 
 use tradewire_plugins::Registry;
