@@ -14,6 +14,9 @@ use tradewire_core::{Diagnostic, Diagnostics, Document, DocumentKind};
 use tradewire_sdk::{AdapterInstance, CallError, Direction};
 
 use tradewire_plugins::loader;
+use tradewire_runtime::config::ConfigReport;
+
+use crate::pipeline;
 use tradewire_plugins::registry::{LoadOptions, Registry};
 
 /// Translate commerce protocols to and from Tradewire's canonical model.
@@ -42,7 +45,7 @@ pub struct Cli {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-enum Format {
+pub(crate) enum Format {
     Text,
     Json,
 }
@@ -59,7 +62,14 @@ enum Command {
         /// The adapter whose config schema to print.
         #[arg(long, conflicts_with = "document")]
         adapter: Option<String>,
+        /// The JSON Schema of a pipeline file, for editors.
+        #[arg(long, conflicts_with_all = ["document", "adapter"])]
+        pipeline: bool,
     },
+    /// Check a pipeline file without starting anything: exit 0 when it can run, 2 when not.
+    Validate { file: PathBuf },
+    /// Print a pipeline's graph in Graphviz DOT (`tradewire graph p.toml | dot -Tsvg`).
+    Graph { file: PathBuf },
     /// Protocol bytes (FILE or stdin) → canonical JSON on stdout, `contract` first.
     Decode {
         adapter: String,
@@ -106,7 +116,7 @@ enum Command {
 }
 
 /// Why a command did not succeed, and so the exit status.
-enum Failure {
+pub(crate) enum Failure {
     /// The input was refused: exit 1.
     Rejected(Diagnostics),
     /// The adapter failed, whatever the input: exit 2. Not the input's fault, so not
@@ -114,6 +124,8 @@ enum Failure {
     AdapterFailed(Diagnostics),
     /// Usage, configuration or environment: exit 2.
     Usage(Diagnostics),
+    /// A pipeline file that cannot run, every problem located: exit 2.
+    Pipeline(ConfigReport),
 }
 
 impl Failure {
@@ -142,6 +154,10 @@ pub fn main() -> ExitCode {
         }
         Ok(Err(Failure::AdapterFailed(d) | Failure::Usage(d))) => {
             print_diagnostics(cli.format, &d);
+            ExitCode::from(2)
+        }
+        Ok(Err(Failure::Pipeline(report))) => {
+            pipeline::print_report(cli.format, &report, false);
             ExitCode::from(2)
         }
         Err(_) => {
@@ -184,14 +200,19 @@ fn run(cli: &Cli) -> Result<(), Failure> {
     match &cli.command {
         Command::ProbeLibrary { paths } => std::process::exit(loader::run_probe(paths)),
         Command::ServeLibrary { path } => return serve_library(path),
+        Command::Schema { pipeline: true, .. } => {
+            return write_stdout(&pretty_value(&tradewire_runtime::schema::pipeline_schema()));
+        }
+        Command::Validate { file } => return pipeline::validate(file, &load_options(cli), cli.format),
+        Command::Graph { file } => return pipeline::graph(file, &load_options(cli)),
         _ => {}
     }
     let registry = load_registry(cli);
     match &cli.command {
         Command::Adapters => list_adapters(&registry, cli.format),
-        Command::Schema { document, adapter } => {
-            print_schema(&registry, document.as_deref(), adapter.as_deref())
-        }
+        Command::Schema {
+            document, adapter, ..
+        } => print_schema(&registry, document.as_deref(), adapter.as_deref()),
         Command::Decode {
             adapter,
             message,
@@ -235,7 +256,10 @@ fn run(cli: &Cli) -> Result<(), Failure> {
             let bytes = encode_checked(&target, to_message, &document, cli.format)?;
             write_stdout(&bytes)
         }
-        Command::ProbeLibrary { .. } | Command::ServeLibrary { .. } => Ok(()),
+        Command::ProbeLibrary { .. }
+        | Command::ServeLibrary { .. }
+        | Command::Validate { .. }
+        | Command::Graph { .. } => Ok(()),
     }
 }
 
@@ -251,16 +275,30 @@ fn serve_library(path: &Path) -> Result<(), Failure> {
     })
 }
 
+/// Where a pipeline's adapters come from besides its own `[plugins]`: the global options.
+fn load_options(cli: &Cli) -> tradewire_runtime::LoadOptions {
+    tradewire_runtime::LoadOptions {
+        plugins: plugin_paths(cli),
+        probe_with: if cli.no_probe { None } else { std::env::current_exe().ok() },
+        no_builtins: cli.no_builtins,
+    }
+}
+
+fn plugin_paths(cli: &Cli) -> Vec<PathBuf> {
+    let mut paths = cli.plugins.clone();
+    if let Some(env) = std::env::var_os("TRADEWIRE_PLUGIN_PATH") {
+        paths.extend(std::env::split_paths(&env).filter(|p| !p.as_os_str().is_empty()));
+    }
+    paths
+}
+
 fn load_registry(cli: &Cli) -> Registry {
     let mut registry = if cli.no_builtins {
         Registry::empty()
     } else {
         Registry::with_builtins()
     };
-    let mut paths = cli.plugins.clone();
-    if let Some(env) = std::env::var_os("TRADEWIRE_PLUGIN_PATH") {
-        paths.extend(std::env::split_paths(&env).filter(|p| !p.as_os_str().is_empty()));
-    }
+    let paths = plugin_paths(cli);
     let probe_with = if cli.no_probe {
         None
     } else {
@@ -576,7 +614,7 @@ fn pretty_value(value: &Value) -> Vec<u8> {
     bytes
 }
 
-fn write_stdout(bytes: &[u8]) -> Result<(), Failure> {
+pub(crate) fn write_stdout(bytes: &[u8]) -> Result<(), Failure> {
     let mut stdout = io::stdout().lock();
     match stdout.write_all(bytes).and_then(|()| stdout.flush()) {
         // A closed pipe (`tradewire ... | head`) is the reader's choice, not an error.
