@@ -294,21 +294,16 @@ impl Path {
     }
 
     /// Orders paths so that removing them in this order never shifts an array element
-    /// another path still names: deeper and later elements first (indices compare as
-    /// numbers).
+    /// another path still names: deeper and later elements first. Indices compare as
+    /// numbers and other keys as text, each kind apart, so that the order is total.
     pub fn removal_order(a: &Self, b: &Self) -> Ordering {
-        let by_key =
-            a.0.iter()
-                .zip(&b.0)
-                .map(|(x, y)| match (array_index(x), array_index(y)) {
-                    (Some(x), Some(y)) => x.cmp(&y),
-                    _ => x.cmp(y),
-                });
-        by_key
-            .chain([a.0.len().cmp(&b.0.len())])
-            .find(|o| o.is_ne())
-            .unwrap_or(Ordering::Equal)
-            .reverse()
+        let key = |path: &Self| -> Vec<(Option<usize>, String)> {
+            path.0
+                .iter()
+                .map(|token| (array_index(token), token.clone()))
+                .collect()
+        };
+        key(b).cmp(&key(a))
     }
 }
 
@@ -503,5 +498,11 @@ mod tests {
         paths.sort_by(Path::removal_order);
         let sorted: Vec<_> = paths.iter().map(Path::pointer).collect();
         assert_eq!(sorted, ["/lines/10", "/lines/2", "/a/b", "/a"]);
+
+        // As text, "10" < "5x" < "9"; as numbers, 9 < 10: mixing the two is no order.
+        let mut mixed = [path("/x/9"), path("/x/5x"), path("/x/10"), path("/x/01")];
+        mixed.sort_by(Path::removal_order);
+        let sorted: Vec<_> = mixed.iter().map(Path::pointer).collect();
+        assert_eq!(sorted, ["/x/10", "/x/9", "/x/5x", "/x/01"]);
     }
 }
