@@ -14,7 +14,7 @@ use tradewire_core::{Diagnostic, Diagnostics, Document, DocumentKind};
 use tradewire_sdk::{AdapterInstance, CallError, Direction};
 
 use tradewire_plugins::loader;
-use tradewire_runtime::config::ConfigReport;
+use tradewire_runtime::config::{ConfigReport, LogFormat};
 
 use crate::pipeline;
 use tradewire_plugins::registry::{LoadOptions, Registry};
@@ -70,6 +70,24 @@ enum Command {
     Validate { file: PathBuf },
     /// Print a pipeline's graph in Graphviz DOT (`tradewire graph p.toml | dot -Tsvg`).
     Graph { file: PathBuf },
+    /// Run a pipeline until SIGTERM or SIGINT.
+    Run { file: PathBuf },
+    /// The dead letters: inputs refused and documents given up on.
+    Dlq {
+        /// The pipeline file, which names the store.
+        #[arg(long, value_name = "FILE", default_value = "tradewire.toml")]
+        config: PathBuf,
+        #[command(subcommand)]
+        command: pipeline::DlqCommand,
+    },
+    /// One document's story: received when and where, its key, what each sink got and
+    /// every attempt; by document id or idempotency key.
+    Trace {
+        id_or_key: String,
+        /// The pipeline file, which names the store.
+        #[arg(long, value_name = "FILE", default_value = "tradewire.toml")]
+        config: PathBuf,
+    },
     /// Protocol bytes (FILE or stdin) → canonical JSON on stdout, `contract` first.
     Decode {
         adapter: String,
@@ -129,7 +147,7 @@ pub(crate) enum Failure {
 }
 
 impl Failure {
-    fn usage(code: &str, message: impl Into<String>) -> Self {
+    pub(crate) fn usage(code: &str, message: impl Into<String>) -> Self {
         Self::Usage(Diagnostic::error("", code, message).into())
     }
 }
@@ -144,7 +162,10 @@ pub fn main() -> ExitCode {
             return ExitCode::from(if e.use_stderr() { 2 } else { 0 });
         }
     };
-    init_logging(cli.format);
+    // `run` logs as its pipeline file says, once it has read it.
+    if !matches!(cli.command, Command::Run { .. }) {
+        init_logging(cli.format, LogFormat::Text, false);
+    }
     // A bug must not end as a bare panic with status 101.
     match std::panic::catch_unwind(|| run(&cli)) {
         Ok(Ok(())) => ExitCode::SUCCESS,
@@ -167,7 +188,9 @@ pub fn main() -> ExitCode {
     }
 }
 
-fn init_logging(format: Format) {
+/// Logs on stderr: JSON when asked by `--format json` or by the pipeline's `log_format`.
+/// `timed`: a long-running process stamps its lines; a one-shot command need not.
+pub(crate) fn init_logging(format: Format, log_format: LogFormat, timed: bool) {
     use tracing_subscriber::EnvFilter;
     let filter =
         EnvFilter::try_from_env("TRADEWIRE_LOG").unwrap_or_else(|_| EnvFilter::new("warn"));
@@ -175,9 +198,10 @@ fn init_logging(format: Format) {
         .with_env_filter(filter)
         .with_writer(io::stderr)
         .with_ansi(io::stderr().is_terminal());
-    let _ = match format {
-        Format::Text => builder.without_time().try_init(),
-        Format::Json => builder.json().try_init(),
+    let _ = match (format, log_format, timed) {
+        (Format::Json, _, _) | (_, LogFormat::Json, _) => builder.json().try_init(),
+        (Format::Text, LogFormat::Text, true) => builder.try_init(),
+        (Format::Text, LogFormat::Text, false) => builder.without_time().try_init(),
     };
     // Panics in built-in adapters (caught by the SDK) and in the host go to the log, not
     // raw to stderr.
@@ -205,6 +229,11 @@ fn run(cli: &Cli) -> Result<(), Failure> {
         }
         Command::Validate { file } => return pipeline::validate(file, &load_options(cli), cli.format),
         Command::Graph { file } => return pipeline::graph(file, &load_options(cli)),
+        Command::Run { file } => return pipeline::run(file, &load_options(cli), cli.format),
+        Command::Dlq { config, command } => {
+            return pipeline::dlq(config, command, &load_options(cli), cli.format);
+        }
+        Command::Trace { id_or_key, config } => return pipeline::trace(config, id_or_key, cli.format),
         _ => {}
     }
     let registry = load_registry(cli);
@@ -259,7 +288,10 @@ fn run(cli: &Cli) -> Result<(), Failure> {
         Command::ProbeLibrary { .. }
         | Command::ServeLibrary { .. }
         | Command::Validate { .. }
-        | Command::Graph { .. } => Ok(()),
+        | Command::Graph { .. }
+        | Command::Run { .. }
+        | Command::Dlq { .. }
+        | Command::Trace { .. } => Ok(()),
     }
 }
 

@@ -349,7 +349,8 @@ impl Pipeline {
     pub fn to_dot(&self) -> String {
         let mut dot = String::from("digraph pipeline {\n  rankdir=LR;\n");
         let node = |dot: &mut String, name: &str, shape: &str, label: String| {
-            let _ = writeln!(dot, "  {:?} [shape={shape}, label={:?}];", name, label);
+            // Component names are letters, digits, `_` and `-`: nothing to escape.
+            let _ = writeln!(dot, "  \"{name}\" [shape={shape}, label=\"{label}\"];");
         };
         for s in &self.config.sources {
             node(&mut dot, &s.name, "invhouse", format!("{}\\n({})", s.name, source_kind(&s.config)));

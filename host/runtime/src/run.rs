@@ -110,8 +110,8 @@ pub async fn run(
         let worker = SinkWorker {
             name: sink.name.clone(),
             sink: sink.sink.clone(),
-            retry: sink.retry,
-            concurrency: sink.config.concurrency(),
+            retry: sink.retry.clone(),
+            concurrency: sink.config.concurrency().get(),
             store: store.clone(),
             wake: wakers.get(&sink.name),
             health: health.clone(),
