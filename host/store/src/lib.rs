@@ -10,6 +10,7 @@
 //! [`sqlite`] is the embedded default (one file, WAL, `synchronous = FULL`, one writer
 //! committing concurrent documents together).
 
+pub mod conformance;
 pub mod sqlite;
 
 use async_trait::async_trait;
