@@ -75,7 +75,12 @@ enum Command {
     /// The dead letters: inputs refused and documents given up on.
     Dlq {
         /// The pipeline file, which names the store.
-        #[arg(long, value_name = "FILE", default_value = "tradewire.toml")]
+        #[arg(
+            long,
+            value_name = "FILE",
+            default_value = "tradewire.toml",
+            global = true
+        )]
         config: PathBuf,
         #[command(subcommand)]
         command: pipeline::DlqCommand,
@@ -227,13 +232,17 @@ fn run(cli: &Cli) -> Result<(), Failure> {
         Command::Schema { pipeline: true, .. } => {
             return write_stdout(&pretty_value(&tradewire_runtime::schema::pipeline_schema()));
         }
-        Command::Validate { file } => return pipeline::validate(file, &load_options(cli), cli.format),
+        Command::Validate { file } => {
+            return pipeline::validate(file, &load_options(cli), cli.format);
+        }
         Command::Graph { file } => return pipeline::graph(file, &load_options(cli)),
         Command::Run { file } => return pipeline::run(file, &load_options(cli), cli.format),
         Command::Dlq { config, command } => {
             return pipeline::dlq(config, command, &load_options(cli), cli.format);
         }
-        Command::Trace { id_or_key, config } => return pipeline::trace(config, id_or_key, cli.format),
+        Command::Trace { id_or_key, config } => {
+            return pipeline::trace(config, id_or_key, cli.format);
+        }
         _ => {}
     }
     let registry = load_registry(cli);
@@ -311,7 +320,11 @@ fn serve_library(path: &Path) -> Result<(), Failure> {
 fn load_options(cli: &Cli) -> tradewire_runtime::LoadOptions {
     tradewire_runtime::LoadOptions {
         plugins: plugin_paths(cli),
-        probe_with: if cli.no_probe { None } else { std::env::current_exe().ok() },
+        probe_with: if cli.no_probe {
+            None
+        } else {
+            std::env::current_exe().ok()
+        },
         no_builtins: cli.no_builtins,
     }
 }

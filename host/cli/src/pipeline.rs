@@ -27,7 +27,12 @@ pub fn validate(file: &Path, options: &LoadOptions, format: Format) -> Result<()
     let pipeline = tradewire_runtime::load(file, options).map_err(Failure::Pipeline)?;
     print_report(format, &pipeline.warnings, true);
     if format == Format::Text {
-        let warnings = pipeline.warnings.0.iter().filter(|d| d.severity == Severity::Warning).count();
+        let warnings = pipeline
+            .warnings
+            .0
+            .iter()
+            .filter(|d| d.severity == Severity::Warning)
+            .count();
         let summary = format!(
             "{}: valid (sources: {}, transforms: {}, sinks: {}, warnings: {warnings})\n",
             file.display(),
@@ -57,10 +62,18 @@ pub fn run(file: &Path, options: &LoadOptions, format: Format) -> Result<(), Fai
         .enable_all()
         .thread_name("tradewire")
         .build()
-        .map_err(|e| Failure::usage("run.runtime", format!("cannot start the async runtime: {e}")))?;
+        .map_err(|e| {
+            Failure::usage(
+                "run.runtime",
+                format!("cannot start the async runtime: {e}"),
+            )
+        })?;
     runtime.block_on(async move {
         let store = SqliteStore::open(&store_path, SqliteOptions::default()).map_err(|e| {
-            Failure::usage("store.unavailable", format!("{}: {e}", store_path.display()))
+            Failure::usage(
+                "store.unavailable",
+                format!("{}: {e}", store_path.display()),
+            )
         })?;
         let store = Arc::new(store);
         let shared: Arc<dyn Store> = store.clone();
@@ -68,7 +81,10 @@ pub fn run(file: &Path, options: &LoadOptions, format: Format) -> Result<(), Fai
             .await
             .map_err(|e| Failure::usage("run.start", e.to_string()))?;
         match Arc::try_unwrap(store) {
-            Ok(store) => store.close().await.map_err(|e| Failure::usage("store.unavailable", e.to_string())),
+            Ok(store) => store
+                .close()
+                .await
+                .map_err(|e| Failure::usage("store.unavailable", e.to_string())),
             // Something still holds the store (a task abandoned at the deadline): dropping
             // the last reference commits what is queued.
             Err(_) => Ok(()),
@@ -113,17 +129,26 @@ fn open_shared_store(config: &Path) -> Result<(SqliteStore, PipelineConfig), Fai
     Ok((store, pipeline))
 }
 
-fn block_on<T>(future: impl std::future::Future<Output = Result<T, Failure>>) -> Result<T, Failure> {
+fn block_on<T>(
+    future: impl std::future::Future<Output = Result<T, Failure>>,
+) -> Result<T, Failure> {
     tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
-        .map_err(|e| Failure::usage("run.runtime", format!("cannot start the async runtime: {e}")))?
+        .map_err(|e| {
+            Failure::usage(
+                "run.runtime",
+                format!("cannot start the async runtime: {e}"),
+            )
+        })?
         .block_on(future)
 }
 
 fn store_failure(e: StoreError) -> Failure {
     match e {
-        StoreError::NoSuchDeadLetter(id) => Failure::usage("dlq.unknown", format!("no dead letter {id}")),
+        StoreError::NoSuchDeadLetter(id) => {
+            Failure::usage("dlq.unknown", format!("no dead letter {id}"))
+        }
         e => Failure::usage("store.unavailable", e.to_string()),
     }
 }
@@ -150,7 +175,12 @@ pub enum DlqCommand {
     },
 }
 
-pub fn dlq(config: &Path, command: &DlqCommand, options: &LoadOptions, format: Format) -> Result<(), Failure> {
+pub fn dlq(
+    config: &Path,
+    command: &DlqCommand,
+    options: &LoadOptions,
+    format: Format,
+) -> Result<(), Failure> {
     match command {
         DlqCommand::List => {
             let (store, _) = open_shared_store(config)?;
@@ -165,7 +195,8 @@ pub fn dlq(config: &Path, command: &DlqCommand, options: &LoadOptions, format: F
                     l.id,
                     kind_name(l.kind),
                     l.component,
-                    l.created_at.to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+                    l.created_at
+                        .to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
                     l.key.as_deref().unwrap_or("-"),
                     l.reason
                 ));
@@ -174,8 +205,9 @@ pub fn dlq(config: &Path, command: &DlqCommand, options: &LoadOptions, format: F
         }
         DlqCommand::Show { id } => {
             let (store, _) = open_shared_store(config)?;
-            let letter = block_on(async { store.dead_letter(*id).await.map_err(store_failure) })?
-                .ok_or_else(|| Failure::usage("dlq.unknown", format!("no dead letter {id}")))?;
+            let letter =
+                block_on(async { store.dead_letter(*id).await.map_err(store_failure) })?
+                    .ok_or_else(|| Failure::usage("dlq.unknown", format!("no dead letter {id}")))?;
             if format == Format::Json {
                 return write_stdout(format!("{}\n", dead_letter_json(&letter)).as_bytes());
             }
@@ -198,7 +230,10 @@ pub fn dlq(config: &Path, command: &DlqCommand, options: &LoadOptions, format: F
             if missing.is_empty() {
                 Ok(())
             } else {
-                Err(Failure::usage("dlq.unknown", format!("no dead letter {missing:?}")))
+                Err(Failure::usage(
+                    "dlq.unknown",
+                    format!("no dead letter {missing:?}"),
+                ))
             }
         }
         DlqCommand::Replay { ids, all } => {
@@ -208,8 +243,9 @@ pub fn dlq(config: &Path, command: &DlqCommand, options: &LoadOptions, format: F
                 access: Access::Shared,
                 ..SqliteOptions::default()
             };
-            let store = SqliteStore::open(&path, options)
-                .map_err(|e| Failure::usage("store.unavailable", format!("{}: {e}", path.display())))?;
+            let store = SqliteStore::open(&path, options).map_err(|e| {
+                Failure::usage("store.unavailable", format!("{}: {e}", path.display()))
+            })?;
             let sinks: Vec<&str> = pipeline.sinks.iter().map(|s| s.name.as_str()).collect();
             let wakers = Arc::new(Wakers::new(sinks));
             let store: Arc<dyn Store> = Arc::new(store);
@@ -221,15 +257,29 @@ pub fn dlq(config: &Path, command: &DlqCommand, options: &LoadOptions, format: F
             let mut refused_again = false;
             block_on(async {
                 let ids = if *all {
-                    store.dead_letters().await.map_err(store_failure)?.iter().map(|l| l.id).collect()
+                    store
+                        .dead_letters()
+                        .await
+                        .map_err(store_failure)?
+                        .iter()
+                        .map(|l| l.id)
+                        .collect()
                 } else {
                     ids.clone()
                 };
                 for id in ids {
-                    let result = ingest.replay(id).await.map_err(|e| Failure::usage("dlq.replay", e.to_string()))?;
-                    refused_again |= matches!(result, Replayed::RefusedAgain { .. } | Replayed::Conflict { .. });
+                    let result = ingest
+                        .replay(id)
+                        .await
+                        .map_err(|e| Failure::usage("dlq.replay", e.to_string()))?;
+                    refused_again |= matches!(
+                        result,
+                        Replayed::RefusedAgain { .. } | Replayed::Conflict { .. }
+                    );
                     let line = match format {
-                        Format::Json => format!("{}\n", json!({"dead_letter": id, "replay": result})),
+                        Format::Json => {
+                            format!("{}\n", json!({"dead_letter": id, "replay": result}))
+                        }
                         Format::Text => format!("{id}: {}\n", replayed_text(&result)),
                     };
                     write_stdout(line.as_bytes())?;
@@ -248,8 +298,12 @@ pub fn dlq(config: &Path, command: &DlqCommand, options: &LoadOptions, format: F
 fn replayed_text(result: &Replayed) -> String {
     match result {
         Replayed::Accepted { id } => format!("accepted as document {id}"),
-        Replayed::Duplicate { id } => format!("already accepted as document {id}; dead letter kept"),
-        Replayed::Conflict { id } => format!("its key was accepted for other content (document {id}); dead letter kept"),
+        Replayed::Duplicate { id } => {
+            format!("already accepted as document {id}; dead letter kept")
+        }
+        Replayed::Conflict { id } => {
+            format!("its key was accepted for other content (document {id}); dead letter kept")
+        }
         Replayed::RefusedAgain { diagnostics } => format!("refused again: {diagnostics}"),
         Replayed::Requeued => "pending again for its sink".to_owned(),
     }
@@ -305,7 +359,8 @@ fn show_dead_letter(l: &DeadLetter) -> String {
         s.id,
         kind_name(s.kind),
         s.component,
-        s.created_at.to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+        s.created_at
+            .to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
         s.key.as_deref().unwrap_or("-"),
         s.reason
     );
@@ -319,7 +374,11 @@ fn show_dead_letter(l: &DeadLetter) -> String {
         out.push_str(&show_delivery(delivery));
     }
     if let Some(raw) = &l.raw {
-        out.push_str(&format!("  input ({} bytes):\n{}\n", raw.len(), String::from_utf8_lossy(raw)));
+        out.push_str(&format!(
+            "  input ({} bytes):\n{}\n",
+            raw.len(),
+            String::from_utf8_lossy(raw)
+        ));
     }
     out
 }
@@ -330,7 +389,10 @@ fn show_delivery(d: &DeliveryTrace) -> String {
         d.sink, d.state, d.id, d.key
     );
     if let Some(at) = d.next_attempt_at {
-        out.push_str(&format!("    next attempt: {}\n", at.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)));
+        out.push_str(&format!(
+            "    next attempt: {}\n",
+            at.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+        ));
     }
     if let Some(letter) = d.dead_letter {
         out.push_str(&format!("    dead letter: {letter}\n"));
@@ -354,7 +416,10 @@ pub fn trace(config: &Path, id_or_key: &str, format: Format) -> Result<(), Failu
     let (store, _) = open_shared_store(config)?;
     let trace = block_on(async { store.trace(id_or_key).await.map_err(store_failure) })?;
     if trace.documents.is_empty() && trace.refusals.is_empty() {
-        return Err(Failure::usage("trace.not_found", format!("no document or refused input has the id or key `{id_or_key}`")));
+        return Err(Failure::usage(
+            "trace.not_found",
+            format!("no document or refused input has the id or key `{id_or_key}`"),
+        ));
     }
     if format == Format::Json {
         let documents: Vec<_> = trace
@@ -373,7 +438,13 @@ pub fn trace(config: &Path, id_or_key: &str, format: Format) -> Result<(), Failu
             })
             .collect();
         let refusals: Vec<_> = trace.refusals.iter().map(dead_letter_json).collect();
-        return write_stdout(format!("{}\n", json!({"documents": documents, "refusals": refusals})).as_bytes());
+        return write_stdout(
+            format!(
+                "{}\n",
+                json!({"documents": documents, "refusals": refusals})
+            )
+            .as_bytes(),
+        );
     }
     let mut out = String::new();
     for d in &trace.documents {

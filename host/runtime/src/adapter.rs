@@ -130,7 +130,10 @@ impl BoundAdapter {
         input: &[u8],
         context: &CallContext,
     ) -> Result<tradewire_sdk::Reply, CallError> {
-        match self.instance.decode_in_context(&self.message, input, context) {
+        match self
+            .instance
+            .decode_in_context(&self.message, input, context)
+        {
             Err(CallError::Unsupported(_)) => self.instance.decode(&self.message, input),
             other => other,
         }
@@ -142,7 +145,10 @@ impl BoundAdapter {
         document: &[u8],
         context: &CallContext,
     ) -> Result<tradewire_sdk::Reply, CallError> {
-        match self.instance.encode_in_context(&self.message, document, context) {
+        match self
+            .instance
+            .encode_in_context(&self.message, document, context)
+        {
             Err(CallError::Unsupported(_)) => self.instance.encode(&self.message, document),
             other => other,
         }

@@ -14,7 +14,8 @@ use crate::health::Health;
 /// Delivery latency buckets, in seconds: from a local sink's milliseconds to a retried
 /// delivery's hours.
 const LATENCY_BUCKETS: &[f64] = &[
-    0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 300.0, 1800.0, 7200.0,
+    0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 300.0, 1800.0,
+    7200.0,
 ];
 
 /// The process's metrics recorder, installed on first use (there is one per process).
@@ -23,7 +24,10 @@ pub fn metrics_handle() -> Option<PrometheusHandle> {
     HANDLE
         .get_or_init(|| {
             let builder = PrometheusBuilder::new()
-                .set_buckets_for_metric(Matcher::Full("tradewire_delivery_latency_seconds".into()), LATENCY_BUCKETS)
+                .set_buckets_for_metric(
+                    Matcher::Full("tradewire_delivery_latency_seconds".into()),
+                    LATENCY_BUCKETS,
+                )
                 .ok()?;
             match builder.install_recorder() {
                 Ok(handle) => Some(handle),
@@ -53,8 +57,14 @@ pub fn router(health: Health, store: Arc<dyn Store>, sinks: Vec<String>) -> axum
     };
     let health_api = api.clone();
     axum::Router::new()
-        .route("/health", axum::routing::get(move || report_health(health_api.clone())))
-        .route("/metrics", axum::routing::get(move || render_metrics(api.clone())))
+        .route(
+            "/health",
+            axum::routing::get(move || report_health(health_api.clone())),
+        )
+        .route(
+            "/metrics",
+            axum::routing::get(move || render_metrics(api.clone())),
+        )
 }
 
 async fn report_health(api: Api) -> Response {
@@ -64,7 +74,11 @@ async fn report_health(api: Api) -> Response {
         "status": if ok { "ok" } else { "failing" },
         "components": components,
     });
-    let status = if ok { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
+    let status = if ok {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    };
     (status, axum::Json(body)).into_response()
 }
 
@@ -73,13 +87,21 @@ async fn render_metrics(api: Api) -> Response {
         Ok(stats) => {
             let now = Utc::now();
             for q in stats {
-                metrics::gauge!("tradewire_queue_depth", "component" => q.sink.clone()).set(q.pending as f64);
-                let age = q.oldest_pending_at.map_or(0.0, |t| (now - t).num_milliseconds().max(0) as f64 / 1000.0);
-                metrics::gauge!("tradewire_queue_oldest_age_seconds", "component" => q.sink).set(age);
+                metrics::gauge!("tradewire_queue_depth", "component" => q.sink.clone())
+                    .set(q.pending as f64);
+                let age = q
+                    .oldest_pending_at
+                    .map_or(0.0, |t| (now - t).num_milliseconds().max(0) as f64 / 1000.0);
+                metrics::gauge!("tradewire_queue_oldest_age_seconds", "component" => q.sink)
+                    .set(age);
             }
         }
         Err(e) => tracing::warn!(error = %e, "queue depths not read for /metrics"),
     }
-    let text = api.metrics.as_ref().map(PrometheusHandle::render).unwrap_or_default();
+    let text = api
+        .metrics
+        .as_ref()
+        .map(PrometheusHandle::render)
+        .unwrap_or_default();
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], text).into_response()
 }

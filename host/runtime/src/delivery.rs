@@ -70,10 +70,10 @@ impl SinkWorker {
                                 drop(permit);
                             });
                         }
-                        if !unattempted.is_empty() {
-                            if let Err(e) = this.store.release(&unattempted).await {
-                                tracing::error!(sink = %this.name, error = %e, "cannot release claims");
-                            }
+                        if !unattempted.is_empty()
+                            && let Err(e) = this.store.release(&unattempted).await
+                        {
+                            tracing::error!(sink = %this.name, error = %e, "cannot release claims");
                         }
                     }
                     Err(e) => {
@@ -91,7 +91,10 @@ impl SinkWorker {
                 continue;
             }
             let sleep = match this.store.next_due(&this.name).await {
-                Ok(Some(due)) => (due - Utc::now()).to_std().unwrap_or(Duration::ZERO).min(IDLE_CHECK),
+                Ok(Some(due)) => (due - Utc::now())
+                    .to_std()
+                    .unwrap_or(Duration::ZERO)
+                    .min(IDLE_CHECK),
                 _ => IDLE_CHECK,
             };
             tokio::select! {
@@ -108,7 +111,10 @@ impl SinkWorker {
         if drained.is_err() {
             in_flight.abort_all();
             while in_flight.join_next().await.is_some() {}
-            let abandoned: Vec<DeliveryId> = active.lock().map(|a| a.iter().copied().collect()).unwrap_or_default();
+            let abandoned: Vec<DeliveryId> = active
+                .lock()
+                .map(|a| a.iter().copied().collect())
+                .unwrap_or_default();
             tracing::warn!(sink = %this.name, count = abandoned.len(), "attempts still running at the shutdown deadline were abandoned; their deliveries stay pending");
             if let Err(e) = this.store.release(&abandoned).await {
                 tracing::error!(sink = %this.name, error = %e, "cannot release claims");
@@ -130,15 +136,26 @@ impl SinkWorker {
         let attempts = delivery.attempts + 1;
         let duration_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
         let (outcome, status, detail, next) = match outcome {
-            SendOutcome::Delivered { status, detail } => (AttemptOutcome::Delivered, status, detail, Next::Delivered),
-            SendOutcome::Temporary { status, detail, retry_after } => {
+            SendOutcome::Delivered { status, detail } => {
+                (AttemptOutcome::Delivered, status, detail, Next::Delivered)
+            }
+            SendOutcome::Temporary {
+                status,
+                detail,
+                retry_after,
+            } => {
                 let next = if attempts >= self.retry.max_attempts {
                     Next::DeadLetter {
-                        reason: format!("gave up after {attempts} attempts; the last: {}", one_line(&detail)),
+                        reason: format!(
+                            "gave up after {attempts} attempts; the last: {}",
+                            one_line(&detail)
+                        ),
                     }
                 } else {
                     let wait = self.retry.backoff(attempts, retry_after);
-                    Next::RetryAt(at + chrono::Duration::from_std(wait).unwrap_or(chrono::Duration::MAX))
+                    Next::RetryAt(
+                        at + chrono::Duration::from_std(wait).unwrap_or(chrono::Duration::MAX),
+                    )
                 };
                 (AttemptOutcome::Temporary, status, detail, next)
             }
@@ -147,7 +164,12 @@ impl SinkWorker {
                     Some(status) => format!("refused with status {status}: {}", one_line(&detail)),
                     None => format!("refused: {}", one_line(&detail)),
                 };
-                (AttemptOutcome::Permanent, status, detail, Next::DeadLetter { reason })
+                (
+                    AttemptOutcome::Permanent,
+                    status,
+                    detail,
+                    Next::DeadLetter { reason },
+                )
             }
         };
         let label = match outcome {
@@ -159,7 +181,9 @@ impl SinkWorker {
         match &next {
             Next::Delivered => {
                 metrics::counter!("tradewire_documents_delivered_total", "component" => self.name.clone()).increment(1);
-                let latency = (Utc::now() - delivery.created_at).to_std().unwrap_or_default();
+                let latency = (Utc::now() - delivery.created_at)
+                    .to_std()
+                    .unwrap_or_default();
                 metrics::histogram!("tradewire_delivery_latency_seconds", "component" => self.name.clone()).record(latency.as_secs_f64());
                 self.health.set_ok(&self.name);
             }
@@ -188,7 +212,11 @@ impl SinkWorker {
 }
 
 fn one_line(text: &str) -> String {
-    let line: String = text.chars().map(|c| if c.is_control() { ' ' } else { c }).take(200).collect();
+    let line: String = text
+        .chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .take(200)
+        .collect();
     line.trim().to_owned()
 }
 

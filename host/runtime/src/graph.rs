@@ -108,7 +108,12 @@ impl Pipeline {
             .sources
             .iter()
             .map(|c| ("sources", c.name.as_str()))
-            .chain(config.transforms.iter().map(|c| ("transforms", c.name.as_str())))
+            .chain(
+                config
+                    .transforms
+                    .iter()
+                    .map(|c| ("transforms", c.name.as_str())),
+            )
             .chain(config.sinks.iter().map(|c| ("sinks", c.name.as_str())));
         for (section, name) in named {
             if let Some(first) = kinds.insert(name, section) {
@@ -120,10 +125,18 @@ impl Pipeline {
             }
         }
         if config.sources.is_empty() {
-            diagnostics.push(error_at(&["sources"], "config.no_sources", "a pipeline needs at least one source".into()));
+            diagnostics.push(error_at(
+                &["sources"],
+                "config.no_sources",
+                "a pipeline needs at least one source".into(),
+            ));
         }
         if config.sinks.is_empty() {
-            diagnostics.push(error_at(&["sinks"], "config.no_sinks", "a pipeline needs at least one sink".into()));
+            diagnostics.push(error_at(
+                &["sinks"],
+                "config.no_sinks",
+                "a pipeline needs at least one sink".into(),
+            ));
         }
 
         let mut sources = Vec::new();
@@ -140,12 +153,18 @@ impl Pipeline {
             }
         }
         let mut transforms: HashMap<String, Arc<dyn Transform>> = HashMap::new();
-        for c in config.transforms.iter().filter(|c| !broken.contains(&c.name)) {
+        for c in config
+            .transforms
+            .iter()
+            .filter(|c| !broken.contains(&c.name))
+        {
             match c.config.build(cx) {
                 Ok(t) => {
                     transforms.insert(c.name.clone(), Arc::from(t));
                 }
-                Err(errors) => diagnostics.extend(file.build_errors(&["transforms", &c.name], errors)),
+                Err(errors) => {
+                    diagnostics.extend(file.build_errors(&["transforms", &c.name], errors))
+                }
             }
         }
         let mut sinks = Vec::new();
@@ -172,11 +191,23 @@ impl Pipeline {
             .collect();
         let mut outputs: BTreeMap<OutputRef, bool> = BTreeMap::new();
         for c in &config.sources {
-            outputs.insert(OutputRef { component: c.name.clone(), output: None }, false);
+            outputs.insert(
+                OutputRef {
+                    component: c.name.clone(),
+                    output: None,
+                },
+                false,
+            );
         }
         for (name, t) in &transforms {
             for output in t.outputs() {
-                outputs.insert(OutputRef { component: name.clone(), output }, false);
+                outputs.insert(
+                    OutputRef {
+                        component: name.clone(),
+                        output,
+                    },
+                    false,
+                );
             }
         }
 
@@ -197,7 +228,12 @@ impl Pipeline {
             }
             for (i, input) in inputs.iter().enumerate() {
                 let reference = OutputRef::parse(input.get_ref());
-                let key = [section.to_owned(), name.clone(), "inputs".into(), i.to_string()];
+                let key = [
+                    section.to_owned(),
+                    name.clone(),
+                    "inputs".into(),
+                    i.to_string(),
+                ];
                 let problem = if failed.contains(reference.component.as_str()) {
                     None
                 } else if let Some(used) = outputs.get_mut(&reference) {
@@ -220,14 +256,31 @@ impl Pipeline {
                         } else {
                             Consumer::Transform(name.clone())
                         };
-                        consumers.entry(reference.clone()).or_default().push(consumer);
+                        consumers
+                            .entry(reference.clone())
+                            .or_default()
+                            .push(consumer);
                         edges.push((reference, name.clone()));
                     }
                 }
             }
         }
 
-        if let Some(cycle) = find_cycle(&config.transforms.iter().map(|c| (c.name.clone(), c.inputs.iter().map(|i| OutputRef::parse(i.get_ref()).component).collect())).collect()) {
+        if let Some(cycle) = find_cycle(
+            &config
+                .transforms
+                .iter()
+                .map(|c| {
+                    (
+                        c.name.clone(),
+                        c.inputs
+                            .iter()
+                            .map(|i| OutputRef::parse(i.get_ref()).component)
+                            .collect(),
+                    )
+                })
+                .collect(),
+        ) {
             diagnostics.push(error_at(
                 &["transforms", &cycle[0], "inputs"],
                 "config.cycle",
@@ -256,7 +309,9 @@ impl Pipeline {
                 diagnostics.push(error_at(
                     &[section, component],
                     "config.unused_component",
-                    format!("nothing takes `{component}`'s documents as input: they would reach no sink"),
+                    format!(
+                        "nothing takes `{component}`'s documents as input: they would reach no sink"
+                    ),
                 ));
             }
         }
@@ -279,7 +334,11 @@ impl Pipeline {
     /// Runs `document`, taken by `source`, through the transforms: the documents each sink
     /// is to receive (a sink reached twice with the same document receives it once). Refused
     /// when a transform refuses, or when the document reaches no sink.
-    pub fn route(&self, source: &str, document: Value) -> Result<Vec<(String, Value)>, Diagnostics> {
+    pub fn route(
+        &self,
+        source: &str,
+        document: Value,
+    ) -> Result<Vec<(String, Value)>, Diagnostics> {
         let mut delivered: Vec<(String, Value)> = Vec::new();
         let mut pending = vec![(
             OutputRef {
@@ -353,7 +412,12 @@ impl Pipeline {
             let _ = writeln!(dot, "  \"{name}\" [shape={shape}, label=\"{label}\"];");
         };
         for s in &self.config.sources {
-            node(&mut dot, &s.name, "invhouse", format!("{}\\n({})", s.name, source_kind(&s.config)));
+            node(
+                &mut dot,
+                &s.name,
+                "invhouse",
+                format!("{}\\n({})", s.name, source_kind(&s.config)),
+            );
         }
         for t in &self.config.transforms {
             node(&mut dot, &t.name, "box", t.name.clone());
@@ -364,7 +428,11 @@ impl Pipeline {
         for (from, to) in &self.edges {
             match &from.output {
                 Some(output) => {
-                    let _ = writeln!(dot, "  {:?} -> {:?} [label={:?}];", from.component, to, output);
+                    let _ = writeln!(
+                        dot,
+                        "  {:?} -> {:?} [label={:?}];",
+                        from.component, to, output
+                    );
                 }
                 None => {
                     let _ = writeln!(dot, "  {:?} -> {:?};", from.component, to);
@@ -388,12 +456,19 @@ fn build_source(
     cx: &BuildContext<'_>,
 ) -> Result<(Option<BoundAdapter>, Option<BoundAdapter>), Vec<ConfigError>> {
     let mut errors = Vec::new();
-    let decode = config.bind_decode(cx).map_err(|e| errors.extend(e)).ok().flatten();
+    let decode = config
+        .bind_decode(cx)
+        .map_err(|e| errors.extend(e))
+        .ok()
+        .flatten();
     let mut reply = None;
     match config {
         SourceConfig::Http(http) => {
             if !http.path.starts_with('/') {
-                errors.push(ConfigError::new(&["path"], "a request path starts with `/`"));
+                errors.push(ConfigError::new(
+                    &["path"],
+                    "a request path starts with `/`",
+                ));
             }
             if let Some(r) = &http.reply {
                 match r.bind(Direction::Encode, cx) {
@@ -413,11 +488,18 @@ fn build_source(
         }
         SourceConfig::File(file) => {
             if let Err(e) = glob::Pattern::new(&file.pattern) {
-                errors.push(ConfigError::new(&["pattern"], format!("not a glob pattern: {e}")));
+                errors.push(ConfigError::new(
+                    &["pattern"],
+                    format!("not a glob pattern: {e}"),
+                ));
             }
         }
     }
-    if errors.is_empty() { Ok((decode, reply)) } else { Err(errors) }
+    if errors.is_empty() {
+        Ok((decode, reply))
+    } else {
+        Err(errors)
+    }
 }
 
 /// Why `reference` names nothing a component can take.
@@ -428,14 +510,21 @@ fn dangling(
 ) -> String {
     match kinds.get(reference.component.as_str()) {
         None => format!("no component named `{}`", reference.component),
-        Some(&"sinks") => format!("`{}` is a sink: a sink's documents go out, not on", reference.component),
+        Some(&"sinks") => format!(
+            "`{}` is a sink: a sink's documents go out, not on",
+            reference.component
+        ),
         Some(_) => {
             let offered: Vec<String> = outputs
                 .keys()
                 .filter(|o| o.component == reference.component)
                 .map(ToString::to_string)
                 .collect();
-            format!("`{reference}` is not an output; `{}` has: {}", reference.component, offered.join(", "))
+            format!(
+                "`{reference}` is not an output; `{}` has: {}",
+                reference.component,
+                offered.join(", ")
+            )
         }
     }
 }

@@ -21,11 +21,19 @@ pub struct Health(Arc<Mutex<BTreeMap<String, ComponentHealth>>>);
 
 impl Health {
     pub fn register(&self, name: &str, kind: &'static str) {
-        self.update(name, |_| ComponentHealth { kind, status: "starting", detail: None });
+        self.update(name, |_| ComponentHealth {
+            kind,
+            status: "starting",
+            detail: None,
+        });
     }
 
     pub fn set_ok(&self, name: &str) {
-        self.update(name, |h| ComponentHealth { kind: h.kind, status: "ok", detail: None });
+        self.update(name, |h| ComponentHealth {
+            kind: h.kind,
+            status: "ok",
+            detail: None,
+        });
     }
 
     pub fn set_failing(&self, name: &str, detail: &str) {

@@ -116,26 +116,48 @@ pub struct Ingest {
 impl Ingest {
     /// Decodes and transforms an input into what the store commits, with the answer it
     /// gets once committed; or why it is refused. Counts it as received.
-    async fn incoming(&self, built: &BuiltSource, source: usize, raw: Arc<Vec<u8>>, context: Arc<CallContext>, key: Option<String>, fallback_key: Option<String>) -> Result<Incoming, Refused> {
+    async fn incoming(
+        &self,
+        built: &BuiltSource,
+        source: usize,
+        raw: Arc<Vec<u8>>,
+        context: Arc<CallContext>,
+        key: Option<String>,
+        fallback_key: Option<String>,
+    ) -> Result<Incoming, Refused> {
         let received_at = Utc::now();
         let prepared = {
             let (raw, context, pipeline) = (raw.clone(), context.clone(), self.pipeline.clone());
             tokio::task::spawn_blocking(move || prepare(&pipeline, source, &raw, &context)).await
         };
-        metrics::counter!("tradewire_documents_received_total", "component" => built.name.clone()).increment(1);
+        metrics::counter!("tradewire_documents_received_total", "component" => built.name.clone())
+            .increment(1);
         let prepared = match prepared {
             Ok(prepared) => prepared?,
             Err(join) => {
-                let diagnostics = Diagnostic::error("", "adapter.failed", format!("decoding stopped: {join}")).into();
-                return Err(Refused { diagnostics, adapter_failed: true });
+                let diagnostics =
+                    Diagnostic::error("", "adapter.failed", format!("decoding stopped: {join}"))
+                        .into();
+                return Err(Refused {
+                    diagnostics,
+                    adapter_failed: true,
+                });
             }
         };
         let key = key.or(prepared.key).or(fallback_key);
         let id = uuid::Uuid::now_v7().to_string();
-        let sinks: Vec<&str> = prepared.deliveries.iter().map(|(s, _)| s.as_str()).collect();
+        let sinks: Vec<&str> = prepared
+            .deliveries
+            .iter()
+            .map(|(s, _)| s.as_str())
+            .collect();
         let reply = {
             let ack = Acknowledgement {
-                status: if prepared.warnings.is_empty() { AckStatus::Accepted } else { AckStatus::AcceptedWithWarnings },
+                status: if prepared.warnings.is_empty() {
+                    AckStatus::Accepted
+                } else {
+                    AckStatus::AcceptedWithWarnings
+                },
                 in_reply_to: key.clone(),
                 code: Some(200),
                 message: Some(format!("accepted as {id}")),
@@ -179,7 +201,17 @@ impl Ingest {
         };
         let name = built.name.clone();
         let (raw, context) = (Arc::new(input.raw), Arc::new(input.context));
-        let incoming = match self.incoming(built, source, raw.clone(), context.clone(), input.key.clone(), input.fallback_key).await {
+        let incoming = match self
+            .incoming(
+                built,
+                source,
+                raw.clone(),
+                context.clone(),
+                input.key.clone(),
+                input.fallback_key,
+            )
+            .await
+        {
             Ok(incoming) => incoming,
             Err(refused) => return self.refuse(built, &raw, &context, input.key, refused).await,
         };
@@ -194,14 +226,19 @@ impl Ingest {
             }
             Ok(Acceptance::Duplicate { id, reply }) => Outcome::Duplicate { id, reply },
             Ok(Acceptance::Conflict { id: first }) => {
-                metrics::counter!("tradewire_documents_refused_total", "component" => name).increment(1);
+                metrics::counter!("tradewire_documents_refused_total", "component" => name)
+                    .increment(1);
                 let diagnostics: Diagnostics = Diagnostic::error(
                     "",
                     "source.key_conflict",
-                    format!("this idempotency key was accepted for other content, as document {first}"),
+                    format!(
+                        "this idempotency key was accepted for other content, as document {first}"
+                    ),
                 )
                 .into();
-                let reply = self.refusal_reply(built, &context, 409, &diagnostics, None).await;
+                let reply = self
+                    .refusal_reply(built, &context, 409, &diagnostics, None)
+                    .await;
                 Outcome::Conflict { reply }
             }
             Err(e) => {
@@ -216,13 +253,20 @@ impl Ingest {
         let Some(built) = self.pipeline.sources.get(source) else {
             return self.unavailable("no such source");
         };
-        let refused = Refused::from(Diagnostics::from(Diagnostic::error("", "source.too_large", why)));
-        self.refuse(built, &[], &CallContext::default(), None, refused).await
+        let refused = Refused::from(Diagnostics::from(Diagnostic::error(
+            "",
+            "source.too_large",
+            why,
+        )));
+        self.refuse(built, &[], &CallContext::default(), None, refused)
+            .await
     }
 
     fn unavailable(&self, why: &str) -> Outcome {
         let body = json!({"status": "unavailable", "message": format!("not accepted, retry later: {why}")});
-        Outcome::Unavailable { reply: json_reply(503, &body) }
+        Outcome::Unavailable {
+            reply: json_reply(503, &body),
+        }
     }
 
     async fn refuse(
@@ -233,7 +277,8 @@ impl Ingest {
         key: Option<String>,
         refused: Refused,
     ) -> Outcome {
-        metrics::counter!("tradewire_documents_refused_total", "component" => source.name.clone()).increment(1);
+        metrics::counter!("tradewire_documents_refused_total", "component" => source.name.clone())
+            .increment(1);
         let diagnostics_json = serde_json::to_value(&refused.diagnostics).unwrap_or(Value::Null);
         let refusal = Refusal {
             source: source.name.clone(),
@@ -251,7 +296,9 @@ impl Ingest {
             }
         };
         let status = if refused.adapter_failed { 500 } else { 422 };
-        let reply = self.refusal_reply(source, context, status, &refused.diagnostics, dead_letter).await;
+        let reply = self
+            .refusal_reply(source, context, status, &refused.diagnostics, dead_letter)
+            .await;
         Outcome::Refused { reply, dead_letter }
     }
 
@@ -267,7 +314,12 @@ impl Ingest {
             status: AckStatus::Rejected,
             in_reply_to: None,
             code: Some(status),
-            message: Some(diagnostics.iter().next().map_or_else(|| "refused".to_owned(), |d| d.message.clone())),
+            message: Some(
+                diagnostics
+                    .iter()
+                    .next()
+                    .map_or_else(|| "refused".to_owned(), |d| d.message.clone()),
+            ),
             diagnostics: diagnostics.as_slice().to_vec(),
             timestamp: Some(Utc::now().fixed_offset()),
         };
@@ -280,18 +332,31 @@ impl Ingest {
     }
 
     /// The answer: `ack` encoded by the source's reply adapter when it has one, else `body`.
-    async fn answer(&self, source: &BuiltSource, context: &CallContext, status: u16, body: Value, ack: Acknowledgement) -> Reply {
+    async fn answer(
+        &self,
+        source: &BuiltSource,
+        context: &CallContext,
+        status: u16,
+        body: Value,
+        ack: Acknowledgement,
+    ) -> Reply {
         let Some(adapter) = source.reply.clone() else {
             return json_reply(status, &body);
         };
         let document = Document::Acknowledgement(ack).to_json();
         let context = context.clone();
         let encoded = tokio::task::spawn_blocking(move || {
-            adapter.encode(&document, &context).map(|r| (r.bytes, adapter.media_type.clone()))
+            adapter
+                .encode(&document, &context)
+                .map(|r| (r.bytes, adapter.media_type.clone()))
         })
         .await;
         match encoded {
-            Ok(Ok((body, content_type))) => Reply { status, content_type, body },
+            Ok(Ok((body, content_type))) => Reply {
+                status,
+                content_type,
+                body,
+            },
             Ok(Err(e)) => {
                 tracing::error!(source = %source.name, error = %e, "the reply adapter refused the answer; answering JSON");
                 json_reply(status, &body)
@@ -324,9 +389,16 @@ pub fn content_hash(raw: &[u8]) -> String {
 }
 
 /// Decode, route, and check every document a sink is to receive — on the blocking pool.
-fn prepare(pipeline: &Pipeline, source: usize, raw: &[u8], context: &CallContext) -> Result<Prepared, Refused> {
+fn prepare(
+    pipeline: &Pipeline,
+    source: usize,
+    raw: &[u8],
+    context: &CallContext,
+) -> Result<Prepared, Refused> {
     let Some(built) = pipeline.sources.get(source) else {
-        return Err(Diagnostics::from(Diagnostic::error("", "source.unknown", "no such source")).into());
+        return Err(
+            Diagnostics::from(Diagnostic::error("", "source.unknown", "no such source")).into(),
+        );
     };
     let mut warnings = Diagnostics::new();
     let decoded;
@@ -362,14 +434,21 @@ fn prepare(pipeline: &Pipeline, source: usize, raw: &[u8], context: &CallContext
         let document = Document::from_json(&bytes, None).map_err(|d| {
             let mut all = Diagnostics::new();
             all.extend(d.into_iter().map(|mut d| {
-                d.message = format!("the document for sink `{sink}` is not canonical: {}", d.message);
+                d.message = format!(
+                    "the document for sink `{sink}` is not canonical: {}",
+                    d.message
+                );
                 d
             }));
             all
         })?;
         deliveries.push((sink, document.to_json()));
     }
-    Ok(Prepared { key, deliveries, warnings })
+    Ok(Prepared {
+        key,
+        deliveries,
+        warnings,
+    })
 }
 
 /// What replaying a dead letter did.
@@ -395,21 +474,34 @@ pub enum ReplayError {
     #[error("no dead letter {0}")]
     NoSuchDeadLetter(DeadLetterId),
     #[error("dead letter {id} came from source `{source_name}`, which this pipeline no longer has")]
-    UnknownSource { id: DeadLetterId, source_name: String },
+    UnknownSource {
+        id: DeadLetterId,
+        source_name: String,
+    },
 }
 
 impl Ingest {
     /// Replays a dead letter: a refused input through its source's decode and the
     /// transforms as they are configured now; an undeliverable document to its sink again.
     pub async fn replay(&self, id: DeadLetterId) -> Result<Replayed, ReplayError> {
-        let letter = self.store.dead_letter(id).await?.ok_or(ReplayError::NoSuchDeadLetter(id))?;
+        let letter = self
+            .store
+            .dead_letter(id)
+            .await?
+            .ok_or(ReplayError::NoSuchDeadLetter(id))?;
         if letter.summary.kind == tradewire_store::DeadLetterKind::Undeliverable {
             self.store.requeue(id).await?;
             self.wakers.wake(&letter.summary.component);
             return Ok(Replayed::Requeued);
         }
         let source_name = letter.summary.component.clone();
-        let Some((source, built)) = self.pipeline.sources.iter().enumerate().find(|(_, s)| s.name == source_name) else {
+        let Some((source, built)) = self
+            .pipeline
+            .sources
+            .iter()
+            .enumerate()
+            .find(|(_, s)| s.name == source_name)
+        else {
             return Err(ReplayError::UnknownSource { id, source_name });
         };
         let raw = Arc::new(letter.raw.unwrap_or_default());
@@ -419,9 +511,20 @@ impl Ingest {
             .and_then(|c| CallContext::from_json(&c).ok())
             .unwrap_or_default();
         let fallback_key = None;
-        match self.incoming(built, source, raw, Arc::new(context), letter.summary.key.clone(), fallback_key).await {
+        match self
+            .incoming(
+                built,
+                source,
+                raw,
+                Arc::new(context),
+                letter.summary.key.clone(),
+                fallback_key,
+            )
+            .await
+        {
             Ok(incoming) => {
-                let sinks: Vec<String> = incoming.deliveries.iter().map(|d| d.sink.clone()).collect();
+                let sinks: Vec<String> =
+                    incoming.deliveries.iter().map(|d| d.sink.clone()).collect();
                 let new_id = incoming.id.clone();
                 Ok(match self.store.accept_replayed(id, incoming).await? {
                     Acceptance::Accepted => {

@@ -9,13 +9,13 @@ pub mod adapter;
 pub mod api;
 pub mod config;
 pub mod delivery;
-pub mod health;
 pub mod graph;
+pub mod health;
 pub mod ingest;
 pub mod run;
 pub mod schema;
-pub mod sources;
 pub mod sinks;
+pub mod sources;
 pub mod transforms;
 
 use tradewire_plugins::Registry;
@@ -95,7 +95,12 @@ pub fn load(
             )
         })
         .collect();
-    match graph::Pipeline::build(config, &BuildContext { registry: &registry }) {
+    match graph::Pipeline::build(
+        config,
+        &BuildContext {
+            registry: &registry,
+        },
+    ) {
         Ok(mut pipeline) => {
             pipeline.warnings.0.extend(refused);
             Ok(pipeline)

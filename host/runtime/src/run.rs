@@ -63,7 +63,10 @@ pub async fn run(
     for (index, source) in pipeline.sources.iter().enumerate() {
         health.register(&source.name, "source");
         match &source.config {
-            SourceConfig::Http(http) => by_address.entry(http.address).or_default().push((index, http.clone())),
+            SourceConfig::Http(http) => by_address
+                .entry(http.address)
+                .or_default()
+                .push((index, http.clone())),
             SourceConfig::File(file) => {
                 let watcher = FileWatcher {
                     name: source.name.clone(),
@@ -83,25 +86,34 @@ pub async fn run(
     }
     let mut listeners = Vec::new();
     for (address, routes) in by_address {
-        let names = routes.iter().filter_map(|(i, _)| pipeline.sources.get(*i).map(|s| s.name.clone())).collect::<Vec<_>>();
-        let listener = HttpListener::bind(address, routes).await.map_err(|error| RunError::Bind {
-            address,
-            what: format!("source {}", names.join(", ")),
-            error,
-        })?;
+        let names = routes
+            .iter()
+            .filter_map(|(i, _)| pipeline.sources.get(*i).map(|s| s.name.clone()))
+            .collect::<Vec<_>>();
+        let listener =
+            HttpListener::bind(address, routes)
+                .await
+                .map_err(|error| RunError::Bind {
+                    address,
+                    what: format!("source {}", names.join(", ")),
+                    error,
+                })?;
         for name in names {
             health.set_ok(&name);
         }
         listeners.push(listener);
     }
-    let api = match &pipeline.config.api {
-        Some(api) => Some(tokio::net::TcpListener::bind(api.address).await.map_err(|error| RunError::Bind {
-            address: api.address,
-            what: "api".into(),
-            error,
-        })?),
-        None => None,
-    };
+    let api =
+        match &pipeline.config.api {
+            Some(api) => Some(tokio::net::TcpListener::bind(api.address).await.map_err(
+                |error| RunError::Bind {
+                    address: api.address,
+                    what: "api".into(),
+                    error,
+                },
+            )?),
+            None => None,
+        };
 
     let (stop, stopped) = watch::channel(false);
     let mut sinks = JoinSet::new();
@@ -137,13 +149,20 @@ pub async fn run(
     }
     let mut background = JoinSet::new();
     if let Some(listener) = api {
-        let router = crate::api::router(health.clone(), store.clone(), pipeline.sinks.iter().map(|s| s.name.clone()).collect());
+        let router = crate::api::router(
+            health.clone(),
+            store.clone(),
+            pipeline.sinks.iter().map(|s| s.name.clone()).collect(),
+        );
         let mut stopped = stopped.clone();
         background.spawn(async move {
             let signal = async move {
                 let _ = stopped.wait_for(|s| *s).await;
             };
-            if let Err(e) = axum::serve(listener, router).with_graceful_shutdown(signal).await {
+            if let Err(e) = axum::serve(listener, router)
+                .with_graceful_shutdown(signal)
+                .await
+            {
                 tracing::error!(error = %e, "the api stopped");
             }
         });
@@ -155,7 +174,10 @@ pub async fn run(
         loop {
             match pruning_store.prune(Utc::now() - retention).await {
                 Ok(0) => {}
-                Ok(n) => tracing::info!(documents = n, "pruned delivered documents past their retention"),
+                Ok(n) => tracing::info!(
+                    documents = n,
+                    "pruned delivered documents past their retention"
+                ),
                 Err(e) => tracing::warn!(error = %e, "cannot prune"),
             }
             tokio::select! {
@@ -164,13 +186,26 @@ pub async fn run(
             }
         }
     });
-    tracing::info!(sources = pipeline.sources.len(), transforms = pipeline.config.transforms.len(), sinks = pipeline.sinks.len(), "pipeline running");
+    tracing::info!(
+        sources = pipeline.sources.len(),
+        transforms = pipeline.config.transforms.len(),
+        sinks = pipeline.sinks.len(),
+        "pipeline running"
+    );
 
     shutdown.await;
-    tracing::info!(bound_secs = timeout.as_secs(), "stopping: no new input; finishing what is in flight");
+    tracing::info!(
+        bound_secs = timeout.as_secs(),
+        "stopping: no new input; finishing what is in flight"
+    );
     let deadline = tokio::time::Instant::now() + timeout;
     let _ = stop.send(true);
-    if tokio::time::timeout_at(deadline, async { while sources.join_next().await.is_some() {} }).await.is_err() {
+    if tokio::time::timeout_at(deadline, async {
+        while sources.join_next().await.is_some() {}
+    })
+    .await
+    .is_err()
+    {
         tracing::warn!("sources still answering at the shutdown deadline were stopped");
         sources.abort_all();
     }

@@ -15,8 +15,14 @@ pub fn pipeline_schema() -> Value {
     let plugins = generator.subschema_for::<PluginsConfig>().to_value();
     let runtime = generator.subschema_for::<RuntimeConfig>().to_value();
     let sources = generator.subschema_for::<SourceConfig>().to_value();
-    let transforms = with_inputs(generator.subschema_for::<TransformConfig>().to_value(), &mut generator);
-    let sinks = with_inputs(generator.subschema_for::<SinkConfig>().to_value(), &mut generator);
+    let transforms = with_inputs(
+        generator.subschema_for::<TransformConfig>().to_value(),
+        &mut generator,
+    );
+    let sinks = with_inputs(
+        generator.subschema_for::<SinkConfig>().to_value(),
+        &mut generator,
+    );
     let definitions = generator.take_definitions(true);
     let named = |component: Value| {
         json!({

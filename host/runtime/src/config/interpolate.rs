@@ -167,7 +167,9 @@ mod tests {
     }
 
     fn expand_ok(text: &str) -> String {
-        interpolate(text, &env).map(|(s, _)| s).unwrap_or_else(|e| panic!("{e:?}"))
+        interpolate(text, &env)
+            .map(|(s, _)| s)
+            .unwrap_or_else(|e| panic!("{e:?}"))
     }
 
     fn first_error(text: &str) -> InterpolationError {
@@ -200,7 +202,11 @@ mod tests {
         assert_eq!(first_error("${HOST").code, "config.bad_variable");
         assert_eq!(first_error("${MULTI}").code, "config.variable_newline");
         let all = interpolate("${A} ${B}", &env).err().map(|e| e.len());
-        assert_eq!(all, Some(2), "every problem is reported, not just the first");
+        assert_eq!(
+            all,
+            Some(2),
+            "every problem is reported, not just the first"
+        );
     }
 
     #[test]

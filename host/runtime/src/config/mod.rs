@@ -281,7 +281,11 @@ impl PipelineFile {
     }
 
     /// The diagnostics for a component's build errors, located by their key paths.
-    pub fn build_errors(&self, component: &[&str], errors: Vec<ConfigError>) -> Vec<ConfigDiagnostic> {
+    pub fn build_errors(
+        &self,
+        component: &[&str],
+        errors: Vec<ConfigError>,
+    ) -> Vec<ConfigDiagnostic> {
         errors
             .into_iter()
             .map(|e| {
@@ -366,7 +370,13 @@ impl PipelineConfig {
         };
         let mut path_so_far = Vec::new();
         index_keys(&root, &mut path_so_far, &mut file.keys);
-        interpolate_table(&mut root, &mut path_so_far, env, &mut file, &mut diagnostics);
+        interpolate_table(
+            &mut root,
+            &mut path_so_far,
+            env,
+            &mut file,
+            &mut diagnostics,
+        );
 
         let mut config = Self {
             file: file.clone(),
@@ -385,24 +395,30 @@ impl PipelineConfig {
             let name = key.get_ref().as_ref();
             let section = [name.to_owned()];
             match name {
-                "store" => config.store = section_value(&file, &section, value, &mut diagnostics).unwrap_or_default(),
+                "store" => {
+                    config.store =
+                        section_value(&file, &section, value, &mut diagnostics).unwrap_or_default()
+                }
                 "api" => config.api = section_value(&file, &section, value, &mut diagnostics),
-                "plugins" => config.plugins = section_value(&file, &section, value, &mut diagnostics).unwrap_or_default(),
-                "runtime" => config.runtime = section_value(&file, &section, value, &mut diagnostics).unwrap_or_default(),
+                "plugins" => {
+                    config.plugins =
+                        section_value(&file, &section, value, &mut diagnostics).unwrap_or_default()
+                }
+                "runtime" => {
+                    config.runtime =
+                        section_value(&file, &section, value, &mut diagnostics).unwrap_or_default()
+                }
                 "sources" => {
-                    config.sources = components(&file, name, value, false, &mut diagnostics, &mut broken, |kind, de| {
-                        SourceConfig::deserialize_kind(kind, de)
-                    }, SourceConfig::TYPES)
+                    config.sources =
+                        components(&file, name, value, false, &mut diagnostics, &mut broken)
                 }
                 "transforms" => {
-                    config.transforms = components(&file, name, value, true, &mut diagnostics, &mut broken, |kind, de| {
-                        TransformConfig::deserialize_kind(kind, de)
-                    }, TransformConfig::TYPES)
+                    config.transforms =
+                        components(&file, name, value, true, &mut diagnostics, &mut broken)
                 }
                 "sinks" => {
-                    config.sinks = components(&file, name, value, true, &mut diagnostics, &mut broken, |kind, de| {
-                        SinkConfig::deserialize_kind(kind, de)
-                    }, SinkConfig::TYPES)
+                    config.sinks =
+                        components(&file, name, value, true, &mut diagnostics, &mut broken)
                 }
                 "services" => diagnostics.push(file.diagnostic_at_key(
                     Severity::Error,
@@ -415,14 +431,18 @@ impl PipelineConfig {
                     key.span(),
                     &section,
                     "config.unknown_key",
-                    &format!("unknown section `{other}`, expected one of: {}", SECTIONS.join(", ")),
+                    &format!(
+                        "unknown section `{other}`, expected one of: {}",
+                        SECTIONS.join(", ")
+                    ),
                 )),
             }
         }
         // A component with a variable that could not be expanded is not built either.
         for d in &diagnostics {
             let mut key = d.key.split('.');
-            if let (Some("sources" | "transforms" | "sinks"), Some(name)) = (key.next(), key.next()) {
+            if let (Some("sources" | "transforms" | "sinks"), Some(name)) = (key.next(), key.next())
+            {
                 broken.insert(name.to_owned());
             }
         }
@@ -558,18 +578,43 @@ fn deserialize_error(file: &PipelineFile, at: &[String], e: &toml::de::Error) ->
     }
 }
 
+/// The configs of one section's components: their `type` names and how each is read.
+pub trait ComponentConfig: Sized {
+    const TYPES: &'static [&'static str];
+
+    /// Reads a component of type `kind` from its table (without `type` and `inputs`).
+    /// `Ok(None)`: no such type.
+    fn read<'de, D: serde::Deserializer<'de>>(
+        kind: &str,
+        table: D,
+    ) -> Result<Option<Self>, D::Error>;
+}
+
+macro_rules! component_config {
+    ($($config:ty),*) => {$(
+        impl ComponentConfig for $config {
+            const TYPES: &'static [&'static str] = <$config>::TYPES;
+
+            fn read<'de, D: serde::Deserializer<'de>>(kind: &str, table: D) -> Result<Option<Self>, D::Error> {
+                <$config>::deserialize_kind(kind, table)
+            }
+        }
+    )*};
+}
+
+component_config!(SourceConfig, TransformConfig, SinkConfig);
+
 /// Reads `[section.NAME]` tables: each one's `type`, its `inputs` when `with_inputs`, and
 /// the rest as the config of that type.
-fn components<'a, T>(
+fn components<T: ComponentConfig>(
     file: &PipelineFile,
     section: &str,
-    value: Spanned<DeValue<'a>>,
+    value: Spanned<DeValue<'_>>,
     with_inputs: bool,
     diagnostics: &mut Vec<ConfigDiagnostic>,
     broken: &mut std::collections::BTreeSet<String>,
-    deserialize_kind: impl Fn(&str, ValueDeserializer<'a>) -> Result<Option<T>, toml::de::Error>,
-    types: &[&str],
 ) -> Vec<Component<T>> {
+    let types = T::TYPES;
     let section_key = [section.to_owned()];
     let DeValue::Table(table) = value.into_inner() else {
         diagnostics.push(file.diagnostic_at_key(
@@ -585,7 +630,13 @@ fn components<'a, T>(
         let name_text = name.get_ref().to_string();
         let at = vec![section.to_owned(), name_text.clone()];
         if let Err(why) = check_component_name(&name_text) {
-            diagnostics.push(file.diagnostic_at(Severity::Error, name.span(), &at, "config.bad_name", &why));
+            diagnostics.push(file.diagnostic_at(
+                Severity::Error,
+                name.span(),
+                &at,
+                "config.bad_name",
+                &why,
+            ));
         }
         let span = value.span();
         // Until it is read whole, the component counts as broken.
@@ -603,7 +654,12 @@ fn components<'a, T>(
             Some(DeValue::String(kind)) => kind.to_string(),
             Some(_) => {
                 let key = [at.clone(), vec!["type".into()]].concat();
-                diagnostics.push(file.diagnostic_at_key(Severity::Error, &key, "config.invalid", "`type` is a string"));
+                diagnostics.push(file.diagnostic_at_key(
+                    Severity::Error,
+                    &key,
+                    "config.invalid",
+                    "`type` is a string",
+                ));
                 continue;
             }
             None => {
@@ -646,7 +702,7 @@ fn components<'a, T>(
             }
         };
         let de = ValueDeserializer::from(Spanned::new(span, DeValue::Table(fields)));
-        match deserialize_kind(&kind, de) {
+        match T::read(&kind, de) {
             Ok(Some(config)) => {
                 if diagnostics.len() == errors_before {
                     broken.remove(&name_text);
@@ -663,7 +719,11 @@ fn components<'a, T>(
                     Severity::Error,
                     &key,
                     "config.unknown_type",
-                    &format!("no {} type `{kind}`: one of {}", section.trim_end_matches('s'), types.join(", ")),
+                    &format!(
+                        "no {} type `{kind}`: one of {}",
+                        section.trim_end_matches('s'),
+                        types.join(", ")
+                    ),
                 ));
             }
             Err(e) => diagnostics.push(deserialize_error(file, &at, &e)),

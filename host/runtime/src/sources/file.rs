@@ -85,7 +85,8 @@ impl FileWatcher {
         let pattern = match glob::Pattern::new(&self.config.pattern) {
             Ok(p) => p,
             Err(e) => {
-                self.health.set_failing(&self.name, &format!("pattern: {e}"));
+                self.health
+                    .set_failing(&self.name, &format!("pattern: {e}"));
                 return;
             }
         };
@@ -106,7 +107,10 @@ impl FileWatcher {
                 }
                 Err(e) => {
                     tracing::error!(source = %self.name, directory = %self.directory.display(), error = %e, "cannot list the directory");
-                    self.health.set_failing(&self.name, &format!("cannot list {}: {e}", self.directory.display()));
+                    self.health.set_failing(
+                        &self.name,
+                        &format!("cannot list {}: {e}", self.directory.display()),
+                    );
                 }
             }
             tokio::select! {
@@ -127,7 +131,9 @@ impl FileWatcher {
             if name.starts_with('.') || !pattern.matches(name) {
                 continue;
             }
-            let Ok(metadata) = entry.metadata().await else { continue };
+            let Ok(metadata) = entry.metadata().await else {
+                continue;
+            };
             let settled = metadata
                 .modified()
                 .ok()
@@ -142,26 +148,47 @@ impl FileWatcher {
     }
 
     async fn take(&self, ingest: &Ingest, path: &Path) -> std::io::Result<()> {
-        let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("file").to_owned();
+        let name = path
+            .file_name()
+            .and_then(|n| n.to_str())
+            .unwrap_or("file")
+            .to_owned();
         let size = tokio::fs::metadata(path).await?.len();
         let outcome = if size > self.config.max_file_bytes {
-            let why = format!("the file is {size} bytes, over the source's {} (`max_file_bytes`)", self.config.max_file_bytes);
+            let why = format!(
+                "the file is {size} bytes, over the source's {} (`max_file_bytes`)",
+                self.config.max_file_bytes
+            );
             ingest.refuse_unread(self.source, &why).await
         } else {
             let raw = tokio::fs::read(path).await?;
             let fallback_key = Some(format!("{name}#{}", content_hash(&raw)));
             let context = CallContext::default();
-            ingest.take(self.source, Input { raw, context, key: None, fallback_key }).await
+            ingest
+                .take(
+                    self.source,
+                    Input {
+                        raw,
+                        context,
+                        key: None,
+                        fallback_key,
+                    },
+                )
+                .await
         };
         match outcome {
-            Outcome::Accepted { .. } | Outcome::Duplicate { .. } => move_aside(path, &self.done_dir(), &name).await.map(drop),
+            Outcome::Accepted { .. } | Outcome::Duplicate { .. } => {
+                move_aside(path, &self.done_dir(), &name).await.map(drop)
+            }
             Outcome::Refused { reply, .. } | Outcome::Conflict { reply } => {
                 let moved = move_aside(path, &self.failed_dir(), &name).await?;
                 let mut report = moved.into_os_string();
                 report.push(".error.json");
                 write_atomically(Path::new(&report), &reply.body).await
             }
-            Outcome::Unavailable { reply } => Err(std::io::Error::other(String::from_utf8_lossy(&reply.body).into_owned())),
+            Outcome::Unavailable { reply } => Err(std::io::Error::other(
+                String::from_utf8_lossy(&reply.body).into_owned(),
+            )),
         }
     }
 }

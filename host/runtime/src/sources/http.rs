@@ -73,9 +73,16 @@ pub struct HttpListener {
 
 impl HttpListener {
     /// Binds `address` now, so that a port in use stops the start before anything runs.
-    pub async fn bind(address: SocketAddr, routes: Vec<(usize, HttpSourceConfig)>) -> std::io::Result<Self> {
+    pub async fn bind(
+        address: SocketAddr,
+        routes: Vec<(usize, HttpSourceConfig)>,
+    ) -> std::io::Result<Self> {
         let listener = tokio::net::TcpListener::bind(address).await?;
-        Ok(Self { address, listener, routes })
+        Ok(Self {
+            address,
+            listener,
+            routes,
+        })
     }
 
     /// Serves until `shutdown` resolves, then lets requests in flight finish (their inputs
@@ -87,13 +94,21 @@ impl HttpListener {
     ) -> std::io::Result<()> {
         let mut router = axum::Router::new();
         for (source, config) in self.routes {
-            let state = Arc::new(Route { source, config, ingest: ingest.clone() });
+            let state = Arc::new(Route {
+                source,
+                config,
+                ingest: ingest.clone(),
+            });
             router = router.route(
                 &state.config.path.clone(),
-                axum::routing::post(move |headers: HeaderMap, body: Body| take(state.clone(), headers, body)),
+                axum::routing::post(move |headers: HeaderMap, body: Body| {
+                    take(state.clone(), headers, body)
+                }),
             );
         }
-        axum::serve(self.listener, router).with_graceful_shutdown(shutdown).await
+        axum::serve(self.listener, router)
+            .with_graceful_shutdown(shutdown)
+            .await
     }
 }
 
@@ -113,7 +128,11 @@ async fn take(route: Arc<Route>, headers: HeaderMap, body: Body) -> Response {
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<u64>().ok());
     if declared.is_some_and(|n| n > config.max_body_bytes as u64) {
-        return refusal(StatusCode::PAYLOAD_TOO_LARGE, "source.too_large", &format!("the body is over {} bytes", config.max_body_bytes));
+        return refusal(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "source.too_large",
+            &format!("the body is over {} bytes", config.max_body_bytes),
+        );
     }
     let key = match headers.get(config.key_header.as_str()) {
         None => None,
@@ -123,37 +142,77 @@ async fn take(route: Arc<Route>, headers: HeaderMap, body: Body) -> Response {
                 return refusal(
                     StatusCode::BAD_REQUEST,
                     "source.bad_key",
-                    &format!("`{}` must be 1 to {MAX_KEY_LEN} visible ASCII characters", config.key_header),
+                    &format!(
+                        "`{}` must be 1 to {MAX_KEY_LEN} visible ASCII characters",
+                        config.key_header
+                    ),
                 );
             }
         },
     };
     let timeout = Duration::from_secs(config.request_timeout_secs);
-    let raw = match tokio::time::timeout(timeout, axum::body::to_bytes(body, config.max_body_bytes)).await {
-        Err(_) => return refusal(StatusCode::REQUEST_TIMEOUT, "source.timeout", "the body did not arrive in time"),
+    let raw = match tokio::time::timeout(timeout, axum::body::to_bytes(body, config.max_body_bytes))
+        .await
+    {
+        Err(_) => {
+            return refusal(
+                StatusCode::REQUEST_TIMEOUT,
+                "source.timeout",
+                "the body did not arrive in time",
+            );
+        }
         Ok(Err(e)) => {
             // `to_bytes` fails on a body over the limit (one sent without a length) or a
             // connection that broke.
-            let too_large = std::error::Error::source(&e).is_some_and(|s| s.is::<http_body_util::LengthLimitError>());
+            let too_large = std::error::Error::source(&e)
+                .is_some_and(|s| s.is::<http_body_util::LengthLimitError>());
             return if too_large {
-                refusal(StatusCode::PAYLOAD_TOO_LARGE, "source.too_large", &format!("the body is over {} bytes", config.max_body_bytes))
+                refusal(
+                    StatusCode::PAYLOAD_TOO_LARGE,
+                    "source.too_large",
+                    &format!("the body is over {} bytes", config.max_body_bytes),
+                )
             } else {
-                refusal(StatusCode::BAD_REQUEST, "source.unreadable", &format!("the body could not be read: {e}"))
+                refusal(
+                    StatusCode::BAD_REQUEST,
+                    "source.unreadable",
+                    &format!("the body could not be read: {e}"),
+                )
             };
         }
         Ok(Ok(raw)) => raw.to_vec(),
     };
     let mut context = CallContext {
-        content_type: headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).map(str::to_owned),
+        content_type: headers
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned),
         ..CallContext::default()
     };
     for name in &config.headers {
-        let values: Vec<&str> = headers.get_all(name.as_str()).iter().filter_map(|v| v.to_str().ok()).collect();
+        let values: Vec<&str> = headers
+            .get_all(name.as_str())
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .collect();
         if !values.is_empty() {
-            context.headers.insert(name.to_ascii_lowercase(), values.join(", "));
+            context
+                .headers
+                .insert(name.to_ascii_lowercase(), values.join(", "));
         }
     }
-    let outcome = route.ingest.take(route.source, Input { raw, context, key, fallback_key: None }).await;
+    let outcome = route
+        .ingest
+        .take(
+            route.source,
+            Input {
+                raw,
+                context,
+                key,
+                fallback_key: None,
+            },
+        )
+        .await;
     let reply = outcome.reply();
     let status = StatusCode::from_u16(reply.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     let mut response = (status, reply.body.clone()).into_response();
