@@ -29,11 +29,12 @@ pub fn free_port() -> u16 {
 }
 
 /// Runs `tradewire` with `args` to completion: (status, stdout, stderr).
-pub fn tradewire(dir: &Path, args: &[&str]) -> (ExitStatus, String, String) {
+pub fn tradewire(dir: &Path, args: &[&str], env: &[(&str, String)]) -> (ExitStatus, String, String) {
     let out = Command::new(tradewire_bin())
         .args(args)
         .current_dir(dir)
         .env("TRADEWIRE_LOG", "warn")
+        .envs(env.iter().map(|(k, v)| (*k, v.as_str())))
         .output()
         .expect("tradewire runs");
     (
@@ -49,18 +50,20 @@ pub struct Runtime {
     pub api: SocketAddr,
     pub dir: PathBuf,
     pipeline: PathBuf,
+    env: Vec<(String, String)>,
     log: PathBuf,
 }
 
 impl Runtime {
     /// Starts `tradewire run pipeline` in `dir`, and waits until its `/health` answers
     /// (the pipeline must have `[api] address = "<api>"`).
-    pub fn start(dir: &Path, pipeline: &Path, api: SocketAddr) -> Self {
+    pub fn start(dir: &Path, pipeline: &Path, api: SocketAddr, env: &[(&str, String)]) -> Self {
         let mut runtime = Self {
             child: None,
             api,
             dir: dir.to_owned(),
             pipeline: pipeline.to_owned(),
+            env: env.iter().map(|(k, v)| ((*k).to_owned(), v.clone())).collect(),
             log: dir.join("tradewire.log"),
         };
         runtime.spawn();
@@ -78,6 +81,7 @@ impl Runtime {
             .arg(&self.pipeline)
             .current_dir(&self.dir)
             .env("TRADEWIRE_LOG", "info")
+            .envs(self.env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(log)
