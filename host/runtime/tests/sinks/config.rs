@@ -109,11 +109,13 @@ fn an_unknown_key_is_refused_with_its_line() {
     assert!(none.to_string().contains("unknown field `token`"), "{none}");
     let zero = from_toml("stdout", "concurrency = 0").unwrap_err();
     assert!(zero.to_string().contains("nonzero"), "{zero}");
-    let method = from_toml("http", "uri = \"https://a.example/\"\nmethod = \"GET\"").unwrap_err();
-    assert!(
-        method.to_string().contains("unknown variant `GET`"),
-        "{method}"
-    );
+    for method in ["GET", "post"] {
+        let table = format!("uri = \"https://a.example/\"\nmethod = \"{method}\"");
+        let error = from_toml("http", &table).unwrap_err();
+        let expected =
+            format!("unknown variant `{method}`, expected one of `POST`, `PUT`, `PATCH`");
+        assert!(error.to_string().contains(&expected), "{error}");
+    }
 }
 
 #[test]

@@ -94,7 +94,7 @@ async fn a_2xx_is_delivered_with_the_key_and_the_content_type() {
         receiver(|_| (StatusCode::CREATED, "created as 4711").into_response()).await;
     let sink = http_sink(
         address,
-        json!({ "method": "put", "headers": { "X-Tenant": "acme" } }),
+        json!({ "method": "PUT", "headers": { "X-Tenant": "acme" } }),
     );
     let payload = order("PO-1");
 
@@ -141,6 +141,7 @@ async fn a_content_type_header_replaces_the_documents_and_post_is_the_default() 
         seen[0].header("content-type"),
         Some("application/vnd.acme.order+json")
     );
+    assert_eq!(seen[0].headers.get_all("content-type").iter().count(), 1);
 }
 
 /// Answers with the status in the path and, when asked, a `Retry-After` in seconds or as
