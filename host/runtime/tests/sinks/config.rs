@@ -211,6 +211,15 @@ fn a_ca_file_is_read_at_build() {
         "{errors:?}"
     );
 
+    let not_a_certificate = dir.path().join("garbled.pem");
+    std::fs::write(
+        &not_a_certificate,
+        "-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n",
+    )
+    .unwrap();
+    let errors = build_errors("http", table(&not_a_certificate));
+    assert_eq!(paths(&errors), ["tls.ca_file"], "{errors:?}");
+
     let ca = dir.path().join("ca.pem");
     std::fs::write(&ca, CA).unwrap();
     let built = config("http", table(&ca)).build(&context());

@@ -655,7 +655,7 @@ async fn a_token_refused_after_its_refresh_is_permanent() {
 
 #[tokio::test]
 async fn a_token_is_fetched_again_shortly_before_it_expires() {
-    let server = OAuth2Server::start(|n| token(n, json!(1)), |_| true).await;
+    let server = OAuth2Server::start(|n| token(n, json!(2)), |_| true).await;
     let sink = server.sink(client());
 
     assert!(matches!(
@@ -667,8 +667,8 @@ async fn a_token_is_fetched_again_shortly_before_it_expires() {
         SendOutcome::Delivered { .. }
     ));
     assert_eq!(server.token_requests().len(), 1, "still fresh");
-    // A one-second token is replaced after half its life.
-    tokio::time::sleep(Duration::from_millis(600)).await;
+    // A two-second token is replaced after half its life.
+    tokio::time::sleep(Duration::from_millis(1100)).await;
     let outcome = deliver(&*sink, "PO-3", "k3", &order("PO-3")).await;
     assert!(
         matches!(outcome, SendOutcome::Delivered { .. }),
