@@ -28,7 +28,8 @@ const NAME_MAX: usize = 255;
 pub struct FileSinkConfig {
     /// Where each document is written, relative to the working directory unless absolute:
     /// `{{id}}` is the document's id, `{{key}}` the delivery's key, `{{/json/pointer}}` a
-    /// string, number or boolean of the canonical document (`out/{{/delivery_address/country}}/{{id}}.json`).
+    /// string, number or boolean of the canonical document
+    /// (`out/{{/delivery_address/country}}/{{id}}.json`).
     /// Each value becomes part of one file name: `%`, `/`, `\`, control characters and a
     /// leading `.` are written `%XX`. Missing directories are created.
     pub path: String,

@@ -80,15 +80,13 @@ fn default_timeout_secs() -> f64 {
     30.0
 }
 
-/// The methods that carry a document.
+/// The methods that carry a document, spelt as HTTP spells them.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, JsonSchema)]
+#[serde(rename_all = "UPPERCASE")]
 pub enum HttpMethod {
     #[default]
-    #[serde(rename = "POST", alias = "post")]
     Post,
-    #[serde(rename = "PUT", alias = "put")]
     Put,
-    #[serde(rename = "PATCH", alias = "patch")]
     Patch,
 }
 
@@ -140,11 +138,13 @@ pub enum AuthConfig {
     Basic {
         /// The user name (no `:`).
         user: String,
+        /// The password, kept secret (`${VAR}` keeps it out of the file too).
         #[schemars(with = "String")]
         password: Secret,
     },
     /// A fixed bearer token.
     Bearer {
+        /// The token, kept secret.
         #[schemars(with = "String")]
         token: Secret,
     },
@@ -165,7 +165,9 @@ impl Default for AuthConfig {
 pub struct OAuth2Config {
     /// The token endpoint: an absolute `http://` or `https://` URL.
     pub token_url: String,
+    /// The client's id.
     pub client_id: String,
+    /// The client's secret, kept secret.
     #[schemars(with = "String")]
     pub client_secret: Secret,
     /// The scopes asked for, space-separated; none sent when absent.
@@ -182,8 +184,10 @@ pub struct OAuth2Config {
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum ClientAuth {
+    /// In an `Authorization: Basic` header.
     #[default]
     Basic,
+    /// As `client_id` and `client_secret` in the request's form.
     Post,
 }
 
@@ -214,20 +218,23 @@ impl HttpSinkConfig {
             &mut errors,
         );
         match (uri, timeout, headers, client, encoder, auth) {
-            (Some(uri), Some(timeout), Some(headers), Some(client), Some(encoder), Some(auth))
-                if errors.is_empty() =>
-            {
-                Ok(HttpSink {
-                    client,
-                    uri,
-                    method: self.method.into(),
-                    content_type: headers.get(CONTENT_TYPE).cloned(),
-                    headers,
-                    timeout,
-                    encoder,
-                    auth,
-                })
-            }
+            (
+                Some(uri),
+                Some(timeout),
+                Some(mut headers),
+                Some(client),
+                Some(encoder),
+                Some(auth),
+            ) if errors.is_empty() => Ok(HttpSink {
+                client,
+                uri,
+                method: self.method.into(),
+                content_type: headers.remove(CONTENT_TYPE),
+                headers,
+                timeout,
+                encoder,
+                auth,
+            }),
             _ => Err(errors),
         }
     }
@@ -347,7 +354,7 @@ pub struct HttpSink {
     client: Client,
     uri: Url,
     method: Method,
-    /// Marked sensitive: their `Debug` prints no value.
+    /// `headers` but `Content-Type`, marked sensitive: their `Debug` prints no value.
     headers: HeaderMap,
     /// A `Content-Type` from `headers`, which replaces the document's media type.
     content_type: Option<HeaderValue>,

@@ -109,11 +109,13 @@ fn an_unknown_key_is_refused_with_its_line() {
     assert!(none.to_string().contains("unknown field `token`"), "{none}");
     let zero = from_toml("stdout", "concurrency = 0").unwrap_err();
     assert!(zero.to_string().contains("nonzero"), "{zero}");
-    let method = from_toml("http", "uri = \"https://a.example/\"\nmethod = \"GET\"").unwrap_err();
-    assert!(
-        method.to_string().contains("unknown variant `GET`"),
-        "{method}"
-    );
+    for method in ["GET", "post"] {
+        let table = format!("uri = \"https://a.example/\"\nmethod = \"{method}\"");
+        let error = from_toml("http", &table).unwrap_err();
+        let expected =
+            format!("unknown variant `{method}`, expected one of `POST`, `PUT`, `PATCH`");
+        assert!(error.to_string().contains(&expected), "{error}");
+    }
 }
 
 #[test]
@@ -208,6 +210,15 @@ fn a_ca_file_is_read_at_build() {
         errors[0].message.contains("no PEM certificate"),
         "{errors:?}"
     );
+
+    let not_a_certificate = dir.path().join("garbled.pem");
+    std::fs::write(
+        &not_a_certificate,
+        "-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n",
+    )
+    .unwrap();
+    let errors = build_errors("http", table(&not_a_certificate));
+    assert_eq!(paths(&errors), ["tls.ca_file"], "{errors:?}");
 
     let ca = dir.path().join("ca.pem");
     std::fs::write(&ca, CA).unwrap();

@@ -94,7 +94,7 @@ async fn a_2xx_is_delivered_with_the_key_and_the_content_type() {
         receiver(|_| (StatusCode::CREATED, "created as 4711").into_response()).await;
     let sink = http_sink(
         address,
-        json!({ "method": "put", "headers": { "X-Tenant": "acme" } }),
+        json!({ "method": "PUT", "headers": { "X-Tenant": "acme" } }),
     );
     let payload = order("PO-1");
 
@@ -141,6 +141,7 @@ async fn a_content_type_header_replaces_the_documents_and_post_is_the_default() 
         seen[0].header("content-type"),
         Some("application/vnd.acme.order+json")
     );
+    assert_eq!(seen[0].headers.get_all("content-type").iter().count(), 1);
 }
 
 /// Answers with the status in the path and, when asked, a `Retry-After` in seconds or as
@@ -654,7 +655,7 @@ async fn a_token_refused_after_its_refresh_is_permanent() {
 
 #[tokio::test]
 async fn a_token_is_fetched_again_shortly_before_it_expires() {
-    let server = OAuth2Server::start(|n| token(n, json!(1)), |_| true).await;
+    let server = OAuth2Server::start(|n| token(n, json!(2)), |_| true).await;
     let sink = server.sink(client());
 
     assert!(matches!(
@@ -666,8 +667,8 @@ async fn a_token_is_fetched_again_shortly_before_it_expires() {
         SendOutcome::Delivered { .. }
     ));
     assert_eq!(server.token_requests().len(), 1, "still fresh");
-    // A one-second token is replaced after half its life.
-    tokio::time::sleep(Duration::from_millis(600)).await;
+    // A two-second token is replaced after half its life.
+    tokio::time::sleep(Duration::from_millis(1100)).await;
     let outcome = deliver(&*sink, "PO-3", "k3", &order("PO-3")).await;
     assert!(
         matches!(outcome, SendOutcome::Delivered { .. }),
