@@ -49,6 +49,15 @@ impl ConfigError {
 #[derive(Debug, Clone, Copy)]
 pub struct BuildContext<'a> {
     pub registry: &'a Registry,
+    /// What relative paths in the config are relative to: the pipeline file's directory.
+    pub base_dir: &'a std::path::Path,
+}
+
+impl BuildContext<'_> {
+    /// `path` as the config means it.
+    pub fn resolve(&self, path: &std::path::Path) -> std::path::PathBuf {
+        self.base_dir.join(path)
+    }
 }
 
 /// Where adapters come from besides the pipeline's `[plugins]`.
@@ -95,12 +104,12 @@ pub fn load(
             )
         })
         .collect();
-    match graph::Pipeline::build(
-        config,
-        &BuildContext {
-            registry: &registry,
-        },
-    ) {
+    let base_dir = config.file.base_dir();
+    let cx = BuildContext {
+        registry: &registry,
+        base_dir: &base_dir,
+    };
+    match graph::Pipeline::build(config, &cx) {
         Ok(mut pipeline) => {
             pipeline.warnings.0.extend(refused);
             Ok(pipeline)

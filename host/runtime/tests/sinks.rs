@@ -30,6 +30,7 @@ fn registry() -> &'static Registry {
 fn context() -> BuildContext<'static> {
     BuildContext {
         registry: registry(),
+        base_dir: std::path::Path::new("."),
     }
 }
 

@@ -58,6 +58,7 @@ fn build(kind: &str, toml: &str) -> Result<Box<dyn Transform>, Vec<ConfigError>>
         .unwrap_or_else(|e| panic!("{e}"))
         .build(&BuildContext {
             registry: registry(),
+            base_dir: std::path::Path::new("."),
         })
 }
 
@@ -909,7 +910,7 @@ mod never_panics {
         #[test]
         fn map_never_panics(config in config(), doc in document()) {
             let registry = super::registry();
-            let map = config.build(&BuildContext { registry });
+            let map = config.build(&BuildContext { registry, base_dir: std::path::Path::new(".") });
             prop_assert!(map.is_ok(), "{:?}", map.err());
             if let Ok(map) = map {
                 let _ = map.apply(doc);
@@ -925,7 +926,7 @@ mod never_panics {
             doc in document(),
         ) {
             let config = MapConfig { set, copy, rename, remove, ..MapConfig::default() };
-            if let Ok(map) = config.build(&BuildContext { registry: super::registry() }) {
+            if let Ok(map) = config.build(&BuildContext { registry: super::registry(), base_dir: std::path::Path::new(".") }) {
                 let _ = map.apply(doc);
             }
         }

@@ -1,5 +1,8 @@
 //! Running `tradewire run` as a user does, and the servers its sinks deliver to.
 
+// Each test binary uses part of it.
+#![allow(dead_code)]
+
 use std::collections::HashMap;
 use std::io::Read as _;
 use std::net::{SocketAddr, TcpListener};
@@ -16,7 +19,11 @@ pub fn tradewire_bin() -> PathBuf {
         .and_then(Path::parent)
         .expect("the test binary is in target/<profile>/deps");
     let bin = profile_dir.join(format!("tradewire{}", std::env::consts::EXE_SUFFIX));
-    assert!(bin.is_file(), "{} was not built (cargo build -p tradewire-cli)", bin.display());
+    assert!(
+        bin.is_file(),
+        "{} was not built (cargo build -p tradewire-cli)",
+        bin.display()
+    );
     bin
 }
 
@@ -29,7 +36,11 @@ pub fn free_port() -> u16 {
 }
 
 /// Runs `tradewire` with `args` to completion: (status, stdout, stderr).
-pub fn tradewire(dir: &Path, args: &[&str], env: &[(&str, String)]) -> (ExitStatus, String, String) {
+pub fn tradewire(
+    dir: &Path,
+    args: &[&str],
+    env: &[(&str, String)],
+) -> (ExitStatus, String, String) {
     let out = Command::new(tradewire_bin())
         .args(args)
         .current_dir(dir)
@@ -63,7 +74,10 @@ impl Runtime {
             api,
             dir: dir.to_owned(),
             pipeline: pipeline.to_owned(),
-            env: env.iter().map(|(k, v)| ((*k).to_owned(), v.clone())).collect(),
+            env: env
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), v.clone()))
+                .collect(),
             log: dir.join("tradewire.log"),
         };
         runtime.spawn();
@@ -90,13 +104,21 @@ impl Runtime {
         self.child = Some(child);
         let deadline = Instant::now() + Duration::from_secs(30);
         loop {
-            if let Some(status) = self.child.as_mut().and_then(|c| c.try_wait().ok().flatten()) {
+            if let Some(status) = self
+                .child
+                .as_mut()
+                .and_then(|c| c.try_wait().ok().flatten())
+            {
                 panic!("tradewire run exited at start ({status}):\n{}", self.log());
             }
             if http_get(self.api, "/health").is_some() {
                 return;
             }
-            assert!(Instant::now() < deadline, "tradewire run did not answer /health:\n{}", self.log());
+            assert!(
+                Instant::now() < deadline,
+                "tradewire run did not answer /health:\n{}",
+                self.log()
+            );
             std::thread::sleep(Duration::from_millis(25));
         }
     }
@@ -166,8 +188,13 @@ pub fn http_request(
 ) -> Option<(u16, String)> {
     use std::io::Write as _;
     let mut stream = std::net::TcpStream::connect_timeout(&address, Duration::from_secs(2)).ok()?;
-    stream.set_read_timeout(Some(Duration::from_secs(30))).ok()?;
-    let mut request = format!("{method} {path} HTTP/1.1\r\nHost: {address}\r\nConnection: close\r\nContent-Length: {}\r\n", body.len());
+    stream
+        .set_read_timeout(Some(Duration::from_secs(30)))
+        .ok()?;
+    let mut request = format!(
+        "{method} {path} HTTP/1.1\r\nHost: {address}\r\nConnection: close\r\nContent-Length: {}\r\n",
+        body.len()
+    );
     for (name, value) in headers {
         request.push_str(&format!("{name}: {value}\r\n"));
     }
@@ -178,7 +205,10 @@ pub fn http_request(
     stream.read_to_end(&mut response).ok()?;
     let text = String::from_utf8_lossy(&response).into_owned();
     let status = text.split(' ').nth(1)?.parse().ok()?;
-    let body = text.split_once("\r\n\r\n").map(|(_, b)| b.to_owned()).unwrap_or_default();
+    let body = text
+        .split_once("\r\n\r\n")
+        .map(|(_, b)| b.to_owned())
+        .unwrap_or_default();
     Some((status, body))
 }
 
@@ -223,7 +253,9 @@ impl Receiver {
                         path: uri.path().to_owned(),
                         headers: headers
                             .iter()
-                            .map(|(k, v)| (k.as_str().to_owned(), v.to_str().unwrap_or("").to_owned()))
+                            .map(|(k, v)| {
+                                (k.as_str().to_owned(), v.to_str().unwrap_or("").to_owned())
+                            })
                             .collect(),
                         body: body.to_vec(),
                     };
@@ -234,7 +266,8 @@ impl Receiver {
                     };
                     let (status, delay) = answer(n, &request);
                     tokio::time::sleep(delay).await;
-                    axum::http::StatusCode::from_u16(status).unwrap_or(axum::http::StatusCode::INTERNAL_SERVER_ERROR)
+                    axum::http::StatusCode::from_u16(status)
+                        .unwrap_or(axum::http::StatusCode::INTERNAL_SERVER_ERROR)
                 }
             },
         );

@@ -49,8 +49,13 @@ pub struct FileSinkConfig {
 impl FileSinkConfig {
     /// Checks the template and binds `encode`. Nothing is written.
     pub fn build(&self, cx: &BuildContext<'_>) -> Result<FileSink, Vec<ConfigError>> {
-        let template =
-            PathTemplate::parse(&self.path).map_err(|why| vec![ConfigError::new(&["path"], why)]);
+        // A relative template is relative to the pipeline file, like every path in it.
+        let path = cx.resolve(Path::new(&self.path));
+        let template = path
+            .to_str()
+            .ok_or_else(|| format!("{} is not UTF-8", path.display()))
+            .and_then(PathTemplate::parse)
+            .map_err(|why| vec![ConfigError::new(&["path"], why)]);
         let encoder = Encoder::bind(self.encode.as_ref(), cx);
         match (template, encoder) {
             (Ok(template), Ok(encoder)) => Ok(FileSink { template, encoder }),

@@ -210,7 +210,7 @@ impl HttpSinkConfig {
             &mut errors,
         );
         let headers = keep(self.header_map(), &mut errors);
-        let client = keep(self.tls.client(), &mut errors);
+        let client = keep(self.tls.client(cx), &mut errors);
         let encoder = keep(Encoder::bind(self.encode.as_ref(), cx), &mut errors);
         let auth = keep(
             Auth::new(&self.auth)
@@ -279,7 +279,7 @@ const NOT_A_HEADER_VALUE: &str =
     "not a valid header value (line breaks and control characters are not allowed)";
 
 impl TlsConfig {
-    fn client(&self) -> Result<Client, Vec<ConfigError>> {
+    fn client(&self, cx: &BuildContext<'_>) -> Result<Client, Vec<ConfigError>> {
         let mut builder = Client::builder()
             .use_rustls_tls()
             .user_agent(concat!("tradewire/", env!("CARGO_PKG_VERSION")))
@@ -287,6 +287,7 @@ impl TlsConfig {
             .redirect(reqwest::redirect::Policy::none())
             .danger_accept_invalid_certs(!self.verify);
         if let Some(path) = &self.ca_file {
+            let path = &cx.resolve(path);
             let at = |message: String| vec![ConfigError::new(&["tls", "ca_file"], message)];
             let pem = std::fs::read(path)
                 .map_err(|e| at(format!("cannot read `{}`: {e}", path.display())))?;
