@@ -361,12 +361,13 @@ async fn a_process_killed_while_accepting_loses_nothing_it_acknowledged() {
     use std::io::BufRead;
     use std::process::{Command, Stdio};
 
-    const ROUNDS: usize = 3;
-    const ACKNOWLEDGED_BEFORE_KILL: usize = 300;
+    const ROUNDS: usize = 5;
     let directory = tempfile::tempdir().unwrap();
     let path = store_path(&directory);
     let mut acknowledged = Vec::new();
     for round in 0..ROUNDS {
+        // Killed after a different number each round, to land elsewhere in a batch.
+        let acknowledged_before_kill = 150 + 70 * round;
         let mut child = Command::new(std::env::current_exe().unwrap())
             .args([
                 "crash_child",
@@ -385,7 +386,7 @@ async fn a_process_killed_while_accepting_loses_nothing_it_acknowledged() {
             if let Some(id) = line.unwrap().strip_prefix("accepted ") {
                 acknowledged.push(id.to_owned());
                 this_round += 1;
-                if this_round == ACKNOWLEDGED_BEFORE_KILL {
+                if this_round == acknowledged_before_kill {
                     break;
                 }
             }
@@ -398,8 +399,8 @@ async fn a_process_killed_while_accepting_loses_nothing_it_acknowledged() {
             }
         }
         child.wait().unwrap();
-        assert!(
-            this_round == ACKNOWLEDGED_BEFORE_KILL,
+        assert_eq!(
+            this_round, acknowledged_before_kill,
             "round {round}: the child stopped early"
         );
 
