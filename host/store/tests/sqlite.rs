@@ -141,6 +141,8 @@ async fn everything_survives_a_reopen_and_leases_are_cleared() {
     let letters = store.dead_letters().await.unwrap();
     let before = store.trace("order-1").await.unwrap();
     store.close().await.unwrap();
+    let wal = directory.path().join("tradewire.db-wal");
+    assert!(!wal.exists(), "closed, the store is whole in its one file");
 
     let store = open(&path).unwrap();
     assert_eq!(store.trace("order-1").await.unwrap(), before);
