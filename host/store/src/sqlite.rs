@@ -14,6 +14,7 @@ mod schema;
 mod sql;
 mod writer;
 
+use std::fmt;
 use std::fs::{File, TryLockError};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -72,11 +73,21 @@ impl Default for SqliteOptions {
 /// The SQLite [`Store`]. Dropping it (or [`SqliteStore::close`]) commits what is queued and
 /// stops the writer; the lock goes last.
 pub struct SqliteStore {
-    writer: Writer,
     readers: Arc<Readers>,
+    /// After the readers: the last connection to close checkpoints the WAL into the file.
+    writer: Writer,
     path: Arc<Path>,
-    /// Declared last so that it is let go once every connection above is closed.
+    /// Last: let go once every connection above is closed.
     _lock: Option<File>,
+}
+
+impl fmt::Debug for SqliteStore {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SqliteStore")
+            .field("path", &self.path)
+            .field("commits", &self.commits())
+            .finish_non_exhaustive()
+    }
 }
 
 impl SqliteStore {
@@ -106,12 +117,12 @@ impl SqliteStore {
             ops::release_all(&connection).map_err(|error| schema::unavailable(&path, error))?;
         }
         Ok(Self {
-            writer: Writer::start(connection, Arc::clone(&path), options.max_batch)?,
             readers: Arc::new(Readers::new(
                 Arc::clone(&path),
                 options.busy_timeout,
                 options.idle_readers,
             )),
+            writer: Writer::start(connection, Arc::clone(&path), options.max_batch)?,
             path,
             _lock: lock,
         })
