@@ -612,7 +612,7 @@ fn validate_accepts_a_good_pipeline() {
 fn validate_names_each_problem_with_its_line_and_key() {
     let cases: [(&str, String, &str, &str); 6] = [
         ("a misspelt key", VALID.replace("path = \"out/", "pth = \"out/"), "broken.toml:15:1:", "sinks.out.pth"),
-        ("an unknown adapter", VALID.replace("\"oci-punchout\"", "\"oci-punchin\""), "broken.toml:5:21:", "sources.orders.decode.adapter"),
+        ("an unknown adapter", VALID.replace("\"oci-punchout\"", "\"oci-punchin\""), "broken.toml:5:12:", "sources.orders.decode.adapter"),
         (
             "a decode-only message used to encode",
             VALID.replace("path = \"out/{{id}}.json\"", "path = \"out/{{id}}.json\"\nencode = { adapter = \"panicky\", message = \"scan\" }"),
@@ -626,7 +626,7 @@ fn validate_names_each_problem_with_its_line_and_key() {
             "config.cycle",
             "transforms.",
         ),
-        ("a dangling input", VALID.replace("inputs = [\"stamped\"]", "inputs = [\"stampd\"]"), "broken.toml:13:11:", "sinks.out.inputs.0"),
+        ("a dangling input", VALID.replace("inputs = [\"stamped\"]", "inputs = [\"stampd\"]"), "broken.toml:14:11:", "sinks.out.inputs.0"),
         ("an unset variable", VALID.replace("127.0.0.1:1", "${TRADEWIRE_TEST_UNSET_ADDRESS}"), "broken.toml:4:12:", "sources.orders.address"),
     ];
     for (what, text, place, key) in cases {
