@@ -12,6 +12,8 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 /// The `tradewire` binary cargo built for this test run (`target/<profile>/tradewire`).
+/// `cargo nextest run --workspace` builds it; `-p tradewire-tests` alone does not rebuild
+/// it (it is another package's binary), so run `cargo build -p tradewire-cli` first then.
 pub fn tradewire_bin() -> PathBuf {
     let exe = std::env::current_exe().expect("the test binary knows its path");
     let profile_dir = exe
