@@ -20,6 +20,12 @@ pub struct MessageSpec {
     pub media_type: String,
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub description: String,
+    /// Where the decoded document carries the sender's own identifier for it (a JSON
+    /// Pointer, `/reference`): the runtime takes it as the idempotency key when the
+    /// transport gives none. Added after ABI 1.0 as an optional manifest field: libraries
+    /// that predate it have none, and hosts that predate it ignore it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub key: Option<String>,
 }
 
 impl MessageSpec {
@@ -37,6 +43,7 @@ impl MessageSpec {
             encodes,
             media_type: media_type.to_owned(),
             description: String::new(),
+            key: None,
         }
     }
 
@@ -53,6 +60,13 @@ impl MessageSpec {
     /// A message the adapter only encodes.
     pub fn encode_only(name: &str, document: DocumentKind, media_type: &str) -> Self {
         Self::new(name, document, media_type, false, true)
+    }
+
+    /// The JSON Pointer to the sender's identifier in the decoded document (see
+    /// [`MessageSpec::key`]).
+    pub fn keyed_by(mut self, pointer: &str) -> Self {
+        self.key = Some(pointer.to_owned());
+        self
     }
 
     pub fn described(mut self, description: &str) -> Self {

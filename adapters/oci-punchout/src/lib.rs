@@ -78,7 +78,8 @@ impl Adapter for OciPunchout {
                 MessageSpec::both(message::CART_PAGE, DocumentKind::Order, "text/html")
                     .described("The HTML page that posts the cart to the hook URL through the browser."),
                 MessageSpec::both(message::ORDER_REQUEST, DocumentKind::Order, CXML_MEDIA_TYPE)
-                    .described("A cXML 1.2.063 OrderRequest, valid against the cXML DTD."),
+                    .described("A cXML 1.2.063 OrderRequest, valid against the cXML DTD.")
+                    .keyed_by("/extensions/cxml.payloadID"),
                 MessageSpec::both(message::ORDER_RESPONSE, DocumentKind::Acknowledgement, CXML_MEDIA_TYPE)
                     .described("The cXML Response a supplier answers an OrderRequest with."),
             ],

@@ -72,11 +72,13 @@ impl Adapter for PaymentOrder {
                 MessageSpec::both(ORDER, DocumentKind::Order, "application/json").described(
                     "Payline's `order` object as JSON with the specification's field names; \
                      `ref` is the idempotency key (canonical `/reference`).",
-                ),
+                )
+                .keyed_by("/reference"),
                 MessageSpec::both(ORDER_SOAP, DocumentKind::Order, "text/xml").described(
                     "Payline's SOAP `order` element (obj namespace), for a doWebPaymentRequest; \
                      decodes a bare element or a SOAP envelope holding one.",
-                ),
+                )
+                .keyed_by("/reference"),
             ],
         }
     }

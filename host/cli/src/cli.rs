@@ -14,6 +14,9 @@ use tradewire_core::{Diagnostic, Diagnostics, Document, DocumentKind};
 use tradewire_sdk::{AdapterInstance, CallError, Direction};
 
 use tradewire_plugins::loader;
+use tradewire_runtime::config::{ConfigReport, LogFormat};
+
+use crate::pipeline;
 use tradewire_plugins::registry::{LoadOptions, Registry};
 
 /// Translate commerce protocols to and from Tradewire's canonical model.
@@ -42,7 +45,7 @@ pub struct Cli {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-enum Format {
+pub(crate) enum Format {
     Text,
     Json,
 }
@@ -59,6 +62,36 @@ enum Command {
         /// The adapter whose config schema to print.
         #[arg(long, conflicts_with = "document")]
         adapter: Option<String>,
+        /// The JSON Schema of a pipeline file, for editors.
+        #[arg(long, conflicts_with_all = ["document", "adapter"])]
+        pipeline: bool,
+    },
+    /// Check a pipeline file without starting anything: exit 0 when it can run, 2 when not.
+    Validate { file: PathBuf },
+    /// Print a pipeline's graph in Graphviz DOT (`tradewire graph p.toml | dot -Tsvg`).
+    Graph { file: PathBuf },
+    /// Run a pipeline until SIGTERM or SIGINT.
+    Run { file: PathBuf },
+    /// The dead letters: inputs refused and documents given up on.
+    Dlq {
+        /// The pipeline file, which names the store.
+        #[arg(
+            long,
+            value_name = "FILE",
+            default_value = "tradewire.toml",
+            global = true
+        )]
+        config: PathBuf,
+        #[command(subcommand)]
+        command: pipeline::DlqCommand,
+    },
+    /// One document's story: received when and where, its key, what each sink got and
+    /// every attempt; by document id or idempotency key.
+    Trace {
+        id_or_key: String,
+        /// The pipeline file, which names the store.
+        #[arg(long, value_name = "FILE", default_value = "tradewire.toml")]
+        config: PathBuf,
     },
     /// Protocol bytes (FILE or stdin) → canonical JSON on stdout, `contract` first.
     Decode {
@@ -106,7 +139,7 @@ enum Command {
 }
 
 /// Why a command did not succeed, and so the exit status.
-enum Failure {
+pub(crate) enum Failure {
     /// The input was refused: exit 1.
     Rejected(Diagnostics),
     /// The adapter failed, whatever the input: exit 2. Not the input's fault, so not
@@ -114,10 +147,12 @@ enum Failure {
     AdapterFailed(Diagnostics),
     /// Usage, configuration or environment: exit 2.
     Usage(Diagnostics),
+    /// A pipeline file that cannot run, every problem located: exit 2.
+    Pipeline(ConfigReport),
 }
 
 impl Failure {
-    fn usage(code: &str, message: impl Into<String>) -> Self {
+    pub(crate) fn usage(code: &str, message: impl Into<String>) -> Self {
         Self::Usage(Diagnostic::error("", code, message).into())
     }
 }
@@ -132,7 +167,10 @@ pub fn main() -> ExitCode {
             return ExitCode::from(if e.use_stderr() { 2 } else { 0 });
         }
     };
-    init_logging(cli.format);
+    // `run` logs as its pipeline file says, once it has read it.
+    if !matches!(cli.command, Command::Run { .. }) {
+        init_logging(cli.format, LogFormat::Text, false);
+    }
     // A bug must not end as a bare panic with status 101.
     match std::panic::catch_unwind(|| run(&cli)) {
         Ok(Ok(())) => ExitCode::SUCCESS,
@@ -144,6 +182,10 @@ pub fn main() -> ExitCode {
             print_diagnostics(cli.format, &d);
             ExitCode::from(2)
         }
+        Ok(Err(Failure::Pipeline(report))) => {
+            pipeline::print_report(cli.format, &report, false);
+            ExitCode::from(2)
+        }
         Err(_) => {
             eprintln!("tradewire: internal error (see the log above); please report it");
             ExitCode::from(2)
@@ -151,7 +193,9 @@ pub fn main() -> ExitCode {
     }
 }
 
-fn init_logging(format: Format) {
+/// Logs on stderr: JSON when asked by `--format json` or by the pipeline's `log_format`.
+/// `timed`: a long-running process stamps its lines; a one-shot command need not.
+pub(crate) fn init_logging(format: Format, log_format: LogFormat, timed: bool) {
     use tracing_subscriber::EnvFilter;
     let filter =
         EnvFilter::try_from_env("TRADEWIRE_LOG").unwrap_or_else(|_| EnvFilter::new("warn"));
@@ -159,9 +203,10 @@ fn init_logging(format: Format) {
         .with_env_filter(filter)
         .with_writer(io::stderr)
         .with_ansi(io::stderr().is_terminal());
-    let _ = match format {
-        Format::Text => builder.without_time().try_init(),
-        Format::Json => builder.json().try_init(),
+    let _ = match (format, log_format, timed) {
+        (Format::Json, _, _) | (_, LogFormat::Json, _) => builder.json().try_init(),
+        (Format::Text, LogFormat::Text, true) => builder.try_init(),
+        (Format::Text, LogFormat::Text, false) => builder.without_time().try_init(),
     };
     // Panics in built-in adapters (caught by the SDK) and in the host go to the log, not
     // raw to stderr.
@@ -184,14 +229,28 @@ fn run(cli: &Cli) -> Result<(), Failure> {
     match &cli.command {
         Command::ProbeLibrary { paths } => std::process::exit(loader::run_probe(paths)),
         Command::ServeLibrary { path } => return serve_library(path),
+        Command::Schema { pipeline: true, .. } => {
+            return write_stdout(&pretty_value(&tradewire_runtime::schema::pipeline_schema()));
+        }
+        Command::Validate { file } => {
+            return pipeline::validate(file, &load_options(cli), cli.format);
+        }
+        Command::Graph { file } => return pipeline::graph(file, &load_options(cli)),
+        Command::Run { file } => return pipeline::run(file, &load_options(cli), cli.format),
+        Command::Dlq { config, command } => {
+            return pipeline::dlq(config, command, &load_options(cli), cli.format);
+        }
+        Command::Trace { id_or_key, config } => {
+            return pipeline::trace(config, id_or_key, cli.format);
+        }
         _ => {}
     }
     let registry = load_registry(cli);
     match &cli.command {
         Command::Adapters => list_adapters(&registry, cli.format),
-        Command::Schema { document, adapter } => {
-            print_schema(&registry, document.as_deref(), adapter.as_deref())
-        }
+        Command::Schema {
+            document, adapter, ..
+        } => print_schema(&registry, document.as_deref(), adapter.as_deref()),
         Command::Decode {
             adapter,
             message,
@@ -235,7 +294,13 @@ fn run(cli: &Cli) -> Result<(), Failure> {
             let bytes = encode_checked(&target, to_message, &document, cli.format)?;
             write_stdout(&bytes)
         }
-        Command::ProbeLibrary { .. } | Command::ServeLibrary { .. } => Ok(()),
+        Command::ProbeLibrary { .. }
+        | Command::ServeLibrary { .. }
+        | Command::Validate { .. }
+        | Command::Graph { .. }
+        | Command::Run { .. }
+        | Command::Dlq { .. }
+        | Command::Trace { .. } => Ok(()),
     }
 }
 
@@ -251,16 +316,34 @@ fn serve_library(path: &Path) -> Result<(), Failure> {
     })
 }
 
+/// Where a pipeline's adapters come from besides its own `[plugins]`: the global options.
+fn load_options(cli: &Cli) -> tradewire_runtime::LoadOptions {
+    tradewire_runtime::LoadOptions {
+        plugins: plugin_paths(cli),
+        probe_with: if cli.no_probe {
+            None
+        } else {
+            std::env::current_exe().ok()
+        },
+        no_builtins: cli.no_builtins,
+    }
+}
+
+fn plugin_paths(cli: &Cli) -> Vec<PathBuf> {
+    let mut paths = cli.plugins.clone();
+    if let Some(env) = std::env::var_os("TRADEWIRE_PLUGIN_PATH") {
+        paths.extend(std::env::split_paths(&env).filter(|p| !p.as_os_str().is_empty()));
+    }
+    paths
+}
+
 fn load_registry(cli: &Cli) -> Registry {
     let mut registry = if cli.no_builtins {
         Registry::empty()
     } else {
         Registry::with_builtins()
     };
-    let mut paths = cli.plugins.clone();
-    if let Some(env) = std::env::var_os("TRADEWIRE_PLUGIN_PATH") {
-        paths.extend(std::env::split_paths(&env).filter(|p| !p.as_os_str().is_empty()));
-    }
+    let paths = plugin_paths(cli);
     let probe_with = if cli.no_probe {
         None
     } else {
@@ -576,7 +659,7 @@ fn pretty_value(value: &Value) -> Vec<u8> {
     bytes
 }
 
-fn write_stdout(bytes: &[u8]) -> Result<(), Failure> {
+pub(crate) fn write_stdout(bytes: &[u8]) -> Result<(), Failure> {
     let mut stdout = io::stdout().lock();
     match stdout.write_all(bytes).and_then(|()| stdout.flush()) {
         // A closed pipe (`tradewire ... | head`) is the reader's choice, not an error.

@@ -1,4 +1,5 @@
 mod cli;
+mod pipeline;
 
 fn main() -> std::process::ExitCode {
     cli::main()

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use schemars::JsonSchema;
 use serde::Deserialize;
 use tradewire_core::DocumentKind;
-use tradewire_sdk::{AdapterInstance, Direction};
+use tradewire_sdk::{AdapterInstance, CallContext, CallError, Direction};
 
 use crate::{BuildContext, ConfigError};
 
@@ -119,5 +119,54 @@ impl AdapterRef {
             document,
             media_type,
         })
+    }
+}
+
+impl BoundAdapter {
+    /// Decodes with the call's context; a library of ABI 1.0, which cannot take one, is
+    /// called without it.
+    pub fn decode(
+        &self,
+        input: &[u8],
+        context: &CallContext,
+    ) -> Result<tradewire_sdk::Reply, CallError> {
+        match self
+            .instance
+            .decode_in_context(&self.message, input, context)
+        {
+            Err(CallError::Unsupported(_)) => self.instance.decode(&self.message, input),
+            other => other,
+        }
+    }
+
+    /// Encodes with the call's context; a library of ABI 1.0 is called without it.
+    pub fn encode(
+        &self,
+        document: &[u8],
+        context: &CallContext,
+    ) -> Result<tradewire_sdk::Reply, CallError> {
+        match self
+            .instance
+            .encode_in_context(&self.message, document, context)
+        {
+            Err(CallError::Unsupported(_)) => self.instance.encode(&self.message, document),
+            other => other,
+        }
+    }
+
+    /// The sender's identifier in a document this message decoded, by the manifest's key
+    /// path: the idempotency key when the transport gives none.
+    pub fn key_of(&self, document: &serde_json::Value) -> Option<String> {
+        let pointer = self
+            .instance
+            .manifest()
+            .message(&self.message)?
+            .key
+            .as_deref()?;
+        match document.pointer(pointer)? {
+            serde_json::Value::String(s) if !s.trim().is_empty() => Some(s.trim().to_owned()),
+            serde_json::Value::Number(n) => Some(n.to_string()),
+            _ => None,
+        }
     }
 }

@@ -6,7 +6,16 @@
 //! unknown keys refused) and its `build`.
 
 pub mod adapter;
+pub mod api;
+pub mod config;
+pub mod delivery;
+pub mod graph;
+pub mod health;
+pub mod ingest;
+pub mod run;
+pub mod schema;
 pub mod sinks;
+pub mod sources;
 pub mod transforms;
 
 use tradewire_plugins::Registry;
@@ -40,4 +49,74 @@ impl ConfigError {
 #[derive(Debug, Clone, Copy)]
 pub struct BuildContext<'a> {
     pub registry: &'a Registry,
+    /// What relative paths in the config are relative to: the pipeline file's directory.
+    pub base_dir: &'a std::path::Path,
+}
+
+impl BuildContext<'_> {
+    /// `path` as the config means it.
+    pub fn resolve(&self, path: &std::path::Path) -> std::path::PathBuf {
+        self.base_dir.join(path)
+    }
+}
+
+/// Where adapters come from besides the pipeline's `[plugins]`.
+#[derive(Debug, Clone, Default)]
+pub struct LoadOptions {
+    /// More directories or libraries to load (the CLI's `--plugins`).
+    pub plugins: Vec<std::path::PathBuf>,
+    /// Probe each library in a child process of this executable first.
+    pub probe_with: Option<std::path::PathBuf>,
+    /// Leave out the built-in adapters.
+    pub no_builtins: bool,
+}
+
+/// Reads and builds the pipeline in `path`: everything `tradewire validate` checks. On
+/// success the report holds the warnings.
+pub fn load(
+    path: &std::path::Path,
+    options: &LoadOptions,
+) -> Result<graph::Pipeline, config::ConfigReport> {
+    let config = config::PipelineConfig::read(path)?;
+    let mut registry = if options.no_builtins {
+        Registry::empty()
+    } else {
+        Registry::with_builtins()
+    };
+    let mut paths: Vec<_> = config
+        .plugins
+        .paths
+        .iter()
+        .map(|p| config.file.resolve(p))
+        .collect();
+    paths.extend(options.plugins.iter().cloned());
+    let probe_with = options.probe_with.clone().filter(|_| config.plugins.probe);
+    registry.load_plugins(&paths, &tradewire_plugins::LoadOptions { probe_with });
+    let refused: Vec<_> = registry
+        .refused()
+        .iter()
+        .map(|e| {
+            config.file.diagnostic_at_key(
+                config::Severity::Warning,
+                &["plugins".to_owned(), "paths".to_owned()],
+                "plugins.refused",
+                &e.to_string(),
+            )
+        })
+        .collect();
+    let base_dir = config.file.base_dir();
+    let cx = BuildContext {
+        registry: &registry,
+        base_dir: &base_dir,
+    };
+    match graph::Pipeline::build(config, &cx) {
+        Ok(mut pipeline) => {
+            pipeline.warnings.0.extend(refused);
+            Ok(pipeline)
+        }
+        Err(mut report) => {
+            report.0.extend(refused);
+            Err(report)
+        }
+    }
 }

@@ -10,16 +10,23 @@
 //! [`sqlite`] is the embedded default (one file, WAL, `synchronous = FULL`, one writer
 //! committing concurrent documents together).
 
+pub mod conformance;
+pub mod sqlite;
+
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
+/// A point in time. Stores keep timestamps to the millisecond (the SQLite store keeps
+/// integer milliseconds): what is read back is what was written, truncated to the
+/// millisecond.
 pub type Timestamp = DateTime<Utc>;
 
 /// A delivery's row id. Dead letters have their own ids ([`DeadLetterId`]).
 pub type DeliveryId = i64;
 
-/// A dead letter's id, as `tradewire dlq` shows it.
+/// A dead letter's id, as `tradewire dlq` shows it. Never reused, so that an operator's
+/// `dlq drop 7` cannot reach a later letter.
 pub type DeadLetterId = i64;
 
 /// A document a source has decoded and transformed, with what it is to become.
@@ -98,6 +105,7 @@ pub struct Claimed {
     pub payload: Vec<u8>,
     /// Attempts recorded so far.
     pub attempts: u32,
+    /// When the delivery was created: its document's `received_at`.
     pub created_at: Timestamp,
 }
 
@@ -147,7 +155,10 @@ pub struct DeadLetterSummary {
     pub kind: DeadLetterKind,
     /// The source (refused) or the sink (undeliverable).
     pub component: String,
+    /// The document whose delivery was given up (undeliverable).
     pub document: Option<String>,
+    /// The input's idempotency key (refused), or the document's (undeliverable): the key
+    /// `trace` finds it by. A delivery's own key is in [`DeliveryTrace::key`].
     pub key: Option<String>,
     /// One line: the first diagnostic, or why the delivery was given up.
     pub reason: String,
@@ -211,7 +222,7 @@ pub struct Trace {
     pub refusals: Vec<DeadLetter>,
 }
 
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum StoreError {
     /// The store could not be read or written (I/O, corruption, a full disk): nothing
     /// asked of it was done.
@@ -222,6 +233,9 @@ pub enum StoreError {
     Incompatible(String),
     #[error("no dead letter {0}")]
     NoSuchDeadLetter(DeadLetterId),
+    /// [`Store::record`] of a delivery the store does not have.
+    #[error("no delivery {0}")]
+    NoSuchDelivery(DeliveryId),
     /// A dead letter of the other kind than the call handles.
     #[error("dead letter {id} is {kind:?}")]
     WrongKind {
@@ -232,7 +246,8 @@ pub enum StoreError {
 
 /// Where the runtime keeps what it acknowledged. Every method is one transaction: it happens
 /// whole or not at all, and once it returns `Ok` it survives a crash of the process (and,
-/// for the SQLite store, of the machine).
+/// for the SQLite store, of the machine). A call whose future is dropped before it returns
+/// may still have happened.
 #[async_trait]
 pub trait Store: Send + Sync + 'static {
     /// Commits a document with its deliveries, unless the source already accepted its key
@@ -254,6 +269,10 @@ pub trait Store: Send + Sync + 'static {
 
     /// Records an attempt at a claimed delivery and what becomes of it; ends the claim. A
     /// dead letter is created for [`Next::DeadLetter`].
+    ///
+    /// The attempt is always kept. `next` applies only while the delivery is pending: once
+    /// it has ended delivered or dead (another claim after this one's lease ran out ended
+    /// it first), the first end stands.
     async fn record(
         &self,
         delivery: DeliveryId,
@@ -262,31 +281,40 @@ pub trait Store: Send + Sync + 'static {
     ) -> Result<(), StoreError>;
 
     /// Ends claims without an attempt (a sink stopping): the deliveries are due again at once.
+    /// Deliveries that have ended, or that the store does not have, are left as they are.
     async fn release(&self, deliveries: &[DeliveryId]) -> Result<(), StoreError>;
 
-    /// When `sink`'s next pending, unclaimed delivery falls due, if it has one.
+    /// When a claim for `sink` would next return something, if it has pending deliveries: the
+    /// earliest due time of those unclaimed, or the earliest end of a lease if that comes
+    /// first (a claim whose lease ends unrecorded is claimable again).
     async fn next_due(&self, sink: &str) -> Result<Option<Timestamp>, StoreError>;
 
-    /// Every sink with pending deliveries, and sinks named in `sinks` even when empty.
+    /// Every sink with pending deliveries, and sinks named in `sinks` even when empty, by
+    /// sink name. Claimed deliveries are pending until recorded; the oldest is by creation
+    /// (the document's `received_at`).
     async fn queue_stats(&self, sinks: &[String]) -> Result<Vec<QueueStats>, StoreError>;
 
+    /// Every dead letter, oldest first.
     async fn dead_letters(&self) -> Result<Vec<DeadLetterSummary>, StoreError>;
 
     async fn dead_letter(&self, id: DeadLetterId) -> Result<Option<DeadLetter>, StoreError>;
 
     /// Replays an undeliverable dead letter: its delivery is pending again, due now, with
-    /// the same key and its attempts kept; the dead letter is gone.
+    /// the same key and its attempts kept; the dead letter is gone. [`StoreError::WrongKind`]
+    /// for a refused one.
     async fn requeue(&self, id: DeadLetterId) -> Result<(), StoreError>;
 
     /// Replays a refused dead letter that now passes: accepts `incoming` and removes the dead
     /// letter in one transaction (a conflict or duplicate leaves the dead letter in place).
+    /// [`StoreError::WrongKind`] for an undeliverable one.
     async fn accept_replayed(
         &self,
         id: DeadLetterId,
         incoming: Incoming,
     ) -> Result<Acceptance, StoreError>;
 
-    /// Replaces a refused dead letter's diagnostics after a replay was refused again.
+    /// Replaces a refused dead letter's diagnostics (and so its reason) after a replay was
+    /// refused again.
     async fn refuse_again(
         &self,
         id: DeadLetterId,
@@ -303,4 +331,37 @@ pub trait Store: Send + Sync + 'static {
     /// Deletes documents received before `before` whose deliveries have all ended delivered,
     /// or dead with their dead letter dropped. Returns how many.
     async fn prune(&self, before: Timestamp) -> Result<u64, StoreError>;
+}
+
+/// The one-line reason a refused dead letter is listed with: its first diagnostic (as
+/// `tradewire_core::Diagnostic` displays), or the first entry as JSON when it is not one.
+/// Every store derives it with this function, so `dlq list` reads the same over any of them.
+pub fn refusal_reason(diagnostics: &serde_json::Value) -> String {
+    let first = match diagnostics.as_array().map(|all| all.first()) {
+        Some(Some(first)) => first,
+        Some(None) => return "refused with no diagnostics".to_owned(),
+        None => diagnostics,
+    };
+    match tradewire_core::Diagnostic::deserialize(first) {
+        Ok(diagnostic) => one_line(&diagnostic.to_string()),
+        Err(_) => one_line(&first.to_string()),
+    }
+}
+
+/// `text` with each run of line breaks and the blanks around them made one space, so that
+/// a reason fits on its line of `tradewire dlq list`.
+pub fn one_line(text: &str) -> String {
+    let mut line = String::with_capacity(text.len());
+    for (index, part) in text
+        .lines()
+        .map(str::trim)
+        .filter(|part| !part.is_empty())
+        .enumerate()
+    {
+        if index > 0 {
+            line.push(' ');
+        }
+        line.push_str(part);
+    }
+    line
 }

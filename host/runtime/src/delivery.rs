@@ -1,0 +1,232 @@
+//! Each sink's worker: claims the sink's due deliveries from the store, attempts them (up to
+//! the sink's concurrency at once), records every attempt and decides what comes next. One
+//! worker per sink, so a sink that fails or hangs delays no other.
+
+use std::collections::HashSet;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use chrono::Utc;
+use tokio::sync::{Notify, Semaphore, watch};
+use tokio::task::JoinSet;
+use tradewire_store::{Attempt, AttemptOutcome, Claimed, DeliveryId, Next, Store};
+
+use crate::health::Health;
+use crate::sinks::{Delivery, RetryConfig, SendOutcome, Sink};
+
+/// How long a claim holds a delivery: far longer than an attempt may take (a sink's
+/// timeout), so only a worker that died loses its claims, and they come back.
+const LEASE: Duration = Duration::from_secs(300);
+
+/// The longest a worker sleeps without looking at the store: a delivery committed by
+/// another process (a `dlq replay`) is picked up within this.
+const IDLE_CHECK: Duration = Duration::from_secs(2);
+
+/// The most of a response or an error kept with an attempt.
+const DETAIL_BYTES: usize = 1024;
+
+pub struct SinkWorker {
+    pub name: String,
+    pub sink: Arc<dyn Sink>,
+    pub retry: RetryConfig,
+    pub concurrency: usize,
+    pub store: Arc<dyn Store>,
+    pub wake: Arc<Notify>,
+    pub health: Health,
+}
+
+impl SinkWorker {
+    /// Delivers until `shutdown` turns true, then lets attempts in flight finish for up to
+    /// `drain`, abandons the rest and releases their claims.
+    pub async fn run(self, mut shutdown: watch::Receiver<bool>, drain: Duration) {
+        let this = Arc::new(self);
+        let permits = Arc::new(Semaphore::new(this.concurrency.max(1)));
+        let active: Arc<Mutex<HashSet<DeliveryId>>> = Arc::default();
+        let mut in_flight = JoinSet::new();
+        this.health.set_ok(&this.name);
+        while !*shutdown.borrow() {
+            let free = permits.available_permits();
+            let mut claimed_all = false;
+            if free > 0 {
+                match this.store.claim(&this.name, free, Utc::now(), LEASE).await {
+                    Ok(claimed) => {
+                        claimed_all = claimed.len() == free;
+                        let mut unattempted = Vec::new();
+                        for delivery in claimed {
+                            let Ok(permit) = permits.clone().try_acquire_owned() else {
+                                unattempted.push(delivery.id);
+                                continue;
+                            };
+                            if let Ok(mut a) = active.lock() {
+                                a.insert(delivery.id);
+                            }
+                            let (this, active) = (this.clone(), active.clone());
+                            in_flight.spawn(async move {
+                                let id = delivery.id;
+                                this.attempt(delivery).await;
+                                if let Ok(mut a) = active.lock() {
+                                    a.remove(&id);
+                                }
+                                drop(permit);
+                            });
+                        }
+                        if !unattempted.is_empty()
+                            && let Err(e) = this.store.release(&unattempted).await
+                        {
+                            tracing::error!(sink = %this.name, error = %e, "cannot release claims");
+                        }
+                    }
+                    Err(e) => {
+                        tracing::error!(sink = %this.name, error = %e, "cannot claim deliveries");
+                        this.health.set_failing(&this.name, &format!("store: {e}"));
+                    }
+                }
+            }
+            if claimed_all {
+                // More may be due at once; claim again when a permit frees.
+                tokio::select! {
+                    _ = in_flight.join_next(), if !in_flight.is_empty() => {}
+                    _ = shutdown.changed() => {}
+                }
+                continue;
+            }
+            let sleep = match this.store.next_due(&this.name).await {
+                Ok(Some(due)) => (due - Utc::now())
+                    .to_std()
+                    .unwrap_or(Duration::ZERO)
+                    .min(IDLE_CHECK),
+                _ => IDLE_CHECK,
+            };
+            tokio::select! {
+                () = this.wake.notified() => {}
+                _ = in_flight.join_next(), if !in_flight.is_empty() => {}
+                () = tokio::time::sleep(sleep.max(Duration::from_millis(5))) => {}
+                _ = shutdown.changed() => {}
+            }
+        }
+        let drained = tokio::time::timeout(drain, async {
+            while in_flight.join_next().await.is_some() {}
+        })
+        .await;
+        if drained.is_err() {
+            in_flight.abort_all();
+            while in_flight.join_next().await.is_some() {}
+            let abandoned: Vec<DeliveryId> = active
+                .lock()
+                .map(|a| a.iter().copied().collect())
+                .unwrap_or_default();
+            tracing::warn!(sink = %this.name, count = abandoned.len(), "attempts still running at the shutdown deadline were abandoned; their deliveries stay pending");
+            if let Err(e) = this.store.release(&abandoned).await {
+                tracing::error!(sink = %this.name, error = %e, "cannot release claims");
+            }
+        }
+    }
+
+    async fn attempt(&self, delivery: Claimed) {
+        let started = Instant::now();
+        let at = Utc::now();
+        let outcome = self
+            .sink
+            .deliver(Delivery {
+                document: &delivery.document,
+                key: &delivery.key,
+                payload: &delivery.payload,
+            })
+            .await;
+        let attempts = delivery.attempts + 1;
+        let duration_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
+        let (outcome, status, detail, next) = match outcome {
+            SendOutcome::Delivered { status, detail } => {
+                (AttemptOutcome::Delivered, status, detail, Next::Delivered)
+            }
+            SendOutcome::Temporary {
+                status,
+                detail,
+                retry_after,
+            } => {
+                let next = if attempts >= self.retry.max_attempts {
+                    Next::DeadLetter {
+                        reason: format!(
+                            "gave up after {attempts} attempts; the last: {}",
+                            one_line(&detail)
+                        ),
+                    }
+                } else {
+                    let wait = self.retry.backoff(attempts, retry_after);
+                    Next::RetryAt(
+                        at + chrono::Duration::from_std(wait).unwrap_or(chrono::Duration::MAX),
+                    )
+                };
+                (AttemptOutcome::Temporary, status, detail, next)
+            }
+            SendOutcome::Permanent { status, detail } => {
+                let reason = match status {
+                    Some(status) => format!("refused with status {status}: {}", one_line(&detail)),
+                    None => format!("refused: {}", one_line(&detail)),
+                };
+                (
+                    AttemptOutcome::Permanent,
+                    status,
+                    detail,
+                    Next::DeadLetter { reason },
+                )
+            }
+        };
+        let label = match outcome {
+            AttemptOutcome::Delivered => "delivered",
+            AttemptOutcome::Temporary => "temporary",
+            AttemptOutcome::Permanent => "permanent",
+        };
+        metrics::counter!("tradewire_delivery_attempts_total", "component" => self.name.clone(), "outcome" => label).increment(1);
+        match &next {
+            Next::Delivered => {
+                metrics::counter!("tradewire_documents_delivered_total", "component" => self.name.clone()).increment(1);
+                let latency = (Utc::now() - delivery.created_at)
+                    .to_std()
+                    .unwrap_or_default();
+                metrics::histogram!("tradewire_delivery_latency_seconds", "component" => self.name.clone()).record(latency.as_secs_f64());
+                self.health.set_ok(&self.name);
+            }
+            Next::RetryAt(_) => {
+                tracing::warn!(sink = %self.name, delivery = delivery.id, attempt = attempts, status, detail = %one_line(&detail), "delivery failed; will retry");
+                self.health.set_failing(&self.name, &one_line(&detail));
+            }
+            Next::DeadLetter { reason } => {
+                metrics::counter!("tradewire_documents_dead_lettered_total", "component" => self.name.clone()).increment(1);
+                tracing::error!(sink = %self.name, delivery = delivery.id, %reason, "delivery dead-lettered");
+            }
+        }
+        let attempt = Attempt {
+            at,
+            duration_ms,
+            outcome,
+            status,
+            detail: truncate(detail),
+        };
+        if let Err(e) = self.store.record(delivery.id, attempt, next).await {
+            // The claim ends with its lease and the delivery is attempted again, under the
+            // same key: at least once, never lost.
+            tracing::error!(sink = %self.name, delivery = delivery.id, error = %e, "cannot record an attempt");
+        }
+    }
+}
+
+fn one_line(text: &str) -> String {
+    let line: String = text
+        .chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .take(200)
+        .collect();
+    line.trim().to_owned()
+}
+
+fn truncate(mut detail: String) -> String {
+    if detail.len() > DETAIL_BYTES {
+        let mut end = DETAIL_BYTES;
+        while !detail.is_char_boundary(end) {
+            end -= 1;
+        }
+        detail.truncate(end);
+    }
+    detail
+}

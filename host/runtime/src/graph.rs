@@ -1,0 +1,572 @@
+//! The pipeline built: every component made from its config, and the graph that joins them
+//! checked (every input names an output that exists, no cycle, nothing fed that feeds
+//! nothing). Building starts nothing; running is [`crate::run`].
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::fmt::Write as _;
+use std::sync::Arc;
+
+use serde_json::Value;
+use tradewire_core::{Diagnostic, Diagnostics, DocumentKind};
+use tradewire_sdk::Direction;
+
+use crate::adapter::BoundAdapter;
+use crate::config::{ConfigDiagnostic, ConfigReport, PipelineConfig, Severity};
+use crate::sinks::{RetryConfig, Sink, SinkConfig};
+use crate::sources::SourceConfig;
+use crate::transforms::{Routed, Transform};
+use crate::{BuildContext, ConfigError};
+
+/// An output of a component, as `inputs` name it: `carts`, `by_country.nl`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct OutputRef {
+    pub component: String,
+    pub output: Option<String>,
+}
+
+impl OutputRef {
+    fn parse(text: &str) -> Self {
+        match text.split_once('.') {
+            Some((component, output)) => Self {
+                component: component.to_owned(),
+                output: Some(output.to_owned()),
+            },
+            None => Self {
+                component: text.to_owned(),
+                output: None,
+            },
+        }
+    }
+}
+
+impl std::fmt::Display for OutputRef {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match &self.output {
+            Some(output) => write!(f, "{}.{output}", self.component),
+            None => f.write_str(&self.component),
+        }
+    }
+}
+
+/// A source built: its config and its adapters bound.
+#[derive(Debug)]
+pub struct BuiltSource {
+    pub name: String,
+    pub config: SourceConfig,
+    pub decode: Option<BoundAdapter>,
+    /// The adapter that encodes an `acknowledgement` as the answer (http sources).
+    pub reply: Option<BoundAdapter>,
+}
+
+#[derive(Debug)]
+pub struct BuiltSink {
+    pub name: String,
+    pub config: SinkConfig,
+    pub sink: Arc<dyn Sink>,
+    pub retry: RetryConfig,
+}
+
+/// Where a component's documents go next.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Consumer {
+    Transform(String),
+    Sink(String),
+}
+
+/// A pipeline ready to run.
+#[derive(Debug)]
+pub struct Pipeline {
+    pub config: PipelineConfig,
+    pub sources: Vec<BuiltSource>,
+    pub sinks: Vec<BuiltSink>,
+    transforms: HashMap<String, Arc<dyn Transform>>,
+    consumers: HashMap<OutputRef, Vec<Consumer>>,
+    /// Each component's inputs, for `graph`.
+    edges: Vec<(OutputRef, String)>,
+    /// Warnings found while building: the pipeline runs, but someone should look.
+    pub warnings: ConfigReport,
+}
+
+/// How many transforms one document may pass through: a bound on the work a document can
+/// cause, far above any real pipeline, reached only by a fan-out that multiplies documents.
+const MAX_ROUTED: usize = 10_000;
+
+impl Pipeline {
+    /// Builds every component and checks the graph; every problem is reported.
+    pub fn build(mut config: PipelineConfig, cx: &BuildContext<'_>) -> Result<Self, ConfigReport> {
+        let mut diagnostics: Vec<ConfigDiagnostic> = std::mem::take(&mut config.problems);
+        let file = &config.file;
+        let broken = &config.broken;
+        let error_at = |key: &[&str], code: &str, message: String| {
+            let key: Vec<String> = key.iter().map(|&s| s.to_owned()).collect();
+            file.diagnostic_at_key(Severity::Error, &key, code, &message)
+        };
+
+        // Names are one namespace: `inputs` name components whatever their kind.
+        let mut kinds: BTreeMap<&str, &str> = BTreeMap::new();
+        let named = config
+            .sources
+            .iter()
+            .map(|c| ("sources", c.name.as_str()))
+            .chain(
+                config
+                    .transforms
+                    .iter()
+                    .map(|c| ("transforms", c.name.as_str())),
+            )
+            .chain(config.sinks.iter().map(|c| ("sinks", c.name.as_str())));
+        for (section, name) in named {
+            if let Some(first) = kinds.insert(name, section) {
+                diagnostics.push(error_at(
+                    &[section, name],
+                    "config.duplicate_name",
+                    format!("`{name}` is also the name of one of the {first}: names are shared by all components"),
+                ));
+            }
+        }
+        if config.sources.is_empty() {
+            diagnostics.push(error_at(
+                &["sources"],
+                "config.no_sources",
+                "a pipeline needs at least one source".into(),
+            ));
+        }
+        if config.sinks.is_empty() {
+            diagnostics.push(error_at(
+                &["sinks"],
+                "config.no_sinks",
+                "a pipeline needs at least one sink".into(),
+            ));
+        }
+
+        let mut sources = Vec::new();
+        for c in config.sources.iter().filter(|c| !broken.contains(&c.name)) {
+            let at = ["sources", c.name.as_str()];
+            match build_source(&c.config, cx) {
+                Ok((decode, reply)) => sources.push(BuiltSource {
+                    name: c.name.clone(),
+                    config: c.config.clone(),
+                    decode,
+                    reply,
+                }),
+                Err(errors) => diagnostics.extend(file.build_errors(&at, errors)),
+            }
+        }
+        let mut transforms: HashMap<String, Arc<dyn Transform>> = HashMap::new();
+        for c in config
+            .transforms
+            .iter()
+            .filter(|c| !broken.contains(&c.name))
+        {
+            match c.config.build(cx) {
+                Ok(t) => {
+                    transforms.insert(c.name.clone(), Arc::from(t));
+                }
+                Err(errors) => {
+                    diagnostics.extend(file.build_errors(&["transforms", &c.name], errors))
+                }
+            }
+        }
+        let mut sinks = Vec::new();
+        for c in config.sinks.iter().filter(|c| !broken.contains(&c.name)) {
+            match c.config.build(cx) {
+                Ok(sink) => sinks.push(BuiltSink {
+                    name: c.name.clone(),
+                    config: c.config.clone(),
+                    sink,
+                    retry: c.config.retry(),
+                }),
+                Err(errors) => diagnostics.extend(file.build_errors(&["sinks", &c.name], errors)),
+            }
+        }
+
+        // The outputs each component offers. A transform that failed to build offers
+        // whatever is named, so that its consumers are not reported a second time.
+        let failed: BTreeSet<&str> = config
+            .transforms
+            .iter()
+            .map(|c| c.name.as_str())
+            .filter(|n| !transforms.contains_key(*n))
+            .chain(broken.iter().map(String::as_str))
+            .collect();
+        let mut outputs: BTreeMap<OutputRef, bool> = BTreeMap::new();
+        for c in &config.sources {
+            outputs.insert(
+                OutputRef {
+                    component: c.name.clone(),
+                    output: None,
+                },
+                false,
+            );
+        }
+        for (name, t) in &transforms {
+            for output in t.outputs() {
+                outputs.insert(
+                    OutputRef {
+                        component: name.clone(),
+                        output,
+                    },
+                    false,
+                );
+            }
+        }
+
+        let mut consumers: HashMap<OutputRef, Vec<Consumer>> = HashMap::new();
+        let mut edges = Vec::new();
+        let inputs = config
+            .transforms
+            .iter()
+            .map(|c| ("transforms", &c.name, &c.inputs))
+            .chain(config.sinks.iter().map(|c| ("sinks", &c.name, &c.inputs)));
+        for (section, name, inputs) in inputs {
+            if inputs.is_empty() {
+                diagnostics.push(error_at(
+                    &[section, name, "inputs"],
+                    "config.no_inputs",
+                    "`inputs` is empty: name the components this one takes documents from".into(),
+                ));
+            }
+            for (i, input) in inputs.iter().enumerate() {
+                let reference = OutputRef::parse(input.get_ref());
+                let key = [
+                    section.to_owned(),
+                    name.clone(),
+                    "inputs".into(),
+                    i.to_string(),
+                ];
+                let problem = if failed.contains(reference.component.as_str()) {
+                    None
+                } else if let Some(used) = outputs.get_mut(&reference) {
+                    *used = true;
+                    None
+                } else {
+                    Some(dangling(&reference, &kinds, &outputs))
+                };
+                match problem {
+                    Some(message) => diagnostics.push(file.diagnostic_at(
+                        Severity::Error,
+                        input.span(),
+                        &key,
+                        "config.dangling_input",
+                        &message,
+                    )),
+                    None => {
+                        let consumer = if section == "sinks" {
+                            Consumer::Sink(name.clone())
+                        } else {
+                            Consumer::Transform(name.clone())
+                        };
+                        consumers
+                            .entry(reference.clone())
+                            .or_default()
+                            .push(consumer);
+                        edges.push((reference, name.clone()));
+                    }
+                }
+            }
+        }
+
+        if let Some(cycle) = find_cycle(
+            &config
+                .transforms
+                .iter()
+                .map(|c| {
+                    (
+                        c.name.clone(),
+                        c.inputs
+                            .iter()
+                            .map(|i| OutputRef::parse(i.get_ref()).component)
+                            .collect(),
+                    )
+                })
+                .collect(),
+        ) {
+            diagnostics.push(error_at(
+                &["transforms", &cycle[0], "inputs"],
+                "config.cycle",
+                format!("the transforms form a cycle: {}", cycle.join(" → ")),
+            ));
+        }
+
+        // Whatever a component takes must go somewhere.
+        let mut warnings = Vec::new();
+        let mut fed: BTreeMap<&str, bool> = BTreeMap::new();
+        for (reference, used) in &outputs {
+            *fed.entry(reference.component.as_str()).or_default() |= *used;
+            if !used && reference.output.is_some() {
+                warnings.push(file.diagnostic_at_key(
+                    Severity::Warning,
+                    &["transforms".to_owned(), reference.component.clone()],
+                    "config.unused_output",
+                    &format!("nothing takes `{reference}`: documents sent there reach no sink and are refused"),
+                ));
+            }
+        }
+        for (component, used) in fed {
+            // With a component unread, its inputs are unknown: nothing can be called unused.
+            if !used && broken.is_empty() && !failed.contains(component) {
+                let section = kinds.get(component).copied().unwrap_or("transforms");
+                diagnostics.push(error_at(
+                    &[section, component],
+                    "config.unused_component",
+                    format!(
+                        "nothing takes `{component}`'s documents as input: they would reach no sink"
+                    ),
+                ));
+            }
+        }
+
+        if !diagnostics.is_empty() {
+            diagnostics.extend(warnings);
+            return Err(ConfigReport(diagnostics));
+        }
+        Ok(Self {
+            config,
+            sources,
+            sinks,
+            transforms,
+            consumers,
+            edges,
+            warnings: ConfigReport(warnings),
+        })
+    }
+
+    /// Runs `document`, taken by `source`, through the transforms: the documents each sink
+    /// is to receive (a sink reached twice with the same document receives it once). Refused
+    /// when a transform refuses, or when the document reaches no sink.
+    pub fn route(
+        &self,
+        source: &str,
+        document: Value,
+    ) -> Result<Vec<(String, Value)>, Diagnostics> {
+        let mut delivered: Vec<(String, Value)> = Vec::new();
+        let mut pending = vec![(
+            OutputRef {
+                component: source.to_owned(),
+                output: None,
+            },
+            document,
+        )];
+        let mut steps = 0;
+        while let Some((from, document)) = pending.pop() {
+            let Some(consumers) = self.consumers.get(&from) else {
+                continue;
+            };
+            for consumer in consumers {
+                match consumer {
+                    Consumer::Sink(sink) => {
+                        if !delivered.iter().any(|(s, d)| s == sink && d == &document) {
+                            delivered.push((sink.clone(), document.clone()));
+                        }
+                    }
+                    Consumer::Transform(name) => {
+                        steps += 1;
+                        if steps > MAX_ROUTED {
+                            return Err(Diagnostic::error(
+                                "",
+                                "pipeline.too_many_documents",
+                                format!("one input made more than {MAX_ROUTED} transform runs"),
+                            )
+                            .into());
+                        }
+                        let Some(transform) = self.transforms.get(name) else {
+                            continue;
+                        };
+                        let out = transform.apply(document.clone()).map_err(|d| {
+                            let mut all = Diagnostics::new();
+                            all.extend(d.into_iter().map(|mut d| {
+                                d.message = format!("transform `{name}`: {}", d.message);
+                                d
+                            }));
+                            all
+                        })?;
+                        for Routed { output, document } in out {
+                            pending.push((
+                                OutputRef {
+                                    component: name.clone(),
+                                    output,
+                                },
+                                document,
+                            ));
+                        }
+                    }
+                }
+            }
+        }
+        if delivered.is_empty() {
+            return Err(Diagnostic::error(
+                "",
+                "pipeline.unrouted",
+                "the document reached no sink (no route took it); it is kept, not acknowledged",
+            )
+            .into());
+        }
+        Ok(delivered)
+    }
+
+    /// The graph in Graphviz DOT.
+    pub fn to_dot(&self) -> String {
+        let mut dot = String::from("digraph pipeline {\n  rankdir=LR;\n");
+        let node = |dot: &mut String, name: &str, shape: &str, label: String| {
+            // Component names are letters, digits, `_` and `-`: nothing to escape.
+            let _ = writeln!(dot, "  \"{name}\" [shape={shape}, label=\"{label}\"];");
+        };
+        for s in &self.config.sources {
+            node(
+                &mut dot,
+                &s.name,
+                "invhouse",
+                format!("{}\\n({})", s.name, source_kind(&s.config)),
+            );
+        }
+        for t in &self.config.transforms {
+            node(&mut dot, &t.name, "box", t.name.clone());
+        }
+        for s in &self.config.sinks {
+            node(&mut dot, &s.name, "house", s.name.clone());
+        }
+        for (from, to) in &self.edges {
+            match &from.output {
+                Some(output) => {
+                    let _ = writeln!(
+                        dot,
+                        "  {:?} -> {:?} [label={:?}];",
+                        from.component, to, output
+                    );
+                }
+                None => {
+                    let _ = writeln!(dot, "  {:?} -> {:?};", from.component, to);
+                }
+            }
+        }
+        dot.push_str("}\n");
+        dot
+    }
+}
+
+fn source_kind(config: &SourceConfig) -> &'static str {
+    match config {
+        SourceConfig::Http(_) => "http",
+        SourceConfig::File(_) => "file",
+    }
+}
+
+fn build_source(
+    config: &SourceConfig,
+    cx: &BuildContext<'_>,
+) -> Result<(Option<BoundAdapter>, Option<BoundAdapter>), Vec<ConfigError>> {
+    let mut errors = Vec::new();
+    let decode = config
+        .bind_decode(cx)
+        .map_err(|e| errors.extend(e))
+        .ok()
+        .flatten();
+    let mut reply = None;
+    match config {
+        SourceConfig::Http(http) => {
+            if !http.path.starts_with('/') {
+                errors.push(ConfigError::new(
+                    &["path"],
+                    "a request path starts with `/`",
+                ));
+            }
+            if let Some(r) = &http.reply {
+                match r.bind(Direction::Encode, cx) {
+                    Ok(bound) if bound.document != DocumentKind::Acknowledgement => errors.push(ConfigError::new(
+                        &["reply", "message"],
+                        format!(
+                            "a reply encodes an `acknowledgement`; `{}` message `{}` encodes `{}`",
+                            r.adapter,
+                            r.message,
+                            bound.document.contract_id()
+                        ),
+                    )),
+                    Ok(bound) => reply = Some(bound),
+                    Err(e) => errors.extend(e.into_iter().map(|e| e.under("reply"))),
+                }
+            }
+        }
+        SourceConfig::File(file) => {
+            if let Err(e) = glob::Pattern::new(&file.pattern) {
+                errors.push(ConfigError::new(
+                    &["pattern"],
+                    format!("not a glob pattern: {e}"),
+                ));
+            }
+        }
+    }
+    if errors.is_empty() {
+        Ok((decode, reply))
+    } else {
+        Err(errors)
+    }
+}
+
+/// Why `reference` names nothing a component can take.
+fn dangling(
+    reference: &OutputRef,
+    kinds: &BTreeMap<&str, &str>,
+    outputs: &BTreeMap<OutputRef, bool>,
+) -> String {
+    match kinds.get(reference.component.as_str()) {
+        None => format!("no component named `{}`", reference.component),
+        Some(&"sinks") => format!(
+            "`{}` is a sink: a sink's documents go out, not on",
+            reference.component
+        ),
+        Some(_) => {
+            let offered: Vec<String> = outputs
+                .keys()
+                .filter(|o| o.component == reference.component)
+                .map(ToString::to_string)
+                .collect();
+            format!(
+                "`{reference}` is not an output; `{}` has: {}",
+                reference.component,
+                offered.join(", ")
+            )
+        }
+    }
+}
+
+/// A cycle among transforms (by their inputs' components), as the names around it.
+fn find_cycle(transforms: &BTreeMap<String, Vec<String>>) -> Option<Vec<String>> {
+    #[derive(Clone, Copy, PartialEq)]
+    enum Mark {
+        Open,
+        Done,
+    }
+    fn visit(
+        node: &str,
+        graph: &BTreeMap<String, Vec<String>>,
+        marks: &mut HashMap<String, Mark>,
+        stack: &mut Vec<String>,
+    ) -> Option<Vec<String>> {
+        match marks.get(node) {
+            Some(Mark::Done) => return None,
+            Some(Mark::Open) => {
+                let start = stack.iter().position(|n| n == node).unwrap_or(0);
+                let mut cycle = stack[start..].to_vec();
+                cycle.push(node.to_owned());
+                return Some(cycle);
+            }
+            None => {}
+        }
+        marks.insert(node.to_owned(), Mark::Open);
+        stack.push(node.to_owned());
+        for input in graph.get(node).into_iter().flatten() {
+            if graph.contains_key(input)
+                && let Some(cycle) = visit(input, graph, marks, stack)
+            {
+                return Some(cycle);
+            }
+        }
+        stack.pop();
+        marks.insert(node.to_owned(), Mark::Done);
+        None
+    }
+    let mut marks = HashMap::new();
+    transforms
+        .keys()
+        .find_map(|node| visit(node, transforms, &mut marks, &mut Vec::new()))
+}

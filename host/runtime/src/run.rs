@@ -1,0 +1,218 @@
+//! Running a built pipeline: sinks' workers first, then the sources, the API and the
+//! pruner; on shutdown the reverse — sources stop taking input and finish what they took,
+//! then sinks finish their attempts in flight — all within the configured bound.
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::Utc;
+use tokio::sync::watch;
+use tokio::task::JoinSet;
+use tradewire_store::Store;
+
+use crate::delivery::SinkWorker;
+use crate::graph::Pipeline;
+use crate::health::Health;
+use crate::ingest::{Ingest, Wakers};
+use crate::sources::SourceConfig;
+use crate::sources::file::FileWatcher;
+use crate::sources::http::HttpListener;
+
+/// Why a pipeline could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    #[error("cannot listen on {address} ({what}): {error}")]
+    Bind {
+        address: SocketAddr,
+        what: String,
+        error: std::io::Error,
+    },
+    #[error("source `{source_name}`: cannot use {path}: {error}")]
+    Directory {
+        source_name: String,
+        path: String,
+        error: std::io::Error,
+    },
+}
+
+/// How often delivered documents past their retention are pruned.
+const PRUNE_EVERY: Duration = Duration::from_secs(3600);
+
+/// Runs `pipeline` over `store` until `shutdown` resolves; returns once everything stopped.
+pub async fn run(
+    pipeline: Pipeline,
+    store: Arc<dyn Store>,
+    shutdown: impl std::future::Future<Output = ()>,
+) -> Result<(), RunError> {
+    let pipeline = Arc::new(pipeline);
+    let health = Health::default();
+    let wakers = Arc::new(Wakers::new(pipeline.sinks.iter().map(|s| s.name.as_str())));
+    let ingest = Ingest {
+        pipeline: pipeline.clone(),
+        store: store.clone(),
+        wakers: wakers.clone(),
+    };
+    let base = pipeline.config.file.base_dir();
+    let timeout = Duration::from_secs(pipeline.config.runtime.shutdown_timeout_secs);
+
+    // Everything that can fail to start is tried before anything runs.
+    let mut by_address: BTreeMap<SocketAddr, Vec<_>> = BTreeMap::new();
+    let mut watchers = Vec::new();
+    for (index, source) in pipeline.sources.iter().enumerate() {
+        health.register(&source.name, "source");
+        match &source.config {
+            SourceConfig::Http(http) => by_address
+                .entry(http.address)
+                .or_default()
+                .push((index, http.clone())),
+            SourceConfig::File(file) => {
+                let watcher = FileWatcher {
+                    name: source.name.clone(),
+                    source: index,
+                    config: file.clone(),
+                    directory: base.join(&file.directory),
+                    health: health.clone(),
+                };
+                watcher.prepare().map_err(|error| RunError::Directory {
+                    source_name: source.name.clone(),
+                    path: watcher.directory.display().to_string(),
+                    error,
+                })?;
+                watchers.push(watcher);
+            }
+        }
+    }
+    let mut listeners = Vec::new();
+    for (address, routes) in by_address {
+        let names = routes
+            .iter()
+            .filter_map(|(i, _)| pipeline.sources.get(*i).map(|s| s.name.clone()))
+            .collect::<Vec<_>>();
+        let listener =
+            HttpListener::bind(address, routes)
+                .await
+                .map_err(|error| RunError::Bind {
+                    address,
+                    what: format!("source {}", names.join(", ")),
+                    error,
+                })?;
+        for name in names {
+            health.set_ok(&name);
+        }
+        listeners.push(listener);
+    }
+    let api =
+        match &pipeline.config.api {
+            Some(api) => Some(tokio::net::TcpListener::bind(api.address).await.map_err(
+                |error| RunError::Bind {
+                    address: api.address,
+                    what: "api".into(),
+                    error,
+                },
+            )?),
+            None => None,
+        };
+
+    let (stop, stopped) = watch::channel(false);
+    let mut sinks = JoinSet::new();
+    for sink in &pipeline.sinks {
+        health.register(&sink.name, "sink");
+        let worker = SinkWorker {
+            name: sink.name.clone(),
+            sink: sink.sink.clone(),
+            retry: sink.retry.clone(),
+            concurrency: sink.config.concurrency().get(),
+            store: store.clone(),
+            wake: wakers.get(&sink.name),
+            health: health.clone(),
+        };
+        sinks.spawn(worker.run(stopped.clone(), timeout));
+    }
+    let mut sources = JoinSet::new();
+    for listener in listeners {
+        let mut stopped = stopped.clone();
+        let address = listener.address;
+        let ingest = ingest.clone();
+        sources.spawn(async move {
+            let signal = async move {
+                let _ = stopped.wait_for(|s| *s).await;
+            };
+            if let Err(e) = listener.serve(ingest, signal).await {
+                tracing::error!(%address, error = %e, "the http source stopped");
+            }
+        });
+    }
+    for watcher in watchers {
+        sources.spawn(watcher.run(ingest.clone(), stopped.clone()));
+    }
+    let mut background = JoinSet::new();
+    if let Some(listener) = api {
+        let router = crate::api::router(
+            health.clone(),
+            store.clone(),
+            pipeline.sinks.iter().map(|s| s.name.clone()).collect(),
+        );
+        let mut stopped = stopped.clone();
+        background.spawn(async move {
+            let signal = async move {
+                let _ = stopped.wait_for(|s| *s).await;
+            };
+            if let Err(e) = axum::serve(listener, router)
+                .with_graceful_shutdown(signal)
+                .await
+            {
+                tracing::error!(error = %e, "the api stopped");
+            }
+        });
+    }
+    let retention = chrono::Duration::days(i64::from(pipeline.config.store.retention_days));
+    let pruning_store = store.clone();
+    let mut pruner_stopped = stopped.clone();
+    background.spawn(async move {
+        loop {
+            match pruning_store.prune(Utc::now() - retention).await {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(
+                    documents = n,
+                    "pruned delivered documents past their retention"
+                ),
+                Err(e) => tracing::warn!(error = %e, "cannot prune"),
+            }
+            tokio::select! {
+                () = tokio::time::sleep(PRUNE_EVERY) => {}
+                _ = pruner_stopped.wait_for(|s| *s) => return,
+            }
+        }
+    });
+    tracing::info!(
+        sources = pipeline.sources.len(),
+        transforms = pipeline.config.transforms.len(),
+        sinks = pipeline.sinks.len(),
+        "pipeline running"
+    );
+
+    shutdown.await;
+    tracing::info!(
+        bound_secs = timeout.as_secs(),
+        "stopping: no new input; finishing what is in flight"
+    );
+    let deadline = tokio::time::Instant::now() + timeout;
+    let _ = stop.send(true);
+    if tokio::time::timeout_at(deadline, async {
+        while sources.join_next().await.is_some() {}
+    })
+    .await
+    .is_err()
+    {
+        tracing::warn!("sources still answering at the shutdown deadline were stopped");
+        sources.abort_all();
+    }
+    // Sinks drain within their own bound (the same deadline), then release their claims.
+    while sinks.join_next().await.is_some() {}
+    background.abort_all();
+    while background.join_next().await.is_some() {}
+    tracing::info!("stopped");
+    Ok(())
+}

@@ -1,0 +1,84 @@
+//! The pipeline file's JSON Schema (`tradewire schema --pipeline`), for editors: TOML
+//! language servers (Taplo, Even Better TOML) validate and complete against it.
+
+use serde_json::{Value, json};
+
+use crate::config::{ApiConfig, PluginsConfig, RuntimeConfig, StoreConfig};
+use crate::sinks::SinkConfig;
+use crate::sources::SourceConfig;
+use crate::transforms::TransformConfig;
+
+pub fn pipeline_schema() -> Value {
+    let mut generator = schemars::generate::SchemaSettings::draft2020_12().into_generator();
+    let store = generator.subschema_for::<StoreConfig>().to_value();
+    let api = generator.subschema_for::<ApiConfig>().to_value();
+    let plugins = generator.subschema_for::<PluginsConfig>().to_value();
+    let runtime = generator.subschema_for::<RuntimeConfig>().to_value();
+    let sources = generator.subschema_for::<SourceConfig>().to_value();
+    let transforms = with_inputs(
+        generator.subschema_for::<TransformConfig>().to_value(),
+        &mut generator,
+    );
+    let sinks = with_inputs(
+        generator.subschema_for::<SinkConfig>().to_value(),
+        &mut generator,
+    );
+    let definitions = generator.take_definitions(true);
+    let named = |component: Value| {
+        json!({
+            "type": "object",
+            "propertyNames": {"pattern": "^[A-Za-z0-9_-]{1,64}$"},
+            "additionalProperties": component,
+        })
+    };
+    json!({
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "title": "Tradewire pipeline",
+        "description": "A pipeline file for `tradewire run`: sources, transforms and sinks joined by `inputs`.",
+        "type": "object",
+        "additionalProperties": false,
+        "properties": {
+            "store": store,
+            "api": api,
+            "plugins": plugins,
+            "runtime": runtime,
+            "sources": named(sources),
+            "transforms": named(transforms),
+            "sinks": named(sinks),
+        },
+        "$defs": definitions,
+    })
+}
+
+/// `schema` (a `$ref` to a tagged enum's definition) with `inputs` required in each variant.
+fn with_inputs(schema: Value, generator: &mut schemars::SchemaGenerator) -> Value {
+    let inputs = json!({
+        "description": "The components this one takes documents from: `name`, or `name.output` for a named output (`by_country.nl`).",
+        "type": "array",
+        "items": {"type": "string"},
+        "minItems": 1,
+    });
+    let name = schema
+        .get("$ref")
+        .and_then(Value::as_str)
+        .and_then(|r| r.rsplit('/').next())
+        .map(str::to_owned);
+    let definitions = generator.definitions_mut();
+    let target = match &name {
+        Some(name) => definitions.get_mut(name),
+        None => None,
+    };
+    if let Some(Value::Object(definition)) = target
+        && let Some(Value::Array(variants)) = definition.get_mut("oneOf")
+    {
+        for variant in variants {
+            if let Some(Value::Object(properties)) = variant.get_mut("properties") {
+                properties.insert("inputs".into(), inputs.clone());
+            }
+            if let Some(Value::Array(required)) = variant.get_mut("required") {
+                required.push("inputs".into());
+            }
+        }
+    }
+    schema
+}

@@ -1,0 +1,60 @@
+//! Sources: where documents come in. A source acknowledges an input only after the store
+//! has committed it with its deliveries; input it cannot accept is refused, answered with
+//! its diagnostics and kept as a dead letter.
+
+pub mod file;
+pub mod http;
+
+use schemars::JsonSchema;
+use serde::Deserialize;
+
+use crate::adapter::{AdapterRef, BoundAdapter};
+use crate::{BuildContext, ConfigError};
+use tradewire_sdk::Direction;
+
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum SourceConfig {
+    Http(http::HttpSourceConfig),
+    File(file::FileSourceConfig),
+}
+
+impl SourceConfig {
+    /// The `type` names.
+    pub const TYPES: &'static [&'static str] = &["http", "file"];
+
+    /// Reads a source of type `kind` from its table (without `type`). `Ok(None)`: no such
+    /// type.
+    pub fn deserialize_kind<'de, D: serde::Deserializer<'de>>(
+        kind: &str,
+        table: D,
+    ) -> Result<Option<Self>, D::Error> {
+        Ok(Some(match kind {
+            "http" => Self::Http(http::HttpSourceConfig::deserialize(table)?),
+            "file" => Self::File(file::FileSourceConfig::deserialize(table)?),
+            _ => return Ok(None),
+        }))
+    }
+
+    /// The adapter that decodes this source's input, if any (without one, input is canonical
+    /// JSON).
+    pub fn decode(&self) -> Option<&AdapterRef> {
+        match self {
+            Self::Http(c) => c.decode.as_ref(),
+            Self::File(c) => c.decode.as_ref(),
+        }
+    }
+
+    /// Binds the decoding adapter, checking it; `Ok(None)` without one.
+    pub fn bind_decode(
+        &self,
+        cx: &BuildContext<'_>,
+    ) -> Result<Option<BoundAdapter>, Vec<ConfigError>> {
+        self.decode()
+            .map(|d| {
+                d.bind(Direction::Decode, cx)
+                    .map_err(|e| e.into_iter().map(|e| e.under("decode")).collect())
+            })
+            .transpose()
+    }
+}
