@@ -26,6 +26,11 @@ pub struct MessageSpec {
     /// that predate it have none, and hosts that predate it ignore it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub key: Option<String>,
+    /// Request headers the adapter reads from its call context (lower-case names, e.g.
+    /// `x-payload-id`): a runtime's HTTP source passes these, and no others unless its
+    /// config names them. Optional in the manifest, like `key`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub headers: Vec<String>,
 }
 
 impl MessageSpec {
@@ -44,6 +49,7 @@ impl MessageSpec {
             media_type: media_type.to_owned(),
             description: String::new(),
             key: None,
+            headers: Vec::new(),
         }
     }
 
@@ -66,6 +72,13 @@ impl MessageSpec {
     /// [`MessageSpec::key`]).
     pub fn keyed_by(mut self, pointer: &str) -> Self {
         self.key = Some(pointer.to_owned());
+        self
+    }
+
+    /// The request headers the adapter wants in its call context (see
+    /// [`MessageSpec::headers`]).
+    pub fn wants_headers(mut self, names: &[&str]) -> Self {
+        self.headers = names.iter().map(|n| n.to_ascii_lowercase()).collect();
         self
     }
 

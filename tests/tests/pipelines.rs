@@ -642,3 +642,158 @@ fn validate_names_each_problem_with_its_line_and_key() {
         );
     }
 }
+
+fn fixture_library(crate_name: &str) -> PathBuf {
+    let exe = std::env::current_exe().expect("the test binary's path");
+    exe.parent().expect("deps").join(format!(
+        "{}{crate_name}{}",
+        std::env::consts::DLL_PREFIX,
+        std::env::consts::DLL_SUFFIX
+    ))
+}
+
+#[test]
+fn adapters_get_the_call_context_and_an_abi_1_0_library_is_called_without_it() {
+    let plugins = tempfile::tempdir().expect("plugins");
+    for library in ["fixture_panicky", "fixture_abi_1_0"] {
+        let from = fixture_library(library);
+        std::fs::copy(&from, plugins.path().join(from.file_name().expect("name"))).expect("copy");
+    }
+    let (listen, api) = (loopback(), loopback());
+    let text = format!(
+        r#"
+[store]
+path = "store.db"
+[api]
+address = "{api}"
+[plugins]
+paths = ["{}"]
+
+[sources.current]
+type = "http"
+address = "{listen}"
+path = "/current"
+decode = {{ adapter = "panicky", message = "echo" }}
+
+[sources.old]
+type = "http"
+address = "{listen}"
+path = "/old"
+decode = {{ adapter = "abi-1-0", message = "echo" }}
+
+[sinks.files]
+type = "file"
+inputs = ["current", "old"]
+path = "out/{{{{id}}}}.json"
+"#,
+        plugins.path().display()
+    );
+    let dir = with_pipeline("p.toml", &text);
+    let _runtime = Runtime::start(dir.path(), Path::new("p.toml"), api, &[]);
+    let headers = [
+        ("Content-Type", "text/plain; charset=utf-8"),
+        ("X-Echo", "hello"),
+        ("X-Other", "not asked for"),
+    ];
+
+    let written = |path: &str, sku: &str| {
+        let (status, body) = post(listen, path, &headers, sku.as_bytes());
+        assert_eq!(status, 202, "{body}");
+        let id = json_of(&body)["id"].as_str().expect("id").to_owned();
+        let file = dir.path().join("out").join(format!("{id}.json"));
+        let document = json_of(&wait_until(
+            "the product file",
+            Duration::from_secs(20),
+            || std::fs::read_to_string(&file).ok(),
+        ));
+        (id, document)
+    };
+    let (id, current) = written("/current", "CTX-1");
+    assert_eq!(
+        current["extensions"]["content_type"], "text/plain; charset=utf-8",
+        "{current}"
+    );
+    assert_eq!(
+        current["extensions"]["x-echo"], "hello",
+        "the header the adapter declares is passed"
+    );
+    let (_, old) = written("/old", "OLD-1");
+    assert_eq!(
+        old["sku"], "OLD-1",
+        "an ABI 1.0 library decodes, called without the context"
+    );
+
+    // The store keeps the context the adapter got, and no header it did not ask for.
+    let (status, stdout, stderr) = tradewire(
+        dir.path(),
+        &["--format", "json", "trace", &id, "--config", "p.toml"],
+        &[],
+    );
+    assert!(status.success(), "{stderr}");
+    let context = &json_of(&stdout)["documents"][0]["context"];
+    assert_eq!(context["headers"], json!({"x-echo": "hello"}), "{context}");
+}
+
+#[test]
+fn a_body_over_the_limit_is_refused_with_413_and_metrics_count_what_happened() {
+    let receiver = Receiver::start(|_, _| (200, Duration::ZERO));
+    let (listen, api) = (loopback(), loopback());
+    let text = delivery_pipeline(listen, api, &http_sink("erp", &receiver, "")).replace(
+        "path = \"/orders\"",
+        "path = \"/orders\"\nmax_body_bytes = 20000",
+    );
+    let dir = with_pipeline("p.toml", &text);
+    let _runtime = Runtime::start(dir.path(), Path::new("p.toml"), api, &[]);
+
+    let (status, body) = post(listen, "/orders", &[], &vec![b' '; 20_001]);
+    assert_eq!(status, 413, "{body}");
+    let (status, _) = post(
+        listen,
+        "/orders",
+        &[("Idempotency-Key", "M-1")],
+        &order("M-1"),
+    );
+    assert_eq!(status, 202);
+    let (status, _) = post(listen, "/orders", &[], b"{}");
+    assert_eq!(status, 422);
+    receiver.wait_for(1, Duration::from_secs(20));
+
+    let metrics = wait_until("the delivery counted", Duration::from_secs(10), || {
+        let text = runtime::http_get(api, "/metrics")?;
+        text.contains("tradewire_documents_delivered_total{component=\"erp\"} 1")
+            .then_some(text)
+    });
+    for line in [
+        "tradewire_documents_received_total{component=\"orders\"} 2",
+        "tradewire_documents_refused_total{component=\"orders\"} 1",
+        "tradewire_delivery_attempts_total{component=\"erp\",outcome=\"delivered\"} 1",
+        "tradewire_queue_depth{component=\"erp\"} 0",
+        "tradewire_delivery_latency_seconds_count{component=\"erp\"} 1",
+    ] {
+        assert!(metrics.contains(line), "{line} not in:\n{metrics}");
+    }
+    let health = json_of(&runtime::http_get(api, "/health").expect("/health answers 200"));
+    assert_eq!(health["components"]["erp"]["status"], "ok", "{health}");
+    assert_eq!(health["components"]["orders"]["kind"], "source", "{health}");
+}
+
+#[test]
+fn the_pipeline_schema_describes_every_component_type() {
+    let (status, stdout, stderr) = tradewire(Path::new("."), &["schema", "--pipeline"], &[]);
+    assert!(status.success(), "{stderr}");
+    let schema = json_of(&stdout);
+    let text = schema.to_string();
+    for kind in [
+        "\"http\"",
+        "\"file\"",
+        "\"map\"",
+        "\"jq\"",
+        "\"route\"",
+        "\"validate\"",
+        "\"stdout\"",
+    ] {
+        assert!(text.contains(kind), "{kind} missing from the schema");
+    }
+    assert_eq!(schema["additionalProperties"], false);
+    assert!(schema["properties"]["sinks"]["additionalProperties"].is_object());
+}

@@ -154,6 +154,15 @@ impl BoundAdapter {
         }
     }
 
+    /// The request headers this message reads from its call context.
+    pub fn wanted_headers(&self) -> Vec<String> {
+        self.instance
+            .manifest()
+            .message(&self.message)
+            .map(|m| m.headers.clone())
+            .unwrap_or_default()
+    }
+
     /// The sender's identifier in a document this message decoded, by the manifest's key
     /// path: the idempotency key when the transport gives none.
     pub fn key_of(&self, document: &serde_json::Value) -> Option<String> {

@@ -34,7 +34,8 @@ pub struct HttpSourceConfig {
     /// JSON.
     #[serde(default)]
     pub reply: Option<AdapterRef>,
-    /// Request headers passed to the adapter in its call context (lower-case names).
+    /// Request headers passed to the adapter in its call context, besides those its
+    /// message declares it reads (`tradewire adapters --format json` lists them).
     #[serde(default)]
     pub headers: Vec<String>,
     /// The request header that carries the sender's idempotency key.
@@ -94,9 +95,20 @@ impl HttpListener {
     ) -> std::io::Result<()> {
         let mut router = axum::Router::new();
         for (source, config) in self.routes {
+            let mut passed: Vec<String> = ingest
+                .pipeline
+                .sources
+                .get(source)
+                .and_then(|s| s.decode.as_ref())
+                .map(|d| d.wanted_headers())
+                .unwrap_or_default();
+            passed.extend(config.headers.iter().map(|h| h.to_ascii_lowercase()));
+            passed.sort_unstable();
+            passed.dedup();
             let state = Arc::new(Route {
                 source,
                 config,
+                passed,
                 ingest: ingest.clone(),
             });
             router = router.route(
@@ -115,6 +127,8 @@ impl HttpListener {
 struct Route {
     source: usize,
     config: HttpSourceConfig,
+    /// The request headers put in the call context: the adapter's and the config's.
+    passed: Vec<String>,
     ingest: crate::ingest::Ingest,
 }
 
@@ -189,7 +203,7 @@ async fn take(route: Arc<Route>, headers: HeaderMap, body: Body) -> Response {
             .map(str::to_owned),
         ..CallContext::default()
     };
-    for name in &config.headers {
+    for name in &route.passed {
         let values: Vec<&str> = headers
             .get_all(name.as_str())
             .iter()
