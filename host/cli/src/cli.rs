@@ -197,8 +197,10 @@ pub fn main() -> ExitCode {
 /// `timed`: a long-running process stamps its lines; a one-shot command need not.
 pub(crate) fn init_logging(format: Format, log_format: LogFormat, timed: bool) {
     use tracing_subscriber::EnvFilter;
+    // A long-running process says when it starts and stops; a one-shot command only warns.
+    let default_level = if timed { "info" } else { "warn" };
     let filter =
-        EnvFilter::try_from_env("TRADEWIRE_LOG").unwrap_or_else(|_| EnvFilter::new("warn"));
+        EnvFilter::try_from_env("TRADEWIRE_LOG").unwrap_or_else(|_| EnvFilter::new(default_level));
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(io::stderr)

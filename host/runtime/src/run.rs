@@ -98,6 +98,7 @@ pub async fn run(
                     what: format!("source {}", names.join(", ")),
                     error,
                 })?;
+        tracing::info!(%address, sources = ?names, "listening");
         for name in names {
             health.set_ok(&name);
         }
@@ -114,6 +115,9 @@ pub async fn run(
             )?),
             None => None,
         };
+    if let Some(api) = &pipeline.config.api {
+        tracing::info!(address = %api.address, "/health and /metrics");
+    }
 
     let (stop, stopped) = watch::channel(false);
     let mut sinks = JoinSet::new();
