@@ -24,51 +24,12 @@ use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use runtime::{Receiver, Runtime, free_port, http_request, tradewire};
+use runtime::{Receiver, Runtime, canonical_order, http_request, loopback, orders_pipeline};
 use serde_json::{Value, json};
 
-fn loopback() -> SocketAddr {
-    SocketAddr::from(([127, 0, 0, 1], free_port()))
-}
-
-/// The canonical order the SAP OCI sample cart decodes to.
-fn order_template() -> Value {
-    let cart = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../adapters/oci-punchout/fixtures/cart/discountoffice.txt");
-    let (status, stdout, stderr) = tradewire(
-        Path::new("."),
-        &[
-            "decode",
-            "--compact",
-            "oci-punchout",
-            "cart",
-            cart.to_str().unwrap(),
-        ],
-        &[],
-    );
-    assert!(status.success(), "{stderr}");
-    let mut order: Value = serde_json::from_str(&stdout).unwrap();
-    order["kind"] = json!("order");
-    order
-}
-
 fn pipeline(listen: SocketAddr, api: SocketAddr, receiver: &Receiver) -> String {
-    format!(
+    let sink = format!(
         r#"
-[store]
-path = "store.db"
-
-[api]
-address = "{api}"
-
-[runtime]
-shutdown_timeout_secs = 10
-
-[sources.orders]
-type = "http"
-address = "{listen}"
-path = "/orders"
-
 [sinks.erp]
 type = "http"
 inputs = ["orders"]
@@ -76,7 +37,8 @@ uri = "http://{}/orders"
 retry = {{ max_attempts = 1000, initial_backoff_secs = 0.05, max_backoff_secs = 0.5 }}
 "#,
         receiver.address
-    )
+    );
+    orders_pipeline(listen, api, &sink)
 }
 
 /// Clients posting orders until stopped; what was acknowledged.
@@ -92,7 +54,7 @@ impl Load {
     /// `stop`, an order not yet acknowledged is given up when its next try fails, as a
     /// client that gives up would.
     fn start(source: SocketAddr, clients: usize) -> Self {
-        let template = order_template();
+        let template = canonical_order("");
         let stop = Arc::new(AtomicBool::new(false));
         let acknowledged: Arc<Mutex<BTreeSet<String>>> = Arc::default();
         let attempts: Arc<Mutex<u64>> = Arc::default();

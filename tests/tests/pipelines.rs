@@ -14,15 +14,13 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-use runtime::{Receiver, Runtime, free_port, http_request, tradewire};
+use runtime::{
+    Receiver, Runtime, canonical_order, http_request, loopback, orders_pipeline, tradewire,
+};
 use serde_json::{Value, json};
 
 fn repo(path: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("..").join(path)
-}
-
-fn loopback() -> SocketAddr {
-    SocketAddr::from(([127, 0, 0, 1], free_port()))
 }
 
 /// A temporary directory holding `pipeline` (a file of `examples/pipelines/`, or text).
@@ -52,25 +50,8 @@ fn wait_until<T>(what: &str, timeout: Duration, mut ready: impl FnMut() -> Optio
     }
 }
 
-/// The canonical order the SAP OCI sample cart decodes to, with `reference` set.
 fn order(reference: &str) -> Vec<u8> {
-    let cart = repo("adapters/oci-punchout/fixtures/cart/discountoffice.txt");
-    let (status, stdout, stderr) = tradewire(
-        Path::new("."),
-        &[
-            "decode",
-            "--compact",
-            "oci-punchout",
-            "cart",
-            cart.to_str().expect("path"),
-        ],
-        &[],
-    );
-    assert!(status.success(), "{stderr}");
-    let mut document = json_of(&stdout);
-    document["kind"] = json!("order");
-    document["reference"] = json!(reference);
-    serde_json::to_vec(&document).expect("JSON")
+    serde_json::to_vec(&canonical_order(reference)).expect("JSON")
 }
 
 fn post(address: SocketAddr, path: &str, headers: &[(&str, &str)], body: &[u8]) -> (u16, String) {
@@ -283,28 +264,6 @@ fn econnecteur_product_files_become_canonical_product_files_and_a_broken_one_is_
     assert_eq!(letters[0]["component"], "pushes");
 }
 
-/// A pipeline of one `http` source taking canonical JSON and the given sinks.
-fn delivery_pipeline(listen: SocketAddr, api: SocketAddr, sinks: &str) -> String {
-    format!(
-        r#"
-[store]
-path = "store.db"
-
-[api]
-address = "{api}"
-
-[runtime]
-shutdown_timeout_secs = 10
-
-[sources.orders]
-type = "http"
-address = "{listen}"
-path = "/orders"
-{sinks}
-"#
-    )
-}
-
 fn http_sink(name: &str, receiver: &Receiver, extra: &str) -> String {
     format!(
         r#"
@@ -325,7 +284,7 @@ fn a_sink_answering_500_twice_then_200_delivers_once_with_one_key_and_trace_tell
     let (listen, api) = (loopback(), loopback());
     let dir = with_pipeline(
         "p.toml",
-        &delivery_pipeline(listen, api, &http_sink("erp", &receiver, "")),
+        &orders_pipeline(listen, api, &http_sink("erp", &receiver, "")),
     );
     let _runtime = Runtime::start(dir.path(), Path::new("p.toml"), api, &[]);
 
@@ -391,7 +350,7 @@ fn a_sink_answering_400_dead_letters_the_document_and_dlq_replay_delivers_it_onc
     let (listen, api) = (loopback(), loopback());
     let dir = with_pipeline(
         "p.toml",
-        &delivery_pipeline(listen, api, &http_sink("erp", &receiver, "")),
+        &orders_pipeline(listen, api, &http_sink("erp", &receiver, "")),
     );
     let _runtime = Runtime::start(dir.path(), Path::new("p.toml"), api, &[]);
 
@@ -450,7 +409,7 @@ fn a_sink_that_hangs_does_not_delay_another_sink_on_the_same_source() {
     let (listen, api) = (loopback(), loopback());
     let sinks = http_sink("slow", &hanging, "timeout_secs = 120\nconcurrency = 1")
         + &http_sink("fast", &healthy, "");
-    let dir = with_pipeline("p.toml", &delivery_pipeline(listen, api, &sinks));
+    let dir = with_pipeline("p.toml", &orders_pipeline(listen, api, &sinks));
     let mut runtime = Runtime::start(dir.path(), Path::new("p.toml"), api, &[]);
 
     let started = Instant::now();
@@ -492,7 +451,7 @@ fn a_repeated_key_is_a_no_op_and_a_reused_key_with_other_content_is_refused() {
     let (listen, api) = (loopback(), loopback());
     let dir = with_pipeline(
         "p.toml",
-        &delivery_pipeline(listen, api, &http_sink("erp", &receiver, "")),
+        &orders_pipeline(listen, api, &http_sink("erp", &receiver, "")),
     );
     let _runtime = Runtime::start(dir.path(), Path::new("p.toml"), api, &[]);
 
@@ -524,7 +483,7 @@ fn refused_input_is_answered_with_its_diagnostics_and_kept() {
     let (listen, api) = (loopback(), loopback());
     let dir = with_pipeline(
         "p.toml",
-        &delivery_pipeline(listen, api, &http_sink("erp", &receiver, "")),
+        &orders_pipeline(listen, api, &http_sink("erp", &receiver, "")),
     );
     let _runtime = Runtime::start(dir.path(), Path::new("p.toml"), api, &[]);
 
@@ -738,14 +697,15 @@ path = "out/{{{{id}}}}.json"
 fn a_body_over_the_limit_is_refused_with_413_and_metrics_count_what_happened() {
     let receiver = Receiver::start(|_, _| (200, Duration::ZERO));
     let (listen, api) = (loopback(), loopback());
-    let text = delivery_pipeline(listen, api, &http_sink("erp", &receiver, "")).replace(
+    let text = orders_pipeline(listen, api, &http_sink("erp", &receiver, "")).replace(
         "path = \"/orders\"",
         "path = \"/orders\"\nmax_body_bytes = 20000",
     );
     let dir = with_pipeline("p.toml", &text);
     let _runtime = Runtime::start(dir.path(), Path::new("p.toml"), api, &[]);
 
-    let (status, body) = post(listen, "/orders", &[], &vec![b' '; 20_001]);
+    // Refused on its announced length, before a byte of it is read.
+    let (status, body) = post(listen, "/orders", &[("Content-Length", "20001")], b"");
     assert_eq!(status, 413, "{body}");
     let (status, _) = post(
         listen,

@@ -37,6 +37,20 @@ pub struct BoundAdapter {
     pub media_type: String,
 }
 
+/// Binds an optional `decode`, `encode` or `reply` table of a component; error paths start
+/// with `key`.
+pub fn bind_optional(
+    adapter: Option<&AdapterRef>,
+    direction: Direction,
+    key: &str,
+    cx: &BuildContext<'_>,
+) -> Result<Option<BoundAdapter>, Vec<ConfigError>> {
+    adapter
+        .map(|adapter| adapter.bind(direction, cx))
+        .transpose()
+        .map_err(|errors| errors.into_iter().map(|e| e.under(key)).collect())
+}
+
 impl AdapterRef {
     /// Instantiates the adapter with its config and checks that `message` converts in
     /// `direction`. Error paths are relative to this table (`["adapter"]`, `["config",

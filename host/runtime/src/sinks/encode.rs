@@ -6,7 +6,7 @@ use std::borrow::Cow;
 use tradewire_sdk::{CallError, Direction};
 
 use super::SendOutcome;
-use crate::adapter::{AdapterRef, BoundAdapter};
+use crate::adapter::{AdapterRef, BoundAdapter, bind_optional};
 use crate::{BuildContext, ConfigError};
 
 /// The media type of the canonical document, sent when a sink has no `encode`.
@@ -31,15 +31,7 @@ impl Encoder {
         encode: Option<&AdapterRef>,
         cx: &BuildContext<'_>,
     ) -> Result<Self, Vec<ConfigError>> {
-        let adapter = encode
-            .map(|adapter| adapter.bind(Direction::Encode, cx))
-            .transpose()
-            .map_err(|errors| {
-                errors
-                    .into_iter()
-                    .map(|e| e.under("encode"))
-                    .collect::<Vec<_>>()
-            })?;
+        let adapter = bind_optional(encode, Direction::Encode, "encode", cx)?;
         Ok(Self { adapter })
     }
 

@@ -8,7 +8,7 @@ pub mod http;
 use schemars::JsonSchema;
 use serde::Deserialize;
 
-use crate::adapter::{AdapterRef, BoundAdapter};
+use crate::adapter::{AdapterRef, BoundAdapter, bind_optional};
 use crate::{BuildContext, ConfigError};
 use tradewire_sdk::Direction;
 
@@ -50,11 +50,6 @@ impl SourceConfig {
         &self,
         cx: &BuildContext<'_>,
     ) -> Result<Option<BoundAdapter>, Vec<ConfigError>> {
-        self.decode()
-            .map(|d| {
-                d.bind(Direction::Decode, cx)
-                    .map_err(|e| e.into_iter().map(|e| e.under("decode")).collect())
-            })
-            .transpose()
+        bind_optional(self.decode(), Direction::Decode, "decode", cx)
     }
 }

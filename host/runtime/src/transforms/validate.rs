@@ -14,7 +14,7 @@ use tradewire_core::{Diagnostic, Diagnostics, Document};
 use tradewire_sdk::Direction;
 
 use super::{Routed, Transform};
-use crate::adapter::{AdapterRef, BoundAdapter};
+use crate::adapter::{AdapterRef, BoundAdapter, bind_optional};
 use crate::{BuildContext, ConfigError};
 
 /// Checks each document against the canonical rules (those of `tradewire validate`:
@@ -39,17 +39,7 @@ pub struct Validate {
 impl ValidateConfig {
     /// Instantiates the `encode` adapter, if any, with its config.
     pub fn build(&self, cx: &BuildContext<'_>) -> Result<Validate, Vec<ConfigError>> {
-        let encode = self
-            .encode
-            .as_ref()
-            .map(|adapter| adapter.bind(Direction::Encode, cx))
-            .transpose()
-            .map_err(|errors| {
-                errors
-                    .into_iter()
-                    .map(|e| e.under("encode"))
-                    .collect::<Vec<_>>()
-            })?;
+        let encode = bind_optional(self.encode.as_ref(), Direction::Encode, "encode", cx)?;
         Ok(Validate { encode })
     }
 }
