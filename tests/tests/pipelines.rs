@@ -720,8 +720,10 @@ fn a_body_over_the_limit_is_refused_with_413_and_metrics_count_what_happened() {
 
     let metrics = wait_until("the delivery counted", Duration::from_secs(10), || {
         let text = runtime::http_get(api, "/metrics")?;
-        text.contains("tradewire_documents_delivered_total{component=\"erp\"} 1")
-            .then_some(text)
+        // The attempt is counted as it ends, and recorded in the store just after.
+        let settled = text.contains("tradewire_documents_delivered_total{component=\"erp\"} 1")
+            && text.contains("tradewire_queue_depth{component=\"erp\"} 0");
+        settled.then_some(text)
     });
     for line in [
         "tradewire_documents_received_total{component=\"orders\"} 2",
