@@ -694,12 +694,12 @@ path = "out/{{{{id}}}}.json"
 }
 
 #[test]
-fn a_body_over_the_limit_is_refused_with_413_and_metrics_count_what_happened() {
+fn a_body_over_the_limit_is_refused_with_413_a_slow_one_408_and_metrics_count_what_happened() {
     let receiver = Receiver::start(|_, _| (200, Duration::ZERO));
     let (listen, api) = (loopback(), loopback());
     let text = orders_pipeline(listen, api, &http_sink("erp", &receiver, "")).replace(
         "path = \"/orders\"",
-        "path = \"/orders\"\nmax_body_bytes = 20000",
+        "path = \"/orders\"\nmax_body_bytes = 20000\nrequest_timeout_secs = 1",
     );
     let dir = with_pipeline("p.toml", &text);
     let _runtime = Runtime::start(dir.path(), Path::new("p.toml"), api, &[]);
@@ -707,6 +707,9 @@ fn a_body_over_the_limit_is_refused_with_413_and_metrics_count_what_happened() {
     // Refused on its announced length, before a byte of it is read.
     let (status, body) = post(listen, "/orders", &[("Content-Length", "20001")], b"");
     assert_eq!(status, 413, "{body}");
+    // A client that announces more than it sends is answered 408 once the bound passes.
+    let (status, body) = post(listen, "/orders", &[("Content-Length", "100")], b"{\"con");
+    assert_eq!(status, 408, "{body}");
     let (status, _) = post(
         listen,
         "/orders",
