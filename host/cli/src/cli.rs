@@ -136,6 +136,10 @@ enum Command {
     /// child process).
     #[command(name = "__serve-library", hide = true)]
     ServeLibrary { path: PathBuf },
+    /// Answer every request with 202 and do nothing else, on the runtime's own stack: the
+    /// ceiling the end-to-end benchmark compares a pipeline with.
+    #[command(name = "__bench-ceiling", hide = true)]
+    BenchCeiling { address: std::net::SocketAddr },
 }
 
 /// Why a command did not succeed, and so the exit status.
@@ -239,6 +243,7 @@ fn run(cli: &Cli) -> Result<(), Failure> {
         }
         Command::Graph { file } => return pipeline::graph(file, &load_options(cli)),
         Command::Run { file } => return pipeline::run(file, &load_options(cli), cli.format),
+        Command::BenchCeiling { address } => return pipeline::bench_ceiling(*address),
         Command::Dlq { config, command } => {
             return pipeline::dlq(config, command, &load_options(cli), cli.format);
         }
@@ -301,6 +306,7 @@ fn run(cli: &Cli) -> Result<(), Failure> {
         | Command::Validate { .. }
         | Command::Graph { .. }
         | Command::Run { .. }
+        | Command::BenchCeiling { .. }
         | Command::Dlq { .. }
         | Command::Trace { .. } => Ok(()),
     }

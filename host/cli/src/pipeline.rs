@@ -61,6 +61,7 @@ pub fn run(file: &Path, options: &LoadOptions, format: Format) -> Result<(), Fai
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .thread_name("tradewire")
+        .max_blocking_threads(4)
         .build()
         .map_err(|e| {
             Failure::usage(
@@ -89,6 +90,36 @@ pub fn run(file: &Path, options: &LoadOptions, format: Format) -> Result<(), Fai
             // the last reference commits what is queued.
             Err(_) => Ok(()),
         }
+    })
+}
+
+/// `tradewire __bench-ceiling ADDRESS`: the same runtime, listener and router as `run`,
+/// answering 202 with a JSON id and doing nothing else.
+pub fn bench_ceiling(address: std::net::SocketAddr) -> Result<(), Failure> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| {
+            Failure::usage(
+                "run.runtime",
+                format!("cannot start the async runtime: {e}"),
+            )
+        })?;
+    runtime.block_on(async move {
+        let listener = tokio::net::TcpListener::bind(address)
+            .await
+            .map_err(|e| Failure::usage("run.start", format!("cannot listen on {address}: {e}")))?;
+        let router = axum::Router::new().fallback(|| async {
+            (
+                axum::http::StatusCode::ACCEPTED,
+                [("content-type", "application/json")],
+                r#"{"id":"ceiling"}"#,
+            )
+        });
+        axum::serve(listener, router)
+            .with_graceful_shutdown(shutdown_signal())
+            .await
+            .map_err(|e| Failure::usage("run.start", e.to_string()))
     })
 }
 

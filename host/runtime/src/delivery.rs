@@ -2,7 +2,7 @@
 //! the sink's concurrency at once), records every attempt and decides what comes next. One
 //! worker per sink, so a sink that fails or hangs delays no other.
 
-use std::collections::HashSet;
+use std::collections::{HashSet, VecDeque};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -40,53 +40,68 @@ impl SinkWorker {
     /// `drain`, abandons the rest and releases their claims.
     pub async fn run(self, mut shutdown: watch::Receiver<bool>, drain: Duration) {
         let this = Arc::new(self);
-        let permits = Arc::new(Semaphore::new(this.concurrency.max(1)));
+        let concurrency = this.concurrency.max(1);
+        let permits = Arc::new(Semaphore::new(concurrency));
         let active: Arc<Mutex<HashSet<DeliveryId>>> = Arc::default();
         let mut in_flight = JoinSet::new();
+        // Claimed and not yet attempted. Claims are taken in batches of up to twice the
+        // concurrency and topped up at half, so that a busy sink claims once per many
+        // deliveries rather than once per freed slot: a claim is a write to the store.
+        let mut claimed: VecDeque<Claimed> = VecDeque::new();
+        let mut drained = false;
         this.health.set_ok(&this.name);
         while !*shutdown.borrow() {
-            let free = permits.available_permits();
-            let mut claimed_all = false;
-            if free > 0 {
-                match this.store.claim(&this.name, free, Utc::now(), LEASE).await {
-                    Ok(claimed) => {
-                        claimed_all = claimed.len() == free;
-                        let mut unattempted = Vec::new();
-                        for delivery in claimed {
-                            let Ok(permit) = permits.clone().try_acquire_owned() else {
-                                unattempted.push(delivery.id);
-                                continue;
-                            };
-                            if let Ok(mut a) = active.lock() {
-                                a.insert(delivery.id);
-                            }
-                            let (this, active) = (this.clone(), active.clone());
-                            in_flight.spawn(async move {
-                                let id = delivery.id;
-                                this.attempt(delivery).await;
-                                if let Ok(mut a) = active.lock() {
-                                    a.remove(&id);
-                                }
-                                drop(permit);
-                            });
-                        }
-                        if !unattempted.is_empty()
-                            && let Err(e) = this.store.release(&unattempted).await
-                        {
-                            tracing::error!(sink = %this.name, error = %e, "cannot release claims");
+            while !claimed.is_empty() {
+                let Ok(permit) = permits.clone().try_acquire_owned() else {
+                    break;
+                };
+                let Some(delivery) = claimed.pop_front() else {
+                    break;
+                };
+                if let Ok(mut a) = active.lock() {
+                    a.insert(delivery.id);
+                }
+                let (this, active) = (this.clone(), active.clone());
+                in_flight.spawn(async move {
+                    let id = delivery.id;
+                    this.attempt(delivery).await;
+                    if let Ok(mut a) = active.lock() {
+                        a.remove(&id);
+                    }
+                    drop(permit);
+                });
+            }
+            if claimed.len() <= concurrency && !drained {
+                let wanted = 2 * concurrency - claimed.len();
+                match this
+                    .store
+                    .claim(&this.name, wanted, Utc::now(), LEASE)
+                    .await
+                {
+                    Ok(more) => {
+                        // Fewer than asked: the queue is empty for now.
+                        drained = more.len() < wanted;
+                        let got_some = !more.is_empty();
+                        claimed.extend(more);
+                        if got_some {
+                            continue;
                         }
                     }
                     Err(e) => {
                         tracing::error!(sink = %this.name, error = %e, "cannot claim deliveries");
                         this.health.set_failing(&this.name, &format!("store: {e}"));
+                        drained = true;
                     }
                 }
             }
-            if claimed_all {
-                // More may be due at once; claim again when a permit frees.
+            if !claimed.is_empty() {
+                // Claimed work waits for a slot.
                 tokio::select! {
                     _ = in_flight.join_next(), if !in_flight.is_empty() => {}
                     _ = shutdown.changed() => {}
+                }
+                if claimed.len() <= concurrency {
+                    drained = false;
                 }
                 continue;
             }
@@ -103,12 +118,19 @@ impl SinkWorker {
                 () = tokio::time::sleep(sleep.max(Duration::from_millis(5))) => {}
                 _ = shutdown.changed() => {}
             }
+            drained = false;
         }
-        let drained = tokio::time::timeout(drain, async {
+        if !claimed.is_empty() {
+            let unattempted: Vec<DeliveryId> = claimed.iter().map(|d| d.id).collect();
+            if let Err(e) = this.store.release(&unattempted).await {
+                tracing::error!(sink = %this.name, error = %e, "cannot release claims");
+            }
+        }
+        let finished = tokio::time::timeout(drain, async {
             while in_flight.join_next().await.is_some() {}
         })
         .await;
-        if drained.is_err() {
+        if finished.is_err() {
             in_flight.abort_all();
             while in_flight.join_next().await.is_some() {}
             let abandoned: Vec<DeliveryId> = active

@@ -8,6 +8,8 @@
 //! the delivery's key, so that "delivered" is measured, not assumed, and it times each
 //! document from its request's due time to its arrival (end to end).
 
+pub mod host;
+
 use std::collections::{HashMap, HashSet};
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};

@@ -25,12 +25,12 @@ pub(super) struct Writer {
 }
 
 impl Writer {
-    /// Starts the writer thread on `connection`; it takes at most `max_batch` calls into one
-    /// transaction.
+    /// Starts the writer thread on `connection`; it takes at most `batching.max_batch` calls
+    /// into one transaction.
     pub(super) fn start(
         connection: Connection,
         path: Arc<Path>,
-        max_batch: usize,
+        batching: Batching,
     ) -> Result<Self, StoreError> {
         let (calls, queue) = mpsc::channel();
         let commits = Arc::new(AtomicU64::new(0));
@@ -39,7 +39,7 @@ impl Writer {
             .spawn({
                 let commits = Arc::clone(&commits);
                 let path = Arc::clone(&path);
-                move || write_until_closed(&connection, &queue, max_batch.max(1), &commits, &path)
+                move || write_until_closed(&connection, &queue, batching, &commits, &path)
             })
             .map_err(|error| {
                 StoreError::Unavailable(format!(
@@ -177,25 +177,55 @@ fn in_savepoint<T>(
     }
 }
 
+/// How the writer gathers calls into one transaction.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Batching {
+    pub max_batch: usize,
+    /// While calls keep coming (the last transaction held more than one), how long the
+    /// writer waits for more before it commits.
+    pub commit_delay: std::time::Duration,
+}
+
 fn write_until_closed(
     connection: &Connection,
     queue: &mpsc::Receiver<Box<dyn Call>>,
-    max_batch: usize,
+    batching: Batching,
     commits: &AtomicU64,
     path: &Path,
 ) {
+    let max_batch = batching.max_batch.max(1);
+    let mut busy = false;
     // Blocks for the first call, then takes whatever queued up meanwhile: while one batch
-    // is being fsynced the next one gathers. Ends once every sender is gone and the queue
-    // is empty.
+    // is being fsynced the next one gathers. Under load it also waits `commit_delay` for
+    // more, since every commit writes each page it touched once, whether for one call or a
+    // hundred (measured: BENCHMARKS.md part two). Ends once every sender is gone and the
+    // queue is empty.
     while let Ok(first) = queue.recv() {
         let mut batch = Vec::with_capacity(max_batch.min(64));
         batch.push(first);
+        let linger = if busy {
+            batching.commit_delay
+        } else {
+            std::time::Duration::ZERO
+        };
+        let linger_until = std::time::Instant::now() + linger;
         while batch.len() < max_batch {
             match queue.try_recv() {
                 Ok(call) => batch.push(call),
-                Err(_) => break,
+                Err(mpsc::TryRecvError::Empty) => {
+                    let now = std::time::Instant::now();
+                    if now >= linger_until {
+                        break;
+                    }
+                    match queue.recv_timeout(linger_until - now) {
+                        Ok(call) => batch.push(call),
+                        Err(_) => break,
+                    }
+                }
+                Err(mpsc::TryRecvError::Disconnected) => break,
             }
         }
+        busy = batch.len() > 1;
         commit_batch(connection, batch, commits, path);
     }
 }
@@ -420,7 +450,7 @@ mod tests {
         let path: Arc<Path> = Arc::from(directory.path().join("t.db"));
         let connection = Connection::open(&path).unwrap();
         table(&connection);
-        let writer = Writer::start(connection, Arc::clone(&path), 8).unwrap();
+        let writer = Writer::start(connection, Arc::clone(&path), batching(8)).unwrap();
         let answers: Vec<_> = (0..50)
             .map(|n| {
                 writer.run(move |connection| {
@@ -445,8 +475,12 @@ mod tests {
     fn a_stopped_writer_refuses_calls() {
         let directory = tempfile::tempdir().unwrap();
         let path: Arc<Path> = Arc::from(directory.path().join("t.db"));
-        let mut writer =
-            Writer::start(Connection::open(&path).unwrap(), Arc::clone(&path), 8).unwrap();
+        let mut writer = Writer::start(
+            Connection::open(&path).unwrap(),
+            Arc::clone(&path),
+            batching(8),
+        )
+        .unwrap();
         writer.stop().unwrap().join().unwrap();
 
         let answer = writer.run(|_| Ok(()));
@@ -459,6 +493,13 @@ mod tests {
                 );
             }
             other => panic!("{other:?}"),
+        }
+    }
+
+    fn batching(max_batch: usize) -> Batching {
+        Batching {
+            max_batch,
+            commit_delay: std::time::Duration::ZERO,
         }
     }
 }

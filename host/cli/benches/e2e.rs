@@ -1,0 +1,690 @@
+//! Part two of BENCHMARKS.md: what an order costs end to end. The release `tradewire run`
+//! takes SAP OCI carts over loopback HTTP, commits them to its SQLite store
+//! (`synchronous = FULL`), maps them and delivers them as OIS JSON to a local HTTP sink;
+//! `tradewire-load` drives it open-loop and counts what the sink received.
+//!
+//! `cargo bench -p tradewire-cli --bench e2e` runs every measure (about 15 minutes);
+//! `-- throughput`, `ceiling`, `latency`, `growth`, `failing` or `footprint` runs one.
+//! `TRADEWIRE_BENCH_SECONDS` (default 60) sets the sustained run's length, and the others'
+//! in proportion. Driver, sinks and host share the machine's cores: the host is one
+//! process, the driver and its sinks another, and neither is pinned.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+use tradewire_load::host::{Host, free_address, size_of};
+use tradewire_load::{Load, Outcome, Sink, drive, percentiles};
+
+const BAR_THROUGHPUT: f64 = 5_000.0;
+const BAR_CEILING_RATIO: f64 = 0.25;
+const BAR_ACK_P99_MS: f64 = 10.0;
+const BAR_GROWTH: f64 = 0.10;
+const BAR_IDLE_RSS_MB: f64 = 30.0;
+const BAR_LOADED_RSS_MB: f64 = 150.0;
+const BAR_START_MS: f64 = 200.0;
+
+fn binary() -> PathBuf {
+    PathBuf::from(env!("CARGO_BIN_EXE_tradewire"))
+}
+
+fn repo(path: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../..")
+        .join(path)
+}
+
+fn seconds() -> f64 {
+    std::env::var("TRADEWIRE_BENCH_SECONDS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(60.0)
+}
+
+/// An OCI cart form body of `lines` article lines, encoded by the adapter itself.
+fn cart(lines: usize) -> Vec<u8> {
+    let sample = repo("adapters/oci-punchout/fixtures/cart/discountoffice.txt");
+    if lines == 3 {
+        return std::fs::read(sample).unwrap();
+    }
+    let decoded = Command::new(binary())
+        .args(["decode", "--compact", "oci-punchout", "cart"])
+        .arg(&sample)
+        .output()
+        .unwrap();
+    let mut order: Value = serde_json::from_slice(&decoded.stdout).unwrap();
+    let article = order["lines"][0].clone();
+    order["lines"] = Value::Array(
+        (0..lines)
+            .map(|n| {
+                let mut line = article.clone();
+                line["sku"] = json!(format!("SKU-{n}"));
+                line
+            })
+            .collect(),
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("order.json");
+    std::fs::write(&file, serde_json::to_vec(&order).unwrap()).unwrap();
+    let encoded = Command::new(binary())
+        .args(["encode", "oci-punchout", "cart"])
+        .arg(&file)
+        .output()
+        .unwrap();
+    assert!(
+        encoded.status.success(),
+        "{}",
+        String::from_utf8_lossy(&encoded.stderr)
+    );
+    encoded.stdout
+}
+
+/// The measured pipeline: carts → map (what a cart lacks for OIS) → OIS JSON to each sink.
+fn pipeline(listen: SocketAddr, api: SocketAddr, sinks: &[SocketAddr]) -> String {
+    let mut text = format!(
+        r#"
+[store]
+path = "store.db"
+
+[api]
+address = "{api}"
+
+[sources.carts]
+type = "http"
+address = "{listen}"
+path = "/oci/cart"
+decode = {{ adapter = "oci-punchout", message = "cart" }}
+
+[transforms.as_order]
+type = "map"
+inputs = ["carts"]
+set = {{ "/kind" = "order", "/created_at" = "2026-12-05T10:00:00+01:00", "/delivery_address" = {{ company = "Discount Office BV", first_name = "Anna", last_name = "de Vries", street = "Keizersgracht", house_number = "12", postal_code = "1015 CJ", city = "Amsterdam", country = "NL" }}, "/delivery/carrier_id" = "3", "/payment/option_id" = "12", "/payment/reference" = "on-account" }}
+"#
+    );
+    for (n, sink) in sinks.iter().enumerate() {
+        text.push_str(&format!(
+            r#"
+[sinks.ois{n}]
+type = "http"
+inputs = ["as_order"]
+uri = "http://{sink}/v1/Orders"
+encode = {{ adapter = "ois-orders", message = "order" }}
+concurrency = 64
+retry = {{ max_attempts = 1000, initial_backoff_secs = 0.1, max_backoff_secs = 1 }}
+"#
+        ));
+    }
+    text
+}
+
+/// A host on a fresh store, with `sinks` counting sinks.
+struct Rig {
+    dir: tempfile::TempDir,
+    host: Host,
+    listen: SocketAddr,
+    sinks: Vec<Sink>,
+}
+
+impl Rig {
+    async fn start(sinks: usize, store: Option<&Path>) -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        if let Some(store) = store {
+            std::fs::copy(store, dir.path().join("store.db")).unwrap();
+        }
+        let mut started = Vec::new();
+        for _ in 0..sinks {
+            started.push(Sink::start("127.0.0.1:0".parse().unwrap()).await.unwrap());
+        }
+        let (listen, api) = (free_address().unwrap(), free_address().unwrap());
+        let addresses: Vec<_> = started.iter().map(|s| s.address).collect();
+        std::fs::write(dir.path().join("p.toml"), pipeline(listen, api, &addresses)).unwrap();
+        let (path, p) = (dir.path().to_owned(), PathBuf::from("p.toml"));
+        let host = tokio::task::spawn_blocking(move || Host::start(&binary(), &path, &p, api))
+            .await
+            .unwrap()
+            .unwrap();
+        Self {
+            dir,
+            host,
+            listen,
+            sinks: started,
+        }
+    }
+
+    fn load(&self, rate: f64, duration: Duration, body: &[u8], max_in_flight: usize) -> Load {
+        Load {
+            url: format!("http://{}/oci/cart", self.listen).parse().unwrap(),
+            rate,
+            duration,
+            body: body.to_vec().into(),
+            content_type: "application/x-www-form-urlencoded".into(),
+            max_in_flight,
+            key_prefix: format!("bench-{rate}"),
+        }
+    }
+
+    async fn queue_depth(&self, sink: usize) -> f64 {
+        let api = self.host.api;
+        let name = format!("ois{sink}");
+        tokio::task::spawn_blocking(move || {
+            let host_metric = tradewire_load::host::get(api, "/metrics").unwrap_or_default();
+            let prefix = format!("tradewire_queue_depth{{component=\"{name}\"}} ");
+            host_metric
+                .lines()
+                .find_map(|l| l.strip_prefix(&prefix))
+                .and_then(|v| v.trim().parse().ok())
+                .unwrap_or(f64::NAN)
+        })
+        .await
+        .unwrap_or(f64::NAN)
+    }
+}
+
+/// One run at a fixed rate, with what the sinks received while it ran.
+struct Run {
+    outcome: Outcome,
+    /// Per sink: documents received by the end of the run.
+    delivered: Vec<u64>,
+    /// Queue depth of sink 0 a third of the way in and at the end.
+    queue: (f64, f64),
+}
+
+impl Run {
+    fn delivered_per_second(&self, sink: usize) -> f64 {
+        self.delivered[sink] as f64 / self.outcome.elapsed.as_secs_f64()
+    }
+
+    /// Acknowledged and delivered, and the queue not growing by more than half a second
+    /// of input over the last two thirds.
+    fn sustained(&self, rate: f64) -> bool {
+        self.outcome.acknowledged as f64 >= 0.999 * self.outcome.sent as f64
+            && self.outcome.acknowledged_per_second() >= 0.98 * rate
+            && self.queue.1 - self.queue.0 <= rate * 0.5
+    }
+}
+
+async fn run_at(rig: &Rig, rate: f64, duration: Duration, body: &[u8]) -> Run {
+    let before: Vec<u64> = rig.sinks.iter().map(|s| s.tracker.delivered().0).collect();
+    let trackers: Vec<_> = rig.sinks.iter().map(|s| s.tracker.clone()).collect();
+    let load = rig.load(rate, duration, body, 4096);
+    let driving = tokio::spawn(async move { drive(&load, &trackers).await });
+    tokio::time::sleep(duration / 3).await;
+    let early = rig.queue_depth(0).await;
+    let outcome = driving.await.unwrap();
+    let late = rig.queue_depth(0).await;
+    let delivered = rig
+        .sinks
+        .iter()
+        .zip(before)
+        .map(|(s, b)| s.tracker.delivered().0 - b)
+        .collect();
+    Run {
+        outcome,
+        delivered,
+        queue: (early, late),
+    }
+}
+
+/// Waits until every sink has every acknowledged document or `limit` passes.
+async fn drain(rig: &Rig, acknowledged: u64, limit: Duration) {
+    let deadline = Instant::now() + limit;
+    while Instant::now() < deadline
+        && rig
+            .sinks
+            .iter()
+            .any(|s| s.tracker.delivered().0 < acknowledged)
+    {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+fn verdict(pass: bool) -> &'static str {
+    if pass { "pass" } else { "MISS" }
+}
+
+struct Table(Vec<[String; 4]>);
+
+impl Table {
+    fn row(&mut self, what: &str, figure: String, bar: &str, pass: Option<bool>) {
+        self.0.push([
+            what.to_owned(),
+            figure,
+            bar.to_owned(),
+            pass.map_or("-", verdict).to_owned(),
+        ]);
+    }
+
+    fn print(&self, title: &str) {
+        println!("\n### {title}\n\n| measure | figure | bar | verdict |\n|---|---|---|---|");
+        for [a, b, c, d] in &self.0 {
+            println!("| {a} | {b} | {c} | {d} |");
+        }
+    }
+}
+
+/// The highest rate, in steps, that is acknowledged and delivered for a short probe; then
+/// the sustained run at it.
+async fn throughput(table: &mut Table) -> f64 {
+    let body = cart(3);
+    let probe = Duration::from_secs_f64((seconds() / 6.0).max(5.0));
+    let mut rate = 2_000.0;
+    let mut sustained = 0.0;
+    loop {
+        let rig = Rig::start(1, None).await;
+        let run = run_at(&rig, rate, probe, &body).await;
+        eprintln!(
+            "probe {rate}/s: acknowledged {:.0}/s, delivered {:.0}/s, queue {:.0} → {:.0}, ack {}",
+            run.outcome.acknowledged_per_second(),
+            run.delivered_per_second(0),
+            run.queue.0,
+            run.queue.1,
+            percentiles(&run.outcome.ack_latency)
+        );
+        if !run.sustained(rate) || rate >= 20_000.0 {
+            break;
+        }
+        sustained = rate;
+        rate += 1_000.0;
+    }
+    let rig = Rig::start(1, None).await;
+    let duration = Duration::from_secs_f64(seconds());
+    let run = run_at(&rig, sustained, duration, &body).await;
+    let (_, peak_kib) = rig.host.memory_kib();
+    drain(&rig, run.outcome.acknowledged, Duration::from_secs(30)).await;
+    let ok = run.sustained(sustained);
+    table.row(
+        "1. sustained: acknowledged and delivered, queue flat",
+        format!(
+            "{sustained:.0}/s for {:.0} s: acknowledged {:.0}/s, delivered {:.0}/s during the run, queue {:.0} → {:.0}",
+            duration.as_secs_f64(),
+            run.outcome.acknowledged_per_second(),
+            run.delivered_per_second(0),
+            run.queue.0,
+            run.queue.1
+        ),
+        "≥ 5,000/s",
+        Some(ok && sustained >= BAR_THROUGHPUT),
+    );
+    table.row(
+        "6. resident memory under measure 1",
+        format!("{:.1} MB peak", peak_kib as f64 / 1024.0),
+        "≤ 150 MB",
+        Some(peak_kib as f64 / 1024.0 <= BAR_LOADED_RSS_MB),
+    );
+    sustained
+}
+
+/// The bare server's capacity: as many requests as it answers with 256 in flight.
+async fn ceiling(table: &mut Table, sustained: f64) {
+    let address = free_address().unwrap();
+    let mut child = Command::new(binary())
+        .args(["__bench-ceiling", &address.to_string()])
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while std::net::TcpStream::connect(address).is_err() && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    let load = Load {
+        url: format!("http://{address}/").parse().unwrap(),
+        rate: 200_000.0,
+        duration: Duration::from_secs_f64((seconds() / 6.0).max(5.0)),
+        body: cart(3).into(),
+        content_type: "application/x-www-form-urlencoded".into(),
+        max_in_flight: 256,
+        key_prefix: "ceiling".into(),
+    };
+    let outcome = drive(&load, &[]).await;
+    let _ = child.kill();
+    let _ = child.wait();
+    let capacity = outcome.acknowledged_per_second();
+    table.row(
+        "2. ceiling: a bare 202 server on the same stack",
+        format!(
+            "{capacity:.0}/s; measure 1 is {:.2}× of it",
+            sustained / capacity
+        ),
+        "measure 1 ≥ 0.25×",
+        Some(sustained / capacity >= BAR_CEILING_RATIO),
+    );
+}
+
+async fn latency(table: &mut Table, sustained: f64) {
+    let body = cart(3);
+    for share in [0.5, 0.9] {
+        let rig = Rig::start(1, None).await;
+        let rate = (sustained * share).round();
+        let run = run_at(&rig, rate, Duration::from_secs_f64(seconds() / 2.0), &body).await;
+        drain(&rig, run.outcome.acknowledged, Duration::from_secs(30)).await;
+        let p99 = run.outcome.ack_latency.value_at_quantile(0.99) as f64 / 1000.0;
+        table.row(
+            &format!("3. acknowledgement at {:.0} % ({rate:.0}/s)", share * 100.0),
+            percentiles(&run.outcome.ack_latency),
+            if share == 0.5 { "p99 ≤ 10 ms" } else { "-" },
+            (share == 0.5).then_some(p99 <= BAR_ACK_P99_MS),
+        );
+        table.row(
+            &format!("3. end to end at {:.0} %", share * 100.0),
+            percentiles(&rig.sinks[0].tracker.end_to_end()),
+            "-",
+            None,
+        );
+    }
+}
+
+/// Saturated: 256 requests in flight for a probe's length; what was acknowledged and
+/// delivered in that time.
+async fn saturated(rig: &Rig, body: &[u8]) -> (f64, f64) {
+    let run = {
+        let before = rig.sinks[0].tracker.delivered().0;
+        let load = rig.load(
+            100_000.0,
+            Duration::from_secs_f64((seconds() / 6.0).max(5.0)),
+            body,
+            256,
+        );
+        let outcome = drive(&load, &[]).await;
+        let delivered = rig.sinks[0].tracker.delivered().0 - before;
+        (
+            outcome.acknowledged_per_second(),
+            delivered as f64 / outcome.elapsed.as_secs_f64(),
+        )
+    };
+    drain_all(rig).await;
+    run
+}
+
+/// Waits until sink 0's queue is empty.
+async fn drain_all(rig: &Rig) {
+    let deadline = Instant::now() + Duration::from_secs(120);
+    while Instant::now() < deadline && rig.queue_depth(0).await != 0.0 {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+async fn growth(table: &mut Table) {
+    let mut per_line = Vec::new();
+    for lines in [1, 10, 100] {
+        let rig = Rig::start(1, None).await;
+        let (acknowledged, delivered) = saturated(&rig, &cart(lines)).await;
+        per_line.push((lines, acknowledged.min(delivered)));
+        table.row(
+            &format!("4. {lines}-line carts, saturated"),
+            format!("acknowledged {acknowledged:.0}/s, delivered {delivered:.0}/s"),
+            "-",
+            None,
+        );
+    }
+    let (first, last) = (per_line[0].1, per_line[2].1);
+    table.row(
+        "4. cost per line",
+        format!(
+            "{:.1} µs of the whole machine per line",
+            (1.0 / last - 1.0 / first) / 99.0 * 1e6
+        ),
+        "-",
+        None,
+    );
+
+    let million = prefilled_store(1_000_000).await;
+    let size = std::fs::metadata(&million).map(|m| m.len()).unwrap_or(0);
+    table.row(
+        "4. store size per document",
+        format!("{:.0} bytes", size as f64 / 1e6),
+        "-",
+        None,
+    );
+    let body = cart(3);
+    let empty = Rig::start(1, None).await;
+    let (empty_rate, _) = saturated(&empty, &body).await;
+    drop(empty);
+    let full = Rig::start(1, Some(&million)).await;
+    let (full_rate, _) = saturated(&full, &body).await;
+    table.row(
+        "4. with 1,000,000 documents in the store",
+        format!(
+            "{full_rate:.0}/s against {empty_rate:.0}/s empty ({:+.1} %)",
+            (full_rate / empty_rate - 1.0) * 100.0
+        ),
+        "within 10 %",
+        Some(full_rate >= empty_rate * (1.0 - BAR_GROWTH)),
+    );
+    drop(full);
+    let dir = million.parent().map(Path::to_owned).unwrap_or_default();
+    let rig_dir = tempfile::tempdir().unwrap();
+    std::fs::copy(&million, rig_dir.path().join("store.db")).unwrap();
+    let started = started_on(rig_dir.path()).await;
+    table.row(
+        "6. start to ready with 1,000,000 documents",
+        format!("{:.0} ms", started.as_secs_f64() * 1000.0),
+        "≤ 200 ms",
+        Some(started.as_secs_f64() * 1000.0 <= BAR_START_MS),
+    );
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+/// Start to ready of a host on the store in `dir`.
+async fn started_on(dir: &Path) -> Duration {
+    let sink = Sink::start("127.0.0.1:0".parse().unwrap()).await.unwrap();
+    let (listen, api) = (free_address().unwrap(), free_address().unwrap());
+    std::fs::write(dir.join("p.toml"), pipeline(listen, api, &[sink.address])).unwrap();
+    let dir = dir.to_owned();
+    tokio::task::spawn_blocking(move || {
+        let host = Host::start(&binary(), &dir, Path::new("p.toml"), api).unwrap();
+        host.start_to_ready
+    })
+    .await
+    .unwrap()
+}
+
+/// A store holding `count` documents, every delivery delivered, written through the Store
+/// trait as the runtime writes them.
+async fn prefilled_store(count: usize) -> PathBuf {
+    use tradewire_store::sqlite::{SqliteOptions, SqliteStore};
+    use tradewire_store::{Attempt, AttemptOutcome, Incoming, NewDelivery, Next, Reply, Store};
+    let dir = tempfile::tempdir().unwrap().keep();
+    let path = dir.join("store.db");
+    let store = Arc::new(SqliteStore::open(&path, SqliteOptions::default()).unwrap());
+    let payload = {
+        let out = Command::new(binary())
+            .args(["decode", "--compact", "oci-punchout", "cart"])
+            .arg(repo(
+                "adapters/oci-punchout/fixtures/cart/discountoffice.txt",
+            ))
+            .output()
+            .unwrap();
+        out.stdout
+    };
+    let raw = cart(3);
+    let started = Instant::now();
+    let chunk = 512;
+    for start in (0..count).step_by(chunk) {
+        let mut batch = tokio::task::JoinSet::new();
+        for n in start..(start + chunk).min(count) {
+            let store = store.clone();
+            let (payload, raw) = (payload.clone(), raw.clone());
+            batch.spawn(async move {
+                let id = format!("prefill-{n:08}");
+                let incoming = Incoming {
+                    id: id.clone(),
+                    source: "carts".into(),
+                    key: Some(format!("prefill-{n}")),
+                    content_hash: format!("{n:064x}"),
+                    received_at: chrono::Utc::now(),
+                    raw,
+                    context: json!({"version": 1, "content_type": "application/x-www-form-urlencoded"}),
+                    reply: Reply {
+                        status: 202,
+                        content_type: "application/json".into(),
+                        body: format!(r#"{{"id":"{id}"}}"#).into_bytes(),
+                    },
+                    deliveries: vec![NewDelivery {
+                        sink: "ois0".into(),
+                        key: format!("{id}.ois0"),
+                        payload,
+                    }],
+                };
+                store.accept(incoming).await.unwrap();
+            });
+        }
+        while batch.join_next().await.is_some() {}
+        let claimed = store
+            .claim("ois0", chunk, chrono::Utc::now(), Duration::from_secs(60))
+            .await
+            .unwrap();
+        let mut records = tokio::task::JoinSet::new();
+        for delivery in claimed {
+            let store = store.clone();
+            records.spawn(async move {
+                let attempt = Attempt {
+                    at: chrono::Utc::now(),
+                    duration_ms: 1,
+                    outcome: AttemptOutcome::Delivered,
+                    status: Some(200),
+                    detail: String::new(),
+                };
+                store
+                    .record(delivery.id, attempt, Next::Delivered)
+                    .await
+                    .unwrap();
+            });
+        }
+        while records.join_next().await.is_some() {}
+    }
+    eprintln!(
+        "prefilled {count} documents in {:.0} s",
+        started.elapsed().as_secs_f64()
+    );
+    match Arc::try_unwrap(store) {
+        Ok(store) => store.close().await.unwrap(),
+        Err(_) => panic!("the store is still shared"),
+    }
+    path
+}
+
+async fn failing(table: &mut Table, sustained: f64) {
+    let body = cart(3);
+    let rate = (sustained * 0.5).round();
+    let duration = Duration::from_secs_f64(seconds() / 3.0);
+    let rig = Rig::start(2, None).await;
+    let baseline = run_at(&rig, rate, duration, &body).await;
+    drain(&rig, baseline.outcome.acknowledged, Duration::from_secs(30)).await;
+    let baseline_e2e = rig.sinks[0].tracker.end_to_end();
+
+    let rig = Rig::start(2, None).await;
+    rig.sinks[1].set_failing(true);
+    let failed = run_at(&rig, rate, duration, &body).await;
+    let healthy_e2e = rig.sinks[0].tracker.end_to_end();
+    let (base_rate, fail_rate) = (
+        baseline.delivered_per_second(0),
+        failed.delivered_per_second(0),
+    );
+    let (base_p99, fail_p99) = (
+        baseline_e2e.value_at_quantile(0.99) as f64,
+        healthy_e2e.value_at_quantile(0.99) as f64,
+    );
+    table.row(
+        "5. healthy sink beside one answering 503",
+        format!(
+            "{fail_rate:.0}/s against {base_rate:.0}/s; end to end p99 {:.1} ms against {:.1} ms",
+            fail_p99 / 1000.0,
+            base_p99 / 1000.0
+        ),
+        "within 10 %",
+        Some(fail_rate >= base_rate * 0.9 && fail_p99 <= base_p99 * 1.1),
+    );
+    let backlog = failed.outcome.acknowledged;
+    rig.sinks[1].set_failing(false);
+    let recovered = Instant::now();
+    let deadline = recovered + Duration::from_secs(300);
+    while rig.sinks[1].tracker.delivered().0 < backlog && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let drained = recovered.elapsed();
+    table.row(
+        "5. the failing sink's backlog once it recovers",
+        format!(
+            "{backlog} documents in {:.1} s: {:.0}/s",
+            drained.as_secs_f64(),
+            backlog as f64 / drained.as_secs_f64()
+        ),
+        "full speed",
+        None,
+    );
+}
+
+async fn idle_footprint(table: &mut Table) {
+    let rig = Rig::start(1, None).await;
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let (rss, _) = rig.host.memory_kib();
+    table.row(
+        "6. resident memory idle (four adapters, the store)",
+        format!("{:.1} MB", rss as f64 / 1024.0),
+        "≤ 30 MB",
+        Some(rss as f64 / 1024.0 <= BAR_IDLE_RSS_MB),
+    );
+    table.row(
+        "6. start to ready, empty store",
+        format!("{:.0} ms", rig.host.start_to_ready.as_secs_f64() * 1000.0),
+        "-",
+        None,
+    );
+    let _ = size_of(rig.dir.path());
+}
+
+fn main() {
+    let chosen: Vec<String> = std::env::args()
+        .skip(1)
+        .filter(|a| !a.starts_with('-'))
+        .collect();
+    let run = |name: &str| chosen.is_empty() || chosen.iter().any(|c| c == name);
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let machine = std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|c| {
+            c.lines().find_map(|l| {
+                l.strip_prefix("model name")
+                    .map(|m| m.trim_start_matches([' ', '\t', ':']).to_owned())
+            })
+        })
+        .unwrap_or_default();
+    println!(
+        "machine: {} cores, {machine}; release `tradewire` and the driver share them",
+        std::thread::available_parallelism().map_or(0, |n| n.get())
+    );
+    runtime.block_on(async {
+        let mut table = Table(Vec::new());
+        let needs_rate = ["throughput", "ceiling", "latency", "failing"]
+            .iter()
+            .any(|m| run(m));
+        let sustained = if needs_rate {
+            throughput(&mut table).await
+        } else {
+            BAR_THROUGHPUT
+        };
+        if run("ceiling") {
+            ceiling(&mut table, sustained).await;
+        }
+        if run("latency") {
+            latency(&mut table, sustained).await;
+        }
+        if run("growth") {
+            growth(&mut table).await;
+        }
+        if run("failing") {
+            failing(&mut table, sustained).await;
+        }
+        if run("footprint") {
+            idle_footprint(&mut table).await;
+        }
+        table.print("End to end (BENCHMARKS.md, part two)");
+    });
+}

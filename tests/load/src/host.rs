@@ -1,0 +1,144 @@
+//! A `tradewire run` process under measurement: started on a pipeline file, ready when its
+//! `/health` answers, read through `/metrics` and `/proc`, stopped with SIGTERM.
+
+use std::io::{Read as _, Write as _};
+use std::net::{SocketAddr, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+pub struct Host {
+    child: Child,
+    pub api: SocketAddr,
+    /// From spawning the process to its first `/health` answer.
+    pub start_to_ready: Duration,
+}
+
+impl Host {
+    /// Starts `binary run pipeline` in `dir` and waits (up to a minute) for its `/health`.
+    pub fn start(
+        binary: &Path,
+        dir: &Path,
+        pipeline: &Path,
+        api: SocketAddr,
+    ) -> std::io::Result<Self> {
+        let log = std::fs::File::create(dir.join("tradewire.log"))?;
+        let started = Instant::now();
+        let child = Command::new(binary)
+            .arg("run")
+            .arg(pipeline)
+            .current_dir(dir)
+            .env("TRADEWIRE_LOG", "warn")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(log)
+            .spawn()?;
+        let mut host = Self {
+            child,
+            api,
+            start_to_ready: Duration::ZERO,
+        };
+        let deadline = started + Duration::from_secs(60);
+        while get(api, "/health").is_none() {
+            if let Ok(Some(status)) = host.child.try_wait() {
+                return Err(std::io::Error::other(format!(
+                    "tradewire run exited at start: {status}"
+                )));
+            }
+            if Instant::now() > deadline {
+                return Err(std::io::Error::other(
+                    "tradewire run did not answer /health in a minute",
+                ));
+            }
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        host.start_to_ready = started.elapsed();
+        Ok(host)
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// Resident memory now and at its peak, in KiB (`VmRSS`, `VmHWM`).
+    pub fn memory_kib(&self) -> (u64, u64) {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id()))
+            .unwrap_or_default();
+        let field = |name: &str| {
+            status
+                .lines()
+                .find_map(|l| l.strip_prefix(name))
+                .and_then(|v| v.split_whitespace().next())
+                .and_then(|v| v.parse().ok())
+                .unwrap_or(0)
+        };
+        (field("VmRSS:"), field("VmHWM:"))
+    }
+
+    /// A sample of `/metrics` named `name` with `component="<component>"`.
+    pub fn metric(&self, name: &str, component: &str) -> Option<f64> {
+        let text = get(self.api, "/metrics")?;
+        let prefix = format!("{name}{{component=\"{component}\"}} ");
+        text.lines()
+            .find_map(|l| l.strip_prefix(&prefix))
+            .and_then(|v| v.trim().parse().ok())
+    }
+
+    /// SIGTERM, and the wait for the exit.
+    pub fn stop(mut self) -> std::io::Result<std::process::ExitStatus> {
+        let pid = libc::pid_t::try_from(self.child.id()).map_err(std::io::Error::other)?;
+        // SAFETY: a signal to our own child.
+        unsafe {
+            libc::kill(pid, libc::SIGTERM);
+        }
+        self.child.wait()
+    }
+}
+
+impl Drop for Host {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A plain HTTP/1.1 GET: the body of a 200.
+pub fn get(address: SocketAddr, path: &str) -> Option<String> {
+    let mut stream = TcpStream::connect_timeout(&address, Duration::from_secs(1)).ok()?;
+    stream
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .ok()?;
+    write!(
+        stream,
+        "GET {path} HTTP/1.1\r\nHost: {address}\r\nConnection: close\r\n\r\n"
+    )
+    .ok()?;
+    let mut response = String::new();
+    stream.read_to_string(&mut response).ok()?;
+    let (head, body) = response.split_once("\r\n\r\n")?;
+    head.starts_with("HTTP/1.1 200").then(|| body.to_owned())
+}
+
+/// A loopback address whose port was free when asked.
+pub fn free_address() -> std::io::Result<SocketAddr> {
+    std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()
+}
+
+/// The directory's size in bytes, files only, recursively.
+pub fn size_of(dir: &Path) -> u64 {
+    let mut total = 0;
+    let mut pending: Vec<PathBuf> = vec![dir.to_owned()];
+    while let Some(path) = pending.pop() {
+        let Ok(entries) = std::fs::read_dir(&path) else {
+            continue;
+        };
+        for entry in entries.flatten() {
+            match entry.metadata() {
+                Ok(m) if m.is_dir() => pending.push(entry.path()),
+                Ok(m) => total += m.len(),
+                Err(_) => {}
+            }
+        }
+    }
+    total
+}
