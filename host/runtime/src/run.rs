@@ -40,6 +40,9 @@ pub enum RunError {
 /// How often delivered documents past their retention are pruned.
 const PRUNE_EVERY: Duration = Duration::from_secs(3600);
 
+/// Documents pruned in one transaction (a few milliseconds of the writer's time).
+const PRUNE_CHUNK: usize = 1000;
+
 /// Runs `pipeline` over `store` until `shutdown` resolves; returns once everything stopped.
 pub async fn run(
     pipeline: Pipeline,
@@ -176,13 +179,30 @@ pub async fn run(
     let mut pruner_stopped = stopped.clone();
     background.spawn(async move {
         loop {
-            match pruning_store.prune(Utc::now() - retention).await {
-                Ok(0) => {}
-                Ok(n) => tracing::info!(
-                    documents = n,
+            let before = Utc::now() - retention;
+            let mut pruned = 0;
+            loop {
+                // In chunks, with a pause between: a prune holds the store's writer, and
+                // every commit waits for it.
+                match pruning_store.prune(before, PRUNE_CHUNK).await {
+                    Ok(n) => {
+                        pruned += n;
+                        if n < PRUNE_CHUNK as u64 {
+                            break;
+                        }
+                    }
+                    Err(e) => {
+                        tracing::warn!(error = %e, "cannot prune");
+                        break;
+                    }
+                }
+                tokio::time::sleep(Duration::from_millis(10)).await;
+            }
+            if pruned > 0 {
+                tracing::info!(
+                    documents = pruned,
                     "pruned delivered documents past their retention"
-                ),
-                Err(e) => tracing::warn!(error = %e, "cannot prune"),
+                );
             }
             tokio::select! {
                 () = tokio::time::sleep(PRUNE_EVERY) => {}

@@ -328,9 +328,10 @@ pub trait Store: Send + Sync + 'static {
     /// Documents whose id or key is `id_or_key`, and refused inputs with that key.
     async fn trace(&self, id_or_key: &str) -> Result<Trace, StoreError>;
 
-    /// Deletes documents received before `before` whose deliveries have all ended delivered,
-    /// or dead with their dead letter dropped. Returns how many.
-    async fn prune(&self, before: Timestamp) -> Result<u64, StoreError>;
+    /// Deletes up to `limit` documents received before `before` whose deliveries have all
+    /// ended delivered, or dead with their dead letter dropped, oldest first. Returns how
+    /// many. The limit keeps one call short: a writer held by a prune holds every commit.
+    async fn prune(&self, before: Timestamp, limit: usize) -> Result<u64, StoreError>;
 }
 
 /// The one-line reason a refused dead letter is listed with: its first diagnostic (as

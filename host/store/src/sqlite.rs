@@ -339,9 +339,9 @@ impl Store for SqliteStore {
             .await
     }
 
-    async fn prune(&self, before: Timestamp) -> Result<u64, StoreError> {
+    async fn prune(&self, before: Timestamp, limit: usize) -> Result<u64, StoreError> {
         self.writer
-            .run(move |connection| ops::prune(connection, before))
+            .run(move |connection| ops::prune(connection, before, limit))
             .await
     }
 }

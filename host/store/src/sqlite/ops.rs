@@ -217,11 +217,16 @@ pub(super) fn drop_dead_letter(connection: &Connection, id: DeadLetterId) -> Res
     Ok(delete_dead_letter(connection, id)?)
 }
 
-pub(super) fn prune(connection: &Connection, before: Timestamp) -> Result<u64, Failure> {
+pub(super) fn prune(
+    connection: &Connection,
+    before: Timestamp,
+    limit: usize,
+) -> Result<u64, Failure> {
     // Deliveries and attempts go with their document (ON DELETE CASCADE).
+    let limit = i64::try_from(limit).unwrap_or(i64::MAX);
     let pruned = connection
         .prepare_cached(sql::PRUNE)?
-        .execute([millis(before)])?;
+        .execute(rusqlite::params![millis(before), limit])?;
     Ok(u64::try_from(pruned).unwrap_or(u64::MAX))
 }
 

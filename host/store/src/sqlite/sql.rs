@@ -102,10 +102,12 @@ pub(super) const DEAD_LETTER: &str = concat!(
 // prune: deliveries and attempts go with their document (ON DELETE CASCADE).
 
 pub(super) const PRUNE: &str = "
-    DELETE FROM documents WHERE received_at < ?1 AND NOT EXISTS (
-        SELECT 1 FROM deliveries
-        WHERE deliveries.document = documents.id AND (state = 'pending'
-            OR EXISTS (SELECT 1 FROM dead_letters WHERE dead_letters.delivery = deliveries.id)))";
+    DELETE FROM documents WHERE id IN (
+        SELECT id FROM documents WHERE received_at < ?1 AND NOT EXISTS (
+            SELECT 1 FROM deliveries
+            WHERE deliveries.document = documents.id AND (state = 'pending'
+                OR EXISTS (SELECT 1 FROM dead_letters WHERE dead_letters.delivery = deliveries.id)))
+        ORDER BY received_at LIMIT ?2)";
 
 // next_due, queue_stats
 
