@@ -199,12 +199,13 @@ impl Run {
         self.delivered[sink] as f64 / self.outcome.elapsed.as_secs_f64()
     }
 
-    /// Acknowledged and delivered, and the queue not growing by more than half a second
-    /// of input over the last two thirds.
+    /// Acknowledged and delivered at the rate, and the queue not growing by more than a
+    /// tenth of a second of input over the last two thirds of the run.
     fn sustained(&self, rate: f64) -> bool {
         self.outcome.acknowledged as f64 >= 0.999 * self.outcome.sent as f64
             && self.outcome.acknowledged_per_second() >= 0.98 * rate
-            && self.queue.1 - self.queue.0 <= rate * 0.5
+            && self.delivered_per_second(0) >= 0.98 * rate
+            && self.queue.1 - self.queue.0 <= rate * 0.1
     }
 }
 
