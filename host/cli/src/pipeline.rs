@@ -58,18 +58,7 @@ pub fn run(file: &Path, options: &LoadOptions, format: Format) -> Result<(), Fai
         tracing::warn!("{warning}");
     }
     let store_path = pipeline.config.file.resolve(&pipeline.config.store.path);
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .thread_name("tradewire")
-        .max_blocking_threads(4)
-        .build()
-        .map_err(|e| {
-            Failure::usage(
-                "run.runtime",
-                format!("cannot start the async runtime: {e}"),
-            )
-        })?;
-    runtime.block_on(async move {
+    server_runtime()?.block_on(async move {
         let store = SqliteStore::open(&store_path, SqliteOptions::default()).map_err(|e| {
             Failure::usage(
                 "store.unavailable",
@@ -96,16 +85,7 @@ pub fn run(file: &Path, options: &LoadOptions, format: Format) -> Result<(), Fai
 /// `tradewire __bench-ceiling ADDRESS`: the same runtime, listener and router as `run`,
 /// answering 202 with a JSON id and doing nothing else.
 pub fn bench_ceiling(address: std::net::SocketAddr) -> Result<(), Failure> {
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| {
-            Failure::usage(
-                "run.runtime",
-                format!("cannot start the async runtime: {e}"),
-            )
-        })?;
-    runtime.block_on(async move {
+    server_runtime()?.block_on(async move {
         let listener = tokio::net::TcpListener::bind(address)
             .await
             .map_err(|e| Failure::usage("run.start", format!("cannot listen on {address}: {e}")))?;
@@ -121,6 +101,23 @@ pub fn bench_ceiling(address: std::net::SocketAddr) -> Result<(), Failure> {
             .await
             .map_err(|e| Failure::usage("run.start", e.to_string()))
     })
+}
+
+/// The async runtime `run` serves on: a worker per core, and at most four threads for
+/// adapter calls and store reads — more only switch between each other on a small machine
+/// (BENCHMARKS.md part two).
+fn server_runtime() -> Result<tokio::runtime::Runtime, Failure> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .thread_name("tradewire")
+        .max_blocking_threads(4)
+        .build()
+        .map_err(|e| {
+            Failure::usage(
+                "run.runtime",
+                format!("cannot start the async runtime: {e}"),
+            )
+        })
 }
 
 /// SIGTERM or SIGINT.
