@@ -18,7 +18,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
-use tradewire_load::host::{Host, free_address, size_of};
+use tradewire_load::host::{Host, free_address, metric};
 use tradewire_load::{Load, Outcome, Sink, drive, percentiles};
 
 const BAR_THROUGHPUT: f64 = 5_000.0;
@@ -124,7 +124,8 @@ retry = {{ max_attempts = 1000, initial_backoff_secs = 0.1, max_backoff_secs = 1
 
 /// A host on a fresh store, with `sinks` counting sinks.
 struct Rig {
-    dir: tempfile::TempDir,
+    /// Holds the pipeline file and the store until the rig is dropped.
+    _dir: tempfile::TempDir,
     host: Host,
     listen: SocketAddr,
     sinks: Vec<Sink>,
@@ -149,7 +150,7 @@ impl Rig {
             .unwrap()
             .unwrap();
         Self {
-            dir,
+            _dir: dir,
             host,
             listen,
             sinks: started,
@@ -172,13 +173,7 @@ impl Rig {
         let api = self.host.api;
         let name = format!("ois{sink}");
         tokio::task::spawn_blocking(move || {
-            let host_metric = tradewire_load::host::get(api, "/metrics").unwrap_or_default();
-            let prefix = format!("tradewire_queue_depth{{component=\"{name}\"}} ");
-            host_metric
-                .lines()
-                .find_map(|l| l.strip_prefix(&prefix))
-                .and_then(|v| v.trim().parse().ok())
-                .unwrap_or(f64::NAN)
+            metric(api, "tradewire_queue_depth", &name).unwrap_or(f64::NAN)
         })
         .await
         .unwrap_or(f64::NAN)
@@ -678,7 +673,6 @@ async fn idle_footprint(table: &mut Table) {
         "-",
         None,
     );
-    let _ = size_of(rig.dir.path());
 }
 
 fn main() {

@@ -12,7 +12,7 @@ use tradewire_sdk::Direction;
 
 use crate::adapter::BoundAdapter;
 use crate::config::{ConfigDiagnostic, ConfigReport, PipelineConfig, Severity};
-use crate::sinks::{RetryConfig, Sink, SinkConfig};
+use crate::sinks::{Sink, SinkConfig};
 use crate::sources::SourceConfig;
 use crate::transforms::{Routed, Transform};
 use crate::{BuildContext, ConfigError};
@@ -63,7 +63,6 @@ pub struct BuiltSink {
     pub name: String,
     pub config: SinkConfig,
     pub sink: Arc<dyn Sink>,
-    pub retry: RetryConfig,
 }
 
 /// Where a component's documents go next.
@@ -174,7 +173,6 @@ impl Pipeline {
                     name: c.name.clone(),
                     config: c.config.clone(),
                     sink,
-                    retry: c.config.retry(),
                 }),
                 Err(errors) => diagnostics.extend(file.build_errors(&["sinks", &c.name], errors)),
             }

@@ -58,9 +58,4 @@ impl Health {
     pub fn snapshot(&self) -> BTreeMap<String, ComponentHealth> {
         self.0.lock().map(|m| m.clone()).unwrap_or_default()
     }
-
-    /// Whether every component is `ok`.
-    pub fn all_ok(&self) -> bool {
-        self.snapshot().values().all(|h| h.status == "ok")
-    }
 }

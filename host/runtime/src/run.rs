@@ -129,7 +129,7 @@ pub async fn run(
         let worker = SinkWorker {
             name: sink.name.clone(),
             sink: sink.sink.clone(),
-            retry: sink.retry.clone(),
+            retry: sink.config.retry(),
             concurrency: sink.config.concurrency().get(),
             store: store.clone(),
             wake: wakers.get(&sink.name),

@@ -3,7 +3,7 @@
 
 use std::io::{Read as _, Write as _};
 use std::net::{SocketAddr, TcpStream};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -56,10 +56,6 @@ impl Host {
         Ok(host)
     }
 
-    pub fn pid(&self) -> u32 {
-        self.child.id()
-    }
-
     /// Resident memory now and at its peak, in KiB (`VmRSS`, `VmHWM`).
     pub fn memory_kib(&self) -> (u64, u64) {
         let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id()))
@@ -73,15 +69,6 @@ impl Host {
                 .unwrap_or(0)
         };
         (field("VmRSS:"), field("VmHWM:"))
-    }
-
-    /// A sample of `/metrics` named `name` with `component="<component>"`.
-    pub fn metric(&self, name: &str, component: &str) -> Option<f64> {
-        let text = get(self.api, "/metrics")?;
-        let prefix = format!("{name}{{component=\"{component}\"}} ");
-        text.lines()
-            .find_map(|l| l.strip_prefix(&prefix))
-            .and_then(|v| v.trim().parse().ok())
     }
 
     /// SIGTERM, and the wait for the exit.
@@ -100,6 +87,15 @@ impl Drop for Host {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// A sample of the `/metrics` at `api` named `name` with `component="<component>"`.
+pub fn metric(api: SocketAddr, name: &str, component: &str) -> Option<f64> {
+    let text = get(api, "/metrics")?;
+    let prefix = format!("{name}{{component=\"{component}\"}} ");
+    text.lines()
+        .find_map(|l| l.strip_prefix(&prefix))
+        .and_then(|v| v.trim().parse().ok())
 }
 
 /// A plain HTTP/1.1 GET: the body of a 200.
@@ -122,23 +118,4 @@ pub fn get(address: SocketAddr, path: &str) -> Option<String> {
 /// A loopback address whose port was free when asked.
 pub fn free_address() -> std::io::Result<SocketAddr> {
     std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()
-}
-
-/// The directory's size in bytes, files only, recursively.
-pub fn size_of(dir: &Path) -> u64 {
-    let mut total = 0;
-    let mut pending: Vec<PathBuf> = vec![dir.to_owned()];
-    while let Some(path) = pending.pop() {
-        let Ok(entries) = std::fs::read_dir(&path) else {
-            continue;
-        };
-        for entry in entries.flatten() {
-            match entry.metadata() {
-                Ok(m) if m.is_dir() => pending.push(entry.path()),
-                Ok(m) => total += m.len(),
-                Err(_) => {}
-            }
-        }
-    }
-    total
 }

@@ -201,12 +201,6 @@ impl fmt::Display for ConfigDiagnostic {
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ConfigReport(pub Vec<ConfigDiagnostic>);
 
-impl ConfigReport {
-    pub fn has_errors(&self) -> bool {
-        self.0.iter().any(|d| d.severity == Severity::Error)
-    }
-}
-
 impl fmt::Display for ConfigReport {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         for d in &self.0 {

@@ -136,7 +136,10 @@ impl SinkConfig {
 }
 
 /// Deliveries attempted at once by a sink that does not say (`concurrency`).
-pub const DEFAULT_CONCURRENCY: NonZeroUsize = NonZeroUsize::new(4).unwrap();
+pub const DEFAULT_CONCURRENCY: NonZeroUsize = match NonZeroUsize::new(4) {
+    Some(n) => n,
+    None => panic!("4 is not zero"),
+};
 
 fn default_concurrency() -> NonZeroUsize {
     DEFAULT_CONCURRENCY
