@@ -11,6 +11,7 @@ use tokio::sync::{Notify, Semaphore, watch};
 use tokio::task::JoinSet;
 use tradewire_store::{Attempt, AttemptOutcome, Claimed, DeliveryId, Next, Store};
 
+use crate::breaker::{Breaker, Change, Gate, TRIP_AFTER};
 use crate::health::Health;
 use crate::sinks::{Delivery, RetryConfig, SendOutcome, Sink};
 
@@ -33,6 +34,7 @@ pub struct SinkWorker {
     pub store: Arc<dyn Store>,
     pub wake: Arc<Notify>,
     pub health: Health,
+    pub breaker: Breaker,
 }
 
 impl SinkWorker {
@@ -51,13 +53,28 @@ impl SinkWorker {
         let mut drained = false;
         this.health.set_ok(&this.name);
         while !*shutdown.borrow() {
+            let gate = this.breaker.gate(Instant::now());
+            if matches!(gate, Gate::Paused(_)) && !claimed.is_empty() {
+                // The sink is failing: what was claimed and not attempted goes back, so that
+                // a pause longer than a lease cannot hand this worker the same delivery twice.
+                this.release(claimed.drain(..).map(|d| d.id).collect())
+                    .await;
+            }
             while !claimed.is_empty() {
+                let gate = this.breaker.gate(Instant::now());
+                if matches!(gate, Gate::Paused(_)) {
+                    break;
+                }
                 let Ok(permit) = permits.clone().try_acquire_owned() else {
                     break;
                 };
                 let Some(delivery) = claimed.pop_front() else {
                     break;
                 };
+                if gate == Gate::ProbeDue {
+                    this.breaker.probing();
+                    tracing::info!(sink = %this.name, delivery = delivery.id, "probing the paused sink");
+                }
                 if let Ok(mut a) = active.lock() {
                     a.insert(delivery.id);
                 }
@@ -71,8 +88,14 @@ impl SinkWorker {
                     drop(permit);
                 });
             }
-            if claimed.len() <= concurrency && !drained {
-                let wanted = 2 * concurrency - claimed.len();
+            let wanted = match this.breaker.gate(Instant::now()) {
+                Gate::Flowing if claimed.len() <= concurrency && !drained => {
+                    2 * concurrency - claimed.len()
+                }
+                Gate::ProbeDue if claimed.is_empty() => 1,
+                _ => 0,
+            };
+            if wanted > 0 {
                 match this
                     .store
                     .claim(&this.name, wanted, Utc::now(), LEASE)
@@ -93,6 +116,17 @@ impl SinkWorker {
                         drained = true;
                     }
                 }
+            }
+            if let Gate::Paused(until) = this.breaker.gate(Instant::now()) {
+                // Wait for the probe's answer, or for its time.
+                let until = until.map(tokio::time::Instant::from_std);
+                tokio::select! {
+                    _ = in_flight.join_next(), if !in_flight.is_empty() => {}
+                    () = sleep_until(until) => {}
+                    _ = shutdown.changed() => {}
+                }
+                drained = false;
+                continue;
             }
             if !claimed.is_empty() {
                 // Claimed work waits for a slot.
@@ -121,10 +155,8 @@ impl SinkWorker {
             drained = false;
         }
         if !claimed.is_empty() {
-            let unattempted: Vec<DeliveryId> = claimed.iter().map(|d| d.id).collect();
-            if let Err(e) = this.store.release(&unattempted).await {
-                tracing::error!(sink = %this.name, error = %e, "cannot release claims");
-            }
+            this.release(claimed.drain(..).map(|d| d.id).collect())
+                .await;
         }
         let finished = tokio::time::timeout(drain, async {
             while in_flight.join_next().await.is_some() {}
@@ -138,9 +170,14 @@ impl SinkWorker {
                 .map(|a| a.iter().copied().collect())
                 .unwrap_or_default();
             tracing::warn!(sink = %this.name, count = abandoned.len(), "attempts still running at the shutdown deadline were abandoned; their deliveries stay pending");
-            if let Err(e) = this.store.release(&abandoned).await {
-                tracing::error!(sink = %this.name, error = %e, "cannot release claims");
-            }
+            this.release(abandoned).await;
+        }
+    }
+
+    /// Hands claims back unattempted. Should that fail, their leases end on their own.
+    async fn release(&self, deliveries: Vec<DeliveryId>) {
+        if let Err(e) = self.store.release(&deliveries).await {
+            tracing::error!(sink = %self.name, error = %e, "cannot release claims");
         }
     }
 
@@ -200,6 +237,7 @@ impl SinkWorker {
             AttemptOutcome::Permanent => "permanent",
         };
         metrics::counter!("tradewire_delivery_attempts_total", "component" => self.name.clone(), "outcome" => label).increment(1);
+        let change = self.breaker.observe(outcome, Instant::now());
         match &next {
             Next::Delivered => {
                 metrics::counter!("tradewire_documents_delivered_total", "component" => self.name.clone()).increment(1);
@@ -211,13 +249,17 @@ impl SinkWorker {
             }
             Next::RetryAt(_) => {
                 tracing::warn!(sink = %self.name, delivery = delivery.id, attempt = attempts, status, detail = %one_line(&detail), "delivery failed; will retry");
-                self.health.set_failing(&self.name, &one_line(&detail));
+                // A paused sink's health says so (below), not only its last failure.
+                if self.breaker.gate(Instant::now()) == Gate::Flowing {
+                    self.health.set_failing(&self.name, &one_line(&detail));
+                }
             }
             Next::DeadLetter { reason } => {
                 metrics::counter!("tradewire_documents_dead_lettered_total", "component" => self.name.clone()).increment(1);
                 tracing::error!(sink = %self.name, delivery = delivery.id, %reason, "delivery dead-lettered");
             }
         }
+        let last_failure = (change == Some(Change::Tripped)).then(|| one_line(&detail));
         let attempt = Attempt {
             at,
             duration_ms,
@@ -229,6 +271,33 @@ impl SinkWorker {
             // The claim ends with its lease and the delivery is attempted again, under the
             // same key: at least once, never lost.
             tracing::error!(sink = %self.name, delivery = delivery.id, error = %e, "cannot record an attempt");
+        }
+        match change {
+            Some(Change::Tripped) => {
+                let pause = self.breaker.pause_after(0);
+                tracing::warn!(sink = %self.name, failures = TRIP_AFTER, ?pause, "the sink keeps failing: paused, probing it with one delivery at a time");
+                metrics::gauge!("tradewire_sink_paused", "component" => self.name.clone()).set(1.0);
+                self.health.set_failing(
+                    &self.name,
+                    &format!(
+                        "paused after {TRIP_AFTER} failures in a row; the last: {}",
+                        last_failure.unwrap_or_default()
+                    ),
+                );
+            }
+            Some(Change::Recovered) => {
+                metrics::gauge!("tradewire_sink_paused", "component" => self.name.clone()).set(0.0);
+                // What backed off during the outage is due now, not at the end of its backoff.
+                match self.store.retry_now(&self.name, Utc::now()).await {
+                    Ok(count) => {
+                        tracing::info!(sink = %self.name, retried_now = count, "the sink answers again")
+                    }
+                    Err(e) => {
+                        tracing::error!(sink = %self.name, error = %e, "cannot make the backed-off deliveries due")
+                    }
+                }
+            }
+            None => {}
         }
     }
 }
@@ -251,4 +320,12 @@ fn truncate(mut detail: String) -> String {
         detail.truncate(end);
     }
     detail
+}
+
+/// Sleeps until `until`, or for ever without one.
+async fn sleep_until(until: Option<tokio::time::Instant>) {
+    match until {
+        Some(until) => tokio::time::sleep_until(until).await,
+        None => std::future::pending().await,
+    }
 }

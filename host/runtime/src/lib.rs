@@ -7,6 +7,7 @@
 
 pub mod adapter;
 pub mod api;
+pub mod breaker;
 pub mod config;
 pub mod delivery;
 pub mod graph;

@@ -12,6 +12,7 @@ use tokio::sync::watch;
 use tokio::task::JoinSet;
 use tradewire_store::Store;
 
+use crate::breaker::Breaker;
 use crate::delivery::SinkWorker;
 use crate::graph::Pipeline;
 use crate::health::Health;
@@ -134,6 +135,7 @@ pub async fn run(
             store: store.clone(),
             wake: wakers.get(&sink.name),
             health: health.clone(),
+            breaker: Breaker::new(sink.config.retry()),
         };
         sinks.spawn(worker.run(stopped.clone(), timeout));
     }

@@ -45,6 +45,7 @@ macro_rules! store_conformance_tests {
             record_ends_the_claim,
             release_makes_claims_due_at_once,
             claim_respects_the_due_time,
+            retry_now_makes_waiting_deliveries_due,
             claim_takes_the_oldest_due_first_up_to_the_limit,
             same_key_and_content_is_a_duplicate_answered_as_the_first,
             same_key_with_other_content_is_a_conflict,
@@ -273,6 +274,43 @@ pub async fn claim_respects_the_due_time(store: &dyn Store) -> Outcome {
     }
     let [due] = claim_n(store, "rest", retry_at).await?;
     assert_eq!(due.id, claimed.id);
+    Ok(())
+}
+
+pub async fn retry_now_makes_waiting_deliveries_due(store: &dyn Store) -> Outcome {
+    let now = start();
+    for (id, key) in [("doc-1", "a"), ("doc-2", "b"), ("doc-3", "c")] {
+        store
+            .accept(document(id, "carts", None, key, now, &["rest", "archive"]))
+            .await?;
+    }
+    let claimed = store.claim("rest", 2, now, LEASE).await?;
+    let [waiting, held] = [&claimed[0], &claimed[1]];
+    let retry_at = now + TimeDelta::hours(1);
+    store
+        .record(
+            waiting.id,
+            attempt(now, AttemptOutcome::Temporary, None),
+            Next::RetryAt(retry_at),
+        )
+        .await?;
+
+    let later = now + TimeDelta::seconds(5);
+    assert_eq!(
+        store.retry_now("rest", later).await?,
+        1,
+        "only the delivery waiting for its retry: the due one and the claimed one need nothing"
+    );
+    assert_eq!(store.retry_now("archive", later).await?, 0);
+    let due = store.claim("rest", ALL, later, LEASE).await?;
+    assert_eq!(
+        documents(&due),
+        ["doc-3", "doc-1"],
+        "the retried one is due again (at `later`, after the one due all along); the claimed \
+         one stays claimed"
+    );
+    assert!(!ids(&due).contains(&held.id));
+    assert_eq!(due[1].attempts, 1, "its attempt is kept");
     Ok(())
 }
 

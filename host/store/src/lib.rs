@@ -284,6 +284,11 @@ pub trait Store: Send + Sync + 'static {
     /// Deliveries that have ended, or that the store does not have, are left as they are.
     async fn release(&self, deliveries: &[DeliveryId]) -> Result<(), StoreError>;
 
+    /// Makes `sink`'s pending deliveries that wait for a later attempt due at `now` (claimed
+    /// ones are left to their claim): a sink that answers again need not wait out the
+    /// backoff its outage piled up. Returns how many.
+    async fn retry_now(&self, sink: &str, now: Timestamp) -> Result<u64, StoreError>;
+
     /// When a claim for `sink` would next return something, if it has pending deliveries: the
     /// earliest due time of those unclaimed, or the earliest end of a lease if that comes
     /// first (a claim whose lease ends unrecorded is claimable again).

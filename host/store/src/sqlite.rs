@@ -275,6 +275,13 @@ impl Store for SqliteStore {
             .await
     }
 
+    async fn retry_now(&self, sink: &str, now: Timestamp) -> Result<u64, StoreError> {
+        let sink = sink.to_owned();
+        self.writer
+            .run(move |connection| ops::retry_now(connection, &sink, now))
+            .await
+    }
+
     async fn next_due(&self, sink: &str) -> Result<Option<Timestamp>, StoreError> {
         let sink = sink.to_owned();
         self.readers

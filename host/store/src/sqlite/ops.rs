@@ -163,6 +163,17 @@ pub(super) fn release(connection: &Connection, deliveries: &[DeliveryId]) -> Res
     Ok(())
 }
 
+pub(super) fn retry_now(
+    connection: &Connection,
+    sink: &str,
+    now: Timestamp,
+) -> Result<u64, Failure> {
+    let changed = connection
+        .prepare_cached(sql::RETRY_NOW)?
+        .execute(params![sink, millis(now)])?;
+    Ok(changed as u64)
+}
+
 /// Ends every claim: at open, since no claim outlives the process that made it.
 pub(super) fn release_all(connection: &Connection) -> rusqlite::Result<usize> {
     connection.execute(sql::RELEASE_ALL, [])

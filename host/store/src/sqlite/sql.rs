@@ -76,6 +76,10 @@ pub(super) const INSERT_UNDELIVERABLE: &str = "
 pub(super) const RELEASE: &str =
     "UPDATE deliveries SET lease_until = NULL WHERE id = ?1 AND state = 'pending'";
 
+pub(super) const RETRY_NOW: &str = "
+    UPDATE deliveries SET next_attempt_at = ?2
+    WHERE sink = ?1 AND state = 'pending' AND next_attempt_at > ?2 AND lease_until IS NULL";
+
 pub(super) const RELEASE_ALL: &str =
     "UPDATE deliveries SET lease_until = NULL WHERE lease_until IS NOT NULL";
 
@@ -158,6 +162,7 @@ mod tests {
         COUNT_LATE_ATTEMPT,
         RECORD_NEXT,
         RELEASE,
+        RETRY_NOW,
         RELEASE_ALL,
         DEAD_LETTER_KIND,
         REQUEUE,
