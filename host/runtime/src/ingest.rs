@@ -421,7 +421,7 @@ fn prepare(
     };
     // Canonical input is checked as a document before anything else sees it.
     let document = Document::from_json(json, None)?;
-    let value: Value = serde_json::from_slice(&document.to_json()).map_err(|e| {
+    let value: Value = serde_json::to_value(&document).map_err(|e| {
         Diagnostics::from(Diagnostic::error("", "document.not_json", e.to_string()))
     })?;
     let key = built.decode.as_ref().and_then(|a| a.key_of(&value));
