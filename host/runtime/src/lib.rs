@@ -9,6 +9,7 @@ pub mod adapter;
 pub mod api;
 pub mod config;
 pub mod delivery;
+pub mod econnecteur_client;
 pub mod graph;
 pub mod health;
 pub mod ingest;

@@ -42,6 +42,10 @@ fn every_type_reads_with_its_defaults() {
         ("http", r#"uri = "http://127.0.0.1:9/""#),
         ("file", r#"path = "out/{{id}}.json""#),
         ("stdout", ""),
+        (
+            "econnecteur",
+            "url = \"http://127.0.0.1:9/ws.php\"\nkey = \"k\"",
+        ),
     ];
     assert_eq!(
         tables.map(|(kind, _)| kind),
