@@ -15,6 +15,7 @@ pub mod health;
 pub mod ingest;
 pub mod run;
 pub mod schema;
+pub mod services;
 pub mod sinks;
 pub mod sources;
 pub mod transforms;
