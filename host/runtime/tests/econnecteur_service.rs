@@ -283,7 +283,8 @@ async fn products_are_added_updated_listed_and_refused_as_the_vendor_says() {
         "<reference>123456</reference>",
         "<reference>VOIT</reference>",
     );
-    let (_, answered) = erp.ok("add_product", &gammes, &[]).await;
+    let (added, answered) = erp.ok("add_product", &gammes, &[]).await;
+    assert_valid("16-Ajout-produit-gamme.xsd", &added);
     let product = &emitted(&answered)[0].1;
     assert_eq!(product["sku"], "VOIT");
     assert_eq!(product["variants"][0]["sku"], "VOIT0010");
