@@ -9,6 +9,14 @@
 //! as canonical documents for the service's named outputs ([`OUTPUTS`]): the caller
 //! commits those, then sends the answer. Orders reach the service through
 //! [`EconnecteurService::take_order`].
+//!
+//! What a server must do around [`EconnecteurService::call`]: run it, and the commit of
+//! what it emitted, to the end even when the caller hangs up (in a task of its own: a
+//! dropped call may have written the store and not yet emitted); answer
+//! [`EconnecteurService::unavailable`] when that commit fails. The call's own write and
+//! that commit are two transactions: a crash between them loses the emission of a push the
+//! store kept, which e-connecteur, never answered, sends again — re-emitted then, except
+//! an `add_product`, which finds the product and is refused as the vendor says.
 
 mod handler;
 
