@@ -229,7 +229,8 @@ async fn products_are_added_updated_listed_and_refused_as_the_vendor_says() {
     assert_eq!(pushed[0].1["vat_rate"], "5.50");
 
     // Adding it again, or updating one the shop lacks, is an error: in the envelope,
-    // with HTTP 200, and nothing emitted.
+    // with HTTP 200. The very same push again (e-connecteur's retry of a call it got no
+    // answer to) is emitted again all the same; another content is not.
     let again = erp
         .call(
             "add_product",
@@ -243,7 +244,11 @@ async fn products_are_added_updated_listed_and_refused_as_the_vendor_says() {
         "{}",
         body_of(&again)
     );
-    assert!(again.emitted.is_empty());
+    assert_eq!(emitted(&again), pushed);
+    let other = sample("add_product.7-Ajout-produit.xml").replace("<stock>", "<stock>9");
+    let refused = erp.call("add_product", &other, &[]).await;
+    assert!(error_of(&refused).unwrap().contains("exists already"));
+    assert!(refused.emitted.is_empty());
     let unknown = sample("update_product.6-Mise-a-jour-produit.xml").replace(
         "<reference>123456</reference>",
         "<reference>NOPE-1</reference>",

@@ -316,7 +316,7 @@ async fn put(
 ) -> Result<Handled, StoreError> {
     let document = Document::Product(product.clone()).to_json();
     let put = store
-        .service_put_product(service, kind, &product.sku, document, mode, at)
+        .service_put_product(service, kind, &product.sku, document.clone(), mode, at)
         .await?;
     let sku = product.sku.clone();
     Ok(match put {
@@ -325,9 +325,22 @@ async fn put(
             "products",
             Document::Product(product),
         ),
-        Put::Exists { id } => Handled::error(format!(
-            "the product {sku:?} exists already (id {id}): update it with update_product"
-        )),
+        Put::Exists { id } => {
+            let mut refused = Handled::error(format!(
+                "the product {sku:?} exists already (id {id}): update it with update_product"
+            ));
+            // The very push kept before: e-connecteur sends it again when it got no
+            // answer, and the first emission may not have been committed. Refused as the
+            // vendor says, and emitted again, so that none is lost downstream.
+            let kept = store.service_product(service, kind, &sku).await?;
+            if kept.is_some_and(|kept| kept.document == document) {
+                refused.emitted.push(Emitted {
+                    output: "products",
+                    document: Document::Product(product),
+                });
+            }
+            refused
+        }
         Put::Unknown => {
             Handled::error(format!("no product {sku:?}: add it with add_product first"))
         }

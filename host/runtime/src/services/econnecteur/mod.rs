@@ -15,8 +15,9 @@
 //! dropped call may have written the store and not yet emitted); answer
 //! [`EconnecteurService::unavailable`] when that commit fails. The call's own write and
 //! that commit are two transactions: a crash between them loses the emission of a push the
-//! store kept, which e-connecteur, never answered, sends again — re-emitted then, except
-//! an `add_product`, which finds the product and is refused as the vendor says.
+//! store kept, which e-connecteur, never answered, sends again: re-emitted then (an
+//! `add_product` sent again is refused as the vendor says, and emitted again when it is
+//! the very push kept).
 
 mod handler;
 
