@@ -12,6 +12,7 @@ use tradewire_sdk::Direction;
 
 use crate::adapter::BoundAdapter;
 use crate::config::{ConfigDiagnostic, ConfigReport, PipelineConfig, Severity};
+use crate::econnecteur_client::ShopClient;
 use crate::sinks::{Sink, SinkConfig};
 use crate::sources::SourceConfig;
 use crate::transforms::{Routed, Transform};
@@ -56,6 +57,8 @@ pub struct BuiltSource {
     pub decode: Option<BoundAdapter>,
     /// The adapter that encodes an `acknowledgement` as the answer (http sources).
     pub reply: Option<BoundAdapter>,
+    /// The webservice a polling source calls (`econnecteur_poll`).
+    pub shop: Option<Arc<ShopClient>>,
 }
 
 #[derive(Debug)]
@@ -142,11 +145,12 @@ impl Pipeline {
         for c in config.sources.iter().filter(|c| !broken.contains(&c.name)) {
             let at = ["sources", c.name.as_str()];
             match build_source(&c.config, cx) {
-                Ok((decode, reply)) => sources.push(BuiltSource {
+                Ok((decode, reply, shop)) => sources.push(BuiltSource {
                     name: c.name.clone(),
                     config: c.config.clone(),
                     decode,
                     reply,
+                    shop,
                 }),
                 Err(errors) => diagnostics.extend(file.build_errors(&at, errors)),
             }
@@ -446,13 +450,21 @@ fn source_kind(config: &SourceConfig) -> &'static str {
     match config {
         SourceConfig::Http(_) => "http",
         SourceConfig::File(_) => "file",
+        SourceConfig::EconnecteurPoll(_) => "econnecteur_poll",
     }
 }
+
+/// A source's adapters (decode, reply) and the webservice it polls, if any.
+type SourceParts = (
+    Option<BoundAdapter>,
+    Option<BoundAdapter>,
+    Option<Arc<ShopClient>>,
+);
 
 fn build_source(
     config: &SourceConfig,
     cx: &BuildContext<'_>,
-) -> Result<(Option<BoundAdapter>, Option<BoundAdapter>), Vec<ConfigError>> {
+) -> Result<SourceParts, Vec<ConfigError>> {
     let mut errors = Vec::new();
     let decode = config
         .bind_decode(cx)
@@ -460,6 +472,7 @@ fn build_source(
         .ok()
         .flatten();
     let mut reply = None;
+    let mut shop = None;
     match config {
         SourceConfig::Http(http) => {
             if !http.path.starts_with('/') {
@@ -492,9 +505,19 @@ fn build_source(
                 ));
             }
         }
+        SourceConfig::EconnecteurPoll(poll) => match poll.build(cx) {
+            Ok(client) => shop = Some(Arc::new(client)),
+            Err(more) => {
+                // The adapter's config was checked (and reported) with `decode`.
+                let config_reported = decode.is_none();
+                errors.extend(more.into_iter().filter(|e| {
+                    !(config_reported && e.path.first().is_some_and(|p| p == "config"))
+                }));
+            }
+        },
     }
     if errors.is_empty() {
-        Ok((decode, reply))
+        Ok((decode, reply, shop))
     } else {
         Err(errors)
     }

@@ -18,6 +18,7 @@ use crate::graph::Pipeline;
 use crate::health::Health;
 use crate::ingest::{Ingest, Wakers};
 use crate::sources::SourceConfig;
+use crate::sources::econnecteur_poll::Poller;
 use crate::sources::file::FileWatcher;
 use crate::sources::http::HttpListener;
 
@@ -64,6 +65,7 @@ pub async fn run(
     // Everything that can fail to start is tried before anything runs.
     let mut by_address: BTreeMap<SocketAddr, Vec<_>> = BTreeMap::new();
     let mut watchers = Vec::new();
+    let mut pollers = Vec::new();
     for (index, source) in pipeline.sources.iter().enumerate() {
         health.register(&source.name, "source");
         match &source.config {
@@ -85,6 +87,17 @@ pub async fn run(
                     error,
                 })?;
                 watchers.push(watcher);
+            }
+            SourceConfig::EconnecteurPoll(poll) => {
+                if let Some(shop) = &source.shop {
+                    pollers.push(Poller {
+                        name: source.name.clone(),
+                        source: index,
+                        config: poll.clone(),
+                        shop: shop.clone(),
+                        health: health.clone(),
+                    });
+                }
             }
         }
     }
@@ -155,6 +168,9 @@ pub async fn run(
     }
     for watcher in watchers {
         sources.spawn(watcher.run(ingest.clone(), stopped.clone()));
+    }
+    for poller in pollers {
+        sources.spawn(poller.run(ingest.clone(), stopped.clone()));
     }
     let mut background = JoinSet::new();
     if let Some(listener) = api {

@@ -27,6 +27,8 @@ use std::time::Duration;
 use chrono::{SubsecRound, TimeDelta, Utc};
 use serde_json::json;
 
+use crate::service::CatalogueKind::{self, Product};
+use crate::service::{CatalogueEntry, Put, PutMode};
 use crate::{
     Acceptance, Attempt, AttemptOutcome, Claimed, DeadLetterKind, DeliveryState, Incoming,
     NewDelivery, Next, QueueStats, Refusal, Reply, Store, StoreError, Timestamp,
@@ -69,6 +71,13 @@ macro_rules! store_conformance_tests {
             next_due_is_when_a_claim_would_next_return_something,
             prune_deletes_only_what_it_must,
             trace_finds_documents_and_refusals_by_id_or_key,
+            // A served webservice's state.
+            service_catalogue_adds_and_updates_as_asked,
+            service_catalogue_pages_are_stable,
+            service_orders_wait_until_exported,
+            service_tracking_numbers_are_kept_once_each,
+            service_customers_are_listed_by_date,
+            service_price_rules_and_sales_documents_are_replaced_by_key,
         }
     };
     (@tests $factory:expr; $($property:ident),+ $(,)?) => {
@@ -1204,6 +1213,365 @@ pub async fn trace_finds_documents_and_refusals_by_id_or_key(store: &dyn Store) 
     );
     assert_nothing_of(store, "order-9").await?;
     Ok(())
+}
+
+// ---- A served webservice's state ----
+
+pub async fn service_catalogue_adds_and_updates_as_asked(store: &dyn Store) -> Outcome {
+    let at = start();
+    let put = |service: &'static str, kind, sku: &'static str, name: &str, mode| {
+        let document = product_json(sku, name);
+        async move {
+            store
+                .service_put_product(service, kind, sku, document, mode, at)
+                .await
+        }
+    };
+    let Put::Done { id } = put("erp", Product, "A-1", "first", PutMode::Add).await? else {
+        panic!("a new SKU is added");
+    };
+    assert_eq!(
+        put("erp", Product, "A-1", "again", PutMode::Add).await?,
+        Put::Exists { id }
+    );
+    assert_eq!(
+        put("erp", Product, "B-1", "unknown", PutMode::Update).await?,
+        Put::Unknown
+    );
+    assert_eq!(store.service_product("erp", Product, "B-1").await?, None);
+    let later = at + TimeDelta::seconds(5);
+    let updated = store
+        .service_put_product(
+            "erp",
+            Product,
+            "A-1",
+            product_json("A-1", "second"),
+            PutMode::Update,
+            later,
+        )
+        .await?;
+    assert_eq!(updated, Put::Done { id }, "an update keeps the id");
+    let stored = store
+        .service_product("erp", Product, "A-1")
+        .await?
+        .expect("stored");
+    assert_eq!(
+        (stored.id, stored.document, stored.updated_at),
+        (id, product_json("A-1", "second"), later)
+    );
+    // Options, and other services, are catalogues of their own.
+    assert!(matches!(
+        put("erp", CatalogueKind::Option, "A-1", "option", PutMode::Add).await?,
+        Put::Done { id: other } if other != id
+    ));
+    assert!(matches!(
+        put("shop-2", Product, "A-1", "elsewhere", PutMode::Upsert).await?,
+        Put::Done { .. }
+    ));
+    assert_eq!(
+        put("erp", Product, "A-1", "upserted", PutMode::Upsert).await?,
+        Put::Done { id }
+    );
+    let listed = store.service_list_products("erp", Product, 0, None).await?;
+    assert_eq!(
+        listed,
+        [CatalogueEntry {
+            id,
+            sku: "A-1".into()
+        }]
+    );
+    Ok(())
+}
+
+pub async fn service_catalogue_pages_are_stable(store: &dyn Store) -> Outcome {
+    let at = start();
+    let mut ids = Vec::new();
+    for sku in ["P-5", "P-3", "P-1", "P-4", "P-2"] {
+        match store
+            .service_put_product(
+                "erp",
+                Product,
+                sku,
+                product_json(sku, sku),
+                PutMode::Add,
+                at,
+            )
+            .await?
+        {
+            Put::Done { id } => ids.push((id, sku)),
+            other => panic!("{sku}: {other:?}"),
+        }
+    }
+    let page = |offset, count| store.service_list_products("erp", Product, offset, count);
+    let skus = |entries: Vec<CatalogueEntry>| -> Vec<String> {
+        entries.into_iter().map(|e| e.sku).collect()
+    };
+    // In the order they were added, whatever their SKUs.
+    assert_eq!(skus(page(0, Some(2)).await?), ["P-5", "P-3"]);
+    let first = page(0, Some(2)).await?;
+    assert!(first[0].id < first[1].id);
+    // An update does not move an entry; an addition comes last.
+    store
+        .service_put_product(
+            "erp",
+            Product,
+            "P-5",
+            product_json("P-5", "new"),
+            PutMode::Update,
+            at,
+        )
+        .await?;
+    store
+        .service_put_product(
+            "erp",
+            Product,
+            "P-0",
+            product_json("P-0", "P-0"),
+            PutMode::Add,
+            at,
+        )
+        .await?;
+    assert_eq!(skus(page(2, Some(2)).await?), ["P-1", "P-4"]);
+    assert_eq!(skus(page(4, Some(2)).await?), ["P-2", "P-0"]);
+    assert_eq!(skus(page(6, Some(2)).await?), Vec::<String>::new());
+    assert_eq!(skus(page(3, None).await?), ["P-4", "P-2", "P-0"]);
+    assert_eq!(page(0, None).await?.len(), 6);
+    assert_eq!(page(u64::MAX, Some(1)).await?, []);
+    assert!(
+        store
+            .service_list_products("erp", CatalogueKind::Option, 0, None)
+            .await?
+            .is_empty()
+    );
+    Ok(())
+}
+
+pub async fn service_orders_wait_until_exported(store: &dyn Store) -> Outcome {
+    let at = start();
+    let mut ids = Vec::new();
+    for (document, state) in [("doc-1", "1"), ("doc-2", "2"), ("doc-3", "3")] {
+        ids.push(
+            store
+                .service_add_order("erp", new_order(document, state, at))
+                .await?,
+        );
+    }
+    assert!(ids[0] < ids[1] && ids[1] < ids[2]);
+    // The same document again: the same order.
+    assert_eq!(
+        store
+            .service_add_order("erp", new_order("doc-2", "9", at))
+            .await?,
+        ids[1]
+    );
+    let listed = |states: &'static [&'static str]| {
+        let states: Vec<String> = states.iter().map(|s| (*s).to_owned()).collect();
+        async move {
+            store.service_list_orders("erp", &states).await.map(|refs| {
+                refs.into_iter()
+                    .map(|r| (r.id, r.state))
+                    .collect::<Vec<_>>()
+            })
+        }
+    };
+    let all: Vec<(i64, String)> = ids
+        .iter()
+        .zip(["1", "2", "3"])
+        .map(|(id, state)| (*id, state.to_owned()))
+        .collect();
+    assert_eq!(listed(&[]).await?, all);
+    assert_eq!(
+        listed(&["3", "1", "3"]).await?,
+        [all[0].clone(), all[2].clone()]
+    );
+    assert_eq!(listed(&["7"]).await?, []);
+
+    let later = at + TimeDelta::seconds(3);
+    let exported = store
+        .service_mark_exported("erp", ids[1], Some("4"), later)
+        .await?
+        .expect("the order exists");
+    assert_eq!(
+        (exported.state.as_str(), exported.exported_at),
+        ("4", Some(later))
+    );
+    assert_eq!(listed(&[]).await?, [all[0].clone(), all[2].clone()]);
+    assert_eq!(
+        listed(&["4"]).await?,
+        [],
+        "an exported order is listed no more"
+    );
+    // Marked again: the first time stands, the state follows.
+    let again = store
+        .service_mark_exported("erp", ids[1], None, later + TimeDelta::seconds(1))
+        .await?
+        .expect("the order exists");
+    assert_eq!(
+        (again.state.as_str(), again.exported_at),
+        ("4", Some(later))
+    );
+    let order = store.service_order("erp", ids[0]).await?.expect("stored");
+    assert_eq!(
+        (
+            order.document.as_str(),
+            order.order,
+            order.received_at,
+            order.exported_at
+        ),
+        ("doc-1", order_json("doc-1"), at, None)
+    );
+    assert_eq!(
+        store
+            .service_mark_exported("erp", 999_999, None, at)
+            .await?,
+        None
+    );
+    assert_eq!(store.service_order("shop-2", ids[0]).await?, None);
+    assert_eq!(
+        store.service_list_orders("shop-2", &[]).await?,
+        [],
+        "another service has no orders"
+    );
+    Ok(())
+}
+
+pub async fn service_tracking_numbers_are_kept_once_each(store: &dyn Store) -> Outcome {
+    let at = start();
+    let id = store
+        .service_add_order("erp", new_order("doc-1", "1", at))
+        .await?;
+    for number in ["TRK-1", "TRK-2", "TRK-1"] {
+        store
+            .service_add_tracking("erp", id, number, at)
+            .await?
+            .expect("the order exists");
+    }
+    let order = store.service_order("erp", id).await?.expect("stored");
+    assert_eq!(order.tracking, ["TRK-1", "TRK-2"]);
+    assert_eq!(
+        store
+            .service_add_tracking("erp", id + 1, "TRK-3", at)
+            .await?,
+        None
+    );
+    assert_eq!(
+        store
+            .service_add_tracking("shop-2", id, "TRK-3", at)
+            .await?,
+        None
+    );
+    Ok(())
+}
+
+pub async fn service_customers_are_listed_by_date(store: &dyn Store) -> Outcome {
+    let t1 = start();
+    let (t2, t3) = (t1 + TimeDelta::days(1), t1 + TimeDelta::days(2));
+    let customer = |id: &str, name: &str| {
+        (
+            id.to_owned(),
+            format!(r#"{{"id":"{id}","last_name":"{name}"}}"#).into_bytes(),
+        )
+    };
+    store
+        .service_put_customers("erp", vec![customer("A", "a"), customer("B", "b")], t1)
+        .await?;
+    store
+        .service_put_customers("erp", vec![customer("C", "c")], t2)
+        .await?;
+    store
+        .service_put_customers("erp", vec![customer("A", "a, again")], t3)
+        .await?;
+    let ids = |customers: Vec<crate::service::StoredCustomer>| -> Vec<String> {
+        customers.into_iter().map(|c| c.id).collect()
+    };
+    assert_eq!(
+        ids(store.service_list_customers("erp", None).await?),
+        ["B", "C", "A"]
+    );
+    assert_eq!(
+        ids(store.service_list_customers("erp", Some(t2)).await?),
+        ["C", "A"]
+    );
+    let since_t3 = store.service_list_customers("erp", Some(t3)).await?;
+    assert_eq!(since_t3.len(), 1);
+    assert_eq!(
+        (since_t3[0].document.clone(), since_t3[0].updated_at),
+        (customer("A", "a, again").1, t3)
+    );
+    assert!(
+        store
+            .service_list_customers("shop-2", None)
+            .await?
+            .is_empty()
+    );
+    Ok(())
+}
+
+pub async fn service_price_rules_and_sales_documents_are_replaced_by_key(
+    store: &dyn Store,
+) -> Outcome {
+    let at = start();
+    let rule = |key: &str, price: &str| {
+        (
+            key.to_owned(),
+            format!(r#"{{"id":"{key}","price":"{price}"}}"#).into_bytes(),
+        )
+    };
+    store
+        .service_put_price_rules("erp", vec![rule("G2", "2"), rule("G1", "1")], at)
+        .await?;
+    store
+        .service_put_price_rules("erp", vec![rule("G2", "20")], at)
+        .await?;
+    let rules = store.service_price_rules("erp").await?;
+    let found: Vec<(String, Vec<u8>)> = rules.into_iter().map(|r| (r.key, r.document)).collect();
+    assert_eq!(found, [rule("G1", "1"), rule("G2", "20")]);
+    assert!(store.service_price_rules("shop-2").await?.is_empty());
+
+    let invoice = |pdf: Option<&[u8]>, at| crate::service::SalesDocument {
+        reference: "FA-1".into(),
+        document: order_json("FA-1"),
+        pdf: pdf.map(<[u8]>::to_vec),
+        received_at: at,
+    };
+    let pdf = b"%PDF-1.4 \x00\xff binary".as_slice();
+    store
+        .service_put_sales_document("erp", invoice(Some(b"%PDF-1.4 old"), at))
+        .await?;
+    let later = at + TimeDelta::seconds(1);
+    store
+        .service_put_sales_document("erp", invoice(Some(pdf), later))
+        .await?;
+    assert_eq!(
+        store.service_sales_document("erp", "FA-1").await?,
+        Some(invoice(Some(pdf), later))
+    );
+    store
+        .service_put_sales_document("erp", invoice(None, later))
+        .await?;
+    assert_eq!(
+        store.service_sales_document("erp", "FA-1").await?,
+        Some(invoice(None, later))
+    );
+    assert_eq!(store.service_sales_document("shop-2", "FA-1").await?, None);
+    Ok(())
+}
+
+fn product_json(sku: &str, name: &str) -> Vec<u8> {
+    format!(r#"{{"contract":"product/v1","sku":"{sku}","text":{{"name":"{name}"}}}}"#).into_bytes()
+}
+
+fn order_json(reference: &str) -> Vec<u8> {
+    format!(r#"{{"contract":"order/v1","reference":"{reference}"}}"#).into_bytes()
+}
+
+fn new_order(document: &str, state: &str, at: Timestamp) -> crate::service::NewServiceOrder {
+    crate::service::NewServiceOrder {
+        document: document.to_owned(),
+        state: state.to_owned(),
+        order: order_json(document),
+        received_at: at,
+    }
 }
 
 /// A time to start from: the wall clock's, in whole milliseconds.

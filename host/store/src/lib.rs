@@ -11,11 +11,17 @@
 //! committing concurrent documents together).
 
 pub mod conformance;
+pub mod service;
 pub mod sqlite;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
+
+use service::{
+    CatalogueEntry, CatalogueKind, NewServiceOrder, Put, PutMode, SalesDocument, ServiceOrder,
+    ServiceOrderRef, StoredCustomer, StoredPriceRule, StoredProduct,
+};
 
 /// A point in time. Stores keep timestamps to the millisecond (the SQLite store keeps
 /// integer milliseconds): what is read back is what was written, truncated to the
@@ -337,6 +343,124 @@ pub trait Store: Send + Sync + 'static {
     /// ended delivered, or dead with their dead letter dropped, oldest first. Returns how
     /// many. The limit keeps one call short: a writer held by a prune holds every commit.
     async fn prune(&self, before: Timestamp, limit: usize) -> Result<u64, StoreError>;
+
+    // ---- A served webservice's state (the `econnecteur` service; see [`service`]) ----
+    //
+    // Every call names its service: services sharing a store never see each other's rows.
+
+    /// Writes a catalogue entry of `kind` under `sku`, as `mode` allows (see [`Put`]). A new
+    /// entry gets the next id; an updated one keeps its id and its place in lists.
+    async fn service_put_product(
+        &self,
+        service: &str,
+        kind: CatalogueKind,
+        sku: &str,
+        document: Vec<u8>,
+        mode: PutMode,
+        at: Timestamp,
+    ) -> Result<Put, StoreError>;
+
+    /// The catalogue entry of `kind` under `sku`.
+    async fn service_product(
+        &self,
+        service: &str,
+        kind: CatalogueKind,
+        sku: &str,
+    ) -> Result<Option<StoredProduct>, StoreError>;
+
+    /// Entries of `kind` by id (the order they were added in): `count` of them (all
+    /// without), after skipping `offset`.
+    async fn service_list_products(
+        &self,
+        service: &str,
+        kind: CatalogueKind,
+        offset: u64,
+        count: Option<u64>,
+    ) -> Result<Vec<CatalogueEntry>, StoreError>;
+
+    /// Adds an order to wait for the ERP, once per document: the same document again
+    /// returns the id it got the first time and changes nothing.
+    async fn service_add_order(
+        &self,
+        service: &str,
+        order: NewServiceOrder,
+    ) -> Result<i64, StoreError>;
+
+    /// The orders waiting (not yet marked exported), by id; only those in `states` unless
+    /// it is empty.
+    async fn service_list_orders(
+        &self,
+        service: &str,
+        states: &[String],
+    ) -> Result<Vec<ServiceOrderRef>, StoreError>;
+
+    /// One order, waiting or exported.
+    async fn service_order(
+        &self,
+        service: &str,
+        id: i64,
+    ) -> Result<Option<ServiceOrder>, StoreError>;
+
+    /// Marks an order exported (it is listed no more), moving it to `final_state` when
+    /// given. Returns the order as it now is, `None` when the service has no such order.
+    /// Marking an exported order again changes only its state.
+    async fn service_mark_exported(
+        &self,
+        service: &str,
+        id: i64,
+        final_state: Option<&str>,
+        at: Timestamp,
+    ) -> Result<Option<ServiceOrder>, StoreError>;
+
+    /// Adds a tracking number to an order (one the order has already is not added
+    /// twice). Returns the order as it now is, `None` when the service has no such order.
+    async fn service_add_tracking(
+        &self,
+        service: &str,
+        id: i64,
+        number: &str,
+        at: Timestamp,
+    ) -> Result<Option<ServiceOrder>, StoreError>;
+
+    /// Creates or replaces customers by id, all in one transaction; each is dated `at`.
+    async fn service_put_customers(
+        &self,
+        service: &str,
+        customers: Vec<(String, Vec<u8>)>,
+        at: Timestamp,
+    ) -> Result<(), StoreError>;
+
+    /// Customers written at or after `since` (all without), oldest write first.
+    async fn service_list_customers(
+        &self,
+        service: &str,
+        since: Option<Timestamp>,
+    ) -> Result<Vec<StoredCustomer>, StoreError>;
+
+    /// Creates or replaces price rules by key, all in one transaction.
+    async fn service_put_price_rules(
+        &self,
+        service: &str,
+        rules: Vec<(String, Vec<u8>)>,
+        at: Timestamp,
+    ) -> Result<(), StoreError>;
+
+    /// Every price rule of the service, by key.
+    async fn service_price_rules(&self, service: &str) -> Result<Vec<StoredPriceRule>, StoreError>;
+
+    /// Keeps an ERP's sales document, replacing one of the same reference.
+    async fn service_put_sales_document(
+        &self,
+        service: &str,
+        document: SalesDocument,
+    ) -> Result<(), StoreError>;
+
+    /// The sales document of that reference, with its PDF.
+    async fn service_sales_document(
+        &self,
+        service: &str,
+        reference: &str,
+    ) -> Result<Option<SalesDocument>, StoreError>;
 }
 
 /// The one-line reason a refused dead letter is listed with: its first diagnostic (as

@@ -11,6 +11,7 @@
 mod ops;
 mod readers;
 mod schema;
+mod service;
 mod sql;
 mod writer;
 
@@ -25,6 +26,10 @@ use rusqlite::{Connection, OpenFlags};
 
 use self::readers::Readers;
 use self::writer::Writer;
+use crate::service::{
+    CatalogueEntry, CatalogueKind, NewServiceOrder, Put, PutMode, SalesDocument, ServiceOrder,
+    ServiceOrderRef, StoredCustomer, StoredPriceRule, StoredProduct,
+};
 use crate::{
     Acceptance, Attempt, Claimed, DeadLetter, DeadLetterId, DeadLetterSummary, DeliveryId,
     Incoming, Next, QueueStats, Refusal, Store, StoreError, Timestamp, Trace,
@@ -349,6 +354,177 @@ impl Store for SqliteStore {
     async fn prune(&self, before: Timestamp, limit: usize) -> Result<u64, StoreError> {
         self.writer
             .run(move |connection| ops::prune(connection, before, limit))
+            .await
+    }
+
+    // ---- A served webservice's state ----
+
+    async fn service_put_product(
+        &self,
+        service: &str,
+        kind: CatalogueKind,
+        sku: &str,
+        document: Vec<u8>,
+        mode: PutMode,
+        at: Timestamp,
+    ) -> Result<Put, StoreError> {
+        let (service, sku) = (service.to_owned(), sku.to_owned());
+        self.writer
+            .run(move |connection| {
+                service::put_product(connection, &service, kind, &sku, &document, mode, at)
+            })
+            .await
+    }
+
+    async fn service_product(
+        &self,
+        service: &str,
+        kind: CatalogueKind,
+        sku: &str,
+    ) -> Result<Option<StoredProduct>, StoreError> {
+        let (service, sku) = (service.to_owned(), sku.to_owned());
+        self.readers
+            .run(move |connection| service::product(connection, &service, kind, &sku))
+            .await
+    }
+
+    async fn service_list_products(
+        &self,
+        service: &str,
+        kind: CatalogueKind,
+        offset: u64,
+        count: Option<u64>,
+    ) -> Result<Vec<CatalogueEntry>, StoreError> {
+        let service = service.to_owned();
+        self.readers
+            .run(move |connection| {
+                service::list_products(connection, &service, kind, offset, count)
+            })
+            .await
+    }
+
+    async fn service_add_order(
+        &self,
+        service: &str,
+        order: NewServiceOrder,
+    ) -> Result<i64, StoreError> {
+        let service = service.to_owned();
+        self.writer
+            .run(move |connection| service::add_order(connection, &service, &order))
+            .await
+    }
+
+    async fn service_list_orders(
+        &self,
+        service: &str,
+        states: &[String],
+    ) -> Result<Vec<ServiceOrderRef>, StoreError> {
+        let (service, states) = (service.to_owned(), states.to_vec());
+        self.readers
+            .run(move |connection| service::list_orders(connection, &service, &states))
+            .await
+    }
+
+    async fn service_order(
+        &self,
+        service: &str,
+        id: i64,
+    ) -> Result<Option<ServiceOrder>, StoreError> {
+        let service = service.to_owned();
+        self.readers
+            .run(move |connection| service::order(connection, &service, id))
+            .await
+    }
+
+    async fn service_mark_exported(
+        &self,
+        service: &str,
+        id: i64,
+        final_state: Option<&str>,
+        at: Timestamp,
+    ) -> Result<Option<ServiceOrder>, StoreError> {
+        let (service, final_state) = (service.to_owned(), final_state.map(str::to_owned));
+        self.writer
+            .run(move |connection| {
+                service::mark_exported(connection, &service, id, final_state.as_deref(), at)
+            })
+            .await
+    }
+
+    async fn service_add_tracking(
+        &self,
+        service: &str,
+        id: i64,
+        number: &str,
+        at: Timestamp,
+    ) -> Result<Option<ServiceOrder>, StoreError> {
+        let (service, number) = (service.to_owned(), number.to_owned());
+        self.writer
+            .run(move |connection| service::add_tracking(connection, &service, id, &number, at))
+            .await
+    }
+
+    async fn service_put_customers(
+        &self,
+        service: &str,
+        customers: Vec<(String, Vec<u8>)>,
+        at: Timestamp,
+    ) -> Result<(), StoreError> {
+        let service = service.to_owned();
+        self.writer
+            .run(move |connection| service::put_customers(connection, &service, &customers, at))
+            .await
+    }
+
+    async fn service_list_customers(
+        &self,
+        service: &str,
+        since: Option<Timestamp>,
+    ) -> Result<Vec<StoredCustomer>, StoreError> {
+        let service = service.to_owned();
+        self.readers
+            .run(move |connection| service::list_customers(connection, &service, since))
+            .await
+    }
+
+    async fn service_put_price_rules(
+        &self,
+        service: &str,
+        rules: Vec<(String, Vec<u8>)>,
+        at: Timestamp,
+    ) -> Result<(), StoreError> {
+        let service = service.to_owned();
+        self.writer
+            .run(move |connection| service::put_price_rules(connection, &service, &rules, at))
+            .await
+    }
+
+    async fn service_price_rules(&self, service: &str) -> Result<Vec<StoredPriceRule>, StoreError> {
+        let service = service.to_owned();
+        self.readers
+            .run(move |connection| service::price_rules(connection, &service))
+            .await
+    }
+
+    async fn service_put_sales_document(
+        &self,
+        service: &str,
+        document: SalesDocument,
+    ) -> Result<(), StoreError> {
+        let service = service.to_owned();
+        self.writer
+            .run(move |connection| service::put_sales_document(connection, &service, &document))
+            .await
+    }
+
+    async fn service_sales_document(
+        &self,
+        service: &str,
+        reference: &str,
+    ) -> Result<Option<SalesDocument>, StoreError> {
+        let (service, reference) = (service.to_owned(), reference.to_owned());
+        self.readers
+            .run(move |connection| service::sales_document(connection, &service, &reference))
             .await
     }
 }

@@ -279,7 +279,8 @@ const NOT_A_HEADER_VALUE: &str =
     "not a valid header value (line breaks and control characters are not allowed)";
 
 impl TlsConfig {
-    fn client(&self, cx: &BuildContext<'_>) -> Result<Client, Vec<ConfigError>> {
+    /// A client checking certificates as configured, never following redirects.
+    pub(crate) fn client(&self, cx: &BuildContext<'_>) -> Result<Client, Vec<ConfigError>> {
         let mut builder = Client::builder()
             .use_rustls_tls()
             .user_agent(concat!("tradewire/", env!("CARGO_PKG_VERSION")))
@@ -324,7 +325,7 @@ impl TlsConfig {
 
 /// `value` as an absolute http(s) URL, or why not. The value is not repeated: a
 /// mistyped URL may carry a credential.
-fn absolute_http_url(value: &str) -> Result<Url, String> {
+pub(crate) fn absolute_http_url(value: &str) -> Result<Url, String> {
     let url = Url::parse(value).map_err(|e| format!("not an absolute URL: {e}"))?;
     if !matches!(url.scheme(), "http" | "https") {
         return Err(format!(
@@ -345,7 +346,10 @@ fn absolute_http_url(value: &str) -> Result<Url, String> {
 }
 
 /// Keeps `result`'s value, or its errors in `errors`.
-fn keep<T>(result: Result<T, Vec<ConfigError>>, errors: &mut Vec<ConfigError>) -> Option<T> {
+pub(crate) fn keep<T>(
+    result: Result<T, Vec<ConfigError>>,
+    errors: &mut Vec<ConfigError>,
+) -> Option<T> {
     result.map_err(|e| errors.extend(e)).ok()
 }
 
@@ -480,7 +484,7 @@ async fn outcome(mut response: Response, scrubber: &Scrubber) -> SendOutcome {
 }
 
 /// Answers worth retrying: the receiver may take the same request later.
-fn is_temporary(status: StatusCode) -> bool {
+pub(crate) fn is_temporary(status: StatusCode) -> bool {
     matches!(
         status,
         StatusCode::REQUEST_TIMEOUT | StatusCode::TOO_EARLY | StatusCode::TOO_MANY_REQUESTS
@@ -533,7 +537,7 @@ async fn first_bytes(response: &mut Response, limit: usize) -> String {
 
 /// An error and its causes on one line (reqwest's own message alone is "error sending
 /// request"), without the URL.
-fn error_text(error: reqwest::Error) -> String {
+pub(crate) fn error_text(error: reqwest::Error) -> String {
     let error = error.without_url();
     let mut text = error.to_string();
     let mut source = error.source();
@@ -546,13 +550,14 @@ fn error_text(error: reqwest::Error) -> String {
 }
 
 /// Removes a request's secrets from what is said about it.
-struct Scrubber {
+pub(crate) struct Scrubber {
     /// Longest first: a secret inside another is scrubbed with it.
     secrets: Vec<String>,
 }
 
 impl Scrubber {
-    fn new(secrets: Vec<&str>, request: &reqwest::Request) -> Self {
+    /// Scrubs `secrets`, and the credentials `request` carries in `Authorization`.
+    pub(crate) fn new(secrets: Vec<&str>, request: &reqwest::Request) -> Self {
         let mut all: Vec<String> = secrets.into_iter().map(str::to_owned).collect();
         if let Some(authorization) = request
             .headers()
@@ -571,7 +576,7 @@ impl Scrubber {
     }
 
     /// `text` without the secrets, cut to [`DETAIL_LIMIT`] bytes.
-    fn detail(&self, text: &str) -> String {
+    pub(crate) fn detail(&self, text: &str) -> String {
         let mut text = text.to_owned();
         for secret in &self.secrets {
             if text.contains(secret.as_str()) {

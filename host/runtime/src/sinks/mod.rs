@@ -2,6 +2,7 @@
 //! store, hands it to its sink, records the attempt and decides what comes next (delivered,
 //! retried after a backoff, dead-lettered); a sink only says how one attempt went.
 
+pub mod econnecteur;
 pub mod file;
 pub mod http;
 pub mod stdout;
@@ -70,11 +71,13 @@ pub enum SinkConfig {
     File(file::FileSinkConfig),
     /// Writes each document to standard output, one a line.
     Stdout(stdout::StdoutSinkConfig),
+    /// Pushes products, customers and price grids to a shop's e-connecteur webservice.
+    Econnecteur(econnecteur::EconnecteurSinkConfig),
 }
 
 impl SinkConfig {
     /// Every `type` a sink may have.
-    pub const TYPES: &'static [&'static str] = &["http", "file", "stdout"];
+    pub const TYPES: &'static [&'static str] = &["http", "file", "stdout", "econnecteur"];
 
     /// Reads a sink of type `kind` from its table (the loader strips `type` and `inputs`
     /// and passes a toml deserializer so errors keep line and key). `Ok(None)`: no such
@@ -87,6 +90,9 @@ impl SinkConfig {
             "http" => Self::Http(http::HttpSinkConfig::deserialize(table)?),
             "file" => Self::File(file::FileSinkConfig::deserialize(table)?),
             "stdout" => Self::Stdout(stdout::StdoutSinkConfig::deserialize(table)?),
+            "econnecteur" => {
+                Self::Econnecteur(econnecteur::EconnecteurSinkConfig::deserialize(table)?)
+            }
             _ => return Ok(None),
         }))
     }
@@ -105,6 +111,7 @@ impl SinkConfig {
             Self::Http(config) => config.build(cx).map(|s| Arc::new(s) as Arc<dyn Sink>),
             Self::File(config) => config.build(cx).map(|s| Arc::new(s) as Arc<dyn Sink>),
             Self::Stdout(config) => config.build(cx).map(|s| Arc::new(s) as Arc<dyn Sink>),
+            Self::Econnecteur(config) => config.build(cx).map(|s| Arc::new(s) as Arc<dyn Sink>),
         };
         match sink {
             Ok(sink) if errors.is_empty() => Ok(sink),
@@ -122,6 +129,7 @@ impl SinkConfig {
             Self::Http(config) => config.retry.clone(),
             Self::File(config) => config.retry.clone(),
             Self::Stdout(config) => config.retry.clone(),
+            Self::Econnecteur(config) => config.retry.clone(),
         }
     }
 
@@ -131,6 +139,7 @@ impl SinkConfig {
             Self::Http(config) => config.concurrency,
             Self::File(config) => config.concurrency,
             Self::Stdout(config) => config.concurrency,
+            Self::Econnecteur(config) => config.concurrency,
         }
     }
 }

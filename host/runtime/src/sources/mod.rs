@@ -2,8 +2,11 @@
 //! has committed it with its deliveries; input it cannot accept is refused, answered with
 //! its diagnostics and kept as a dead letter.
 
+pub mod econnecteur_poll;
 pub mod file;
 pub mod http;
+
+use std::borrow::Cow;
 
 use schemars::JsonSchema;
 use serde::Deserialize;
@@ -17,11 +20,13 @@ use tradewire_sdk::Direction;
 pub enum SourceConfig {
     Http(http::HttpSourceConfig),
     File(file::FileSourceConfig),
+    /// Takes a shop's orders from its e-connecteur webservice.
+    EconnecteurPoll(econnecteur_poll::EconnecteurPollConfig),
 }
 
 impl SourceConfig {
     /// The `type` names.
-    pub const TYPES: &'static [&'static str] = &["http", "file"];
+    pub const TYPES: &'static [&'static str] = &["http", "file", "econnecteur_poll"];
 
     /// Reads a source of type `kind` from its table (without `type`). `Ok(None)`: no such
     /// type.
@@ -32,24 +37,32 @@ impl SourceConfig {
         Ok(Some(match kind {
             "http" => Self::Http(http::HttpSourceConfig::deserialize(table)?),
             "file" => Self::File(file::FileSourceConfig::deserialize(table)?),
+            "econnecteur_poll" => {
+                Self::EconnecteurPoll(econnecteur_poll::EconnecteurPollConfig::deserialize(table)?)
+            }
             _ => return Ok(None),
         }))
     }
 
     /// The adapter that decodes this source's input, if any (without one, input is canonical
     /// JSON).
-    pub fn decode(&self) -> Option<&AdapterRef> {
+    pub fn decode(&self) -> Option<Cow<'_, AdapterRef>> {
         match self {
-            Self::Http(c) => c.decode.as_ref(),
-            Self::File(c) => c.decode.as_ref(),
+            Self::Http(c) => c.decode.as_ref().map(Cow::Borrowed),
+            Self::File(c) => c.decode.as_ref().map(Cow::Borrowed),
+            Self::EconnecteurPoll(c) => Some(Cow::Owned(c.decode())),
         }
     }
 
-    /// Binds the decoding adapter, checking it; `Ok(None)` without one.
+    /// Binds the decoding adapter, checking it; `Ok(None)` without one. Error paths are
+    /// the table's: `decode`, or for a poller, whose decoding is implied, `config`.
     pub fn bind_decode(
         &self,
         cx: &BuildContext<'_>,
     ) -> Result<Option<BoundAdapter>, Vec<ConfigError>> {
-        bind_optional(self.decode(), Direction::Decode, "decode", cx)
+        match self {
+            Self::EconnecteurPoll(c) => c.decode().bind(Direction::Decode, cx).map(Some),
+            _ => bind_optional(self.decode().as_deref(), Direction::Decode, "decode", cx),
+        }
     }
 }

@@ -42,6 +42,10 @@ fn every_type_reads_with_its_defaults() {
         ("http", r#"uri = "http://127.0.0.1:9/""#),
         ("file", r#"path = "out/{{id}}.json""#),
         ("stdout", ""),
+        (
+            "econnecteur",
+            "url = \"http://127.0.0.1:9/ws.php\"\nkey = \"k\"",
+        ),
     ];
     assert_eq!(
         tables.map(|(kind, _)| kind),
@@ -244,4 +248,65 @@ fn the_schema_describes_each_type_and_key() {
     ] {
         assert!(text.contains(description), "{description}");
     }
+}
+
+#[test]
+fn the_econnecteur_sink_and_source_say_what_is_wrong() {
+    let errors = build_errors(
+        "econnecteur",
+        json!({ "url": "ftp://shop.example/ws.php", "key": "", "page_size": 0,
+                "refresh_secs": 0, "timeout_secs": -1,
+                "config": { "compression": 9 } }),
+    );
+    let mut found = paths(&errors);
+    found.sort();
+    assert_eq!(
+        found,
+        [
+            "config.compression",
+            "key",
+            "page_size",
+            "refresh_secs",
+            "timeout_secs",
+            "url"
+        ],
+        "{errors:#?}"
+    );
+    // Without certificate checks only when said, as the spec allows shops to serve.
+    let lax = config(
+        "econnecteur",
+        json!({ "url": "https://shop.example/ws.php", "key": "k", "tls": { "verify": false } }),
+    );
+    assert!(lax.build(&context()).is_ok());
+
+    use tradewire_runtime::sources::SourceConfig;
+    use tradewire_runtime::sources::econnecteur_poll::StateFilter;
+    let source = |table: serde_json::Value| match SourceConfig::deserialize_kind(
+        "econnecteur_poll",
+        table,
+    ) {
+        Ok(Some(SourceConfig::EconnecteurPoll(poll))) => poll,
+        other => panic!("{other:?}"),
+    };
+    let named =
+        source(json!({ "url": "http://shop.example/ws.php", "key": "k", "filter": "created" }));
+    assert_eq!(named.filter, StateFilter::Name("created".into()));
+    assert!(named.build(&context()).is_ok());
+    assert!(
+        named.tls.verify,
+        "certificates are checked unless said otherwise"
+    );
+    let broken = source(json!({ "url": "http://user:pw@shop.example/", "key": "k",
+        "filter": ["1", "2,3"], "page_size": 0, "interval_secs": 0 }));
+    let mut found = paths(&broken.build(&context()).unwrap_err());
+    found.sort();
+    assert_eq!(found, ["filter", "interval_secs", "page_size", "url"]);
+    assert!(
+        SourceConfig::deserialize_kind(
+            "econnecteur_poll",
+            json!({ "url": "http://x/", "key": "k", "intervall": 1 })
+        )
+        .is_err(),
+        "unknown keys are refused"
+    );
 }

@@ -12,7 +12,7 @@ const APPLICATION_ID: i32 = 0x5457_5354;
 
 /// One entry per schema version, applied in order: version `n` is `MIGRATIONS[..n]`. An
 /// entry is never edited once released; a change is a new entry.
-const MIGRATIONS: &[&str] = &[V1];
+const MIGRATIONS: &[&str] = &[V1, V2];
 
 /// The schema version this build writes, kept in `PRAGMA user_version`.
 pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
@@ -98,6 +98,74 @@ CREATE TABLE dead_letters (
 ) STRICT;
 -- trace: refused inputs by key.
 CREATE INDEX dead_letters_refused_by_key ON dead_letters (key) WHERE kind = 'refused';
+";
+
+/// A served webservice's state (the `econnecteur` service). Documents are canonical JSON.
+const V2: &str = "
+-- The catalogue. `id` is the service's id for an entry and the order of lists: a new
+-- entry comes after every other, so it never shifts a page already read.
+CREATE TABLE service_products (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    service TEXT NOT NULL,
+    kind TEXT NOT NULL CHECK (kind IN ('product', 'option')),
+    sku TEXT NOT NULL,
+    document BLOB NOT NULL,
+    updated_at INTEGER NOT NULL
+) STRICT;
+CREATE UNIQUE INDEX service_products_by_sku ON service_products (service, kind, sku);
+CREATE INDEX service_products_in_order ON service_products (service, kind, id);
+
+-- Orders for the ERP. `id` is e-connecteur's order id; one per routed document.
+CREATE TABLE service_orders (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    service TEXT NOT NULL,
+    document TEXT NOT NULL,
+    state TEXT NOT NULL,
+    document_json BLOB NOT NULL,
+    received_at INTEGER NOT NULL,
+    exported_at INTEGER
+) STRICT;
+CREATE UNIQUE INDEX service_orders_by_document ON service_orders (service, document);
+-- orders_list: the waiting ones only, by state.
+CREATE INDEX service_orders_waiting ON service_orders (service, state, id)
+    WHERE exported_at IS NULL;
+CREATE INDEX service_orders_waiting_in_order ON service_orders (service, id)
+    WHERE exported_at IS NULL;
+
+CREATE TABLE service_tracking (
+    order_id INTEGER NOT NULL REFERENCES service_orders (id) ON DELETE CASCADE,
+    number TEXT NOT NULL,
+    added_at INTEGER NOT NULL,
+    PRIMARY KEY (order_id, number)
+) STRICT;
+
+CREATE TABLE service_customers (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    service TEXT NOT NULL,
+    customer TEXT NOT NULL,
+    document BLOB NOT NULL,
+    updated_at INTEGER NOT NULL
+) STRICT;
+CREATE UNIQUE INDEX service_customers_by_id ON service_customers (service, customer);
+-- customers_list by date.
+CREATE INDEX service_customers_by_date ON service_customers (service, updated_at, id);
+
+CREATE TABLE service_price_rules (
+    service TEXT NOT NULL,
+    key TEXT NOT NULL,
+    document BLOB NOT NULL,
+    updated_at INTEGER NOT NULL,
+    PRIMARY KEY (service, key)
+) STRICT, WITHOUT ROWID;
+
+CREATE TABLE service_sales_documents (
+    service TEXT NOT NULL,
+    reference TEXT NOT NULL,
+    document BLOB NOT NULL,
+    pdf BLOB,
+    received_at INTEGER NOT NULL,
+    PRIMARY KEY (service, reference)
+) STRICT;
 ";
 
 /// Checks that the file at `path` is a Tradewire store this build can use (or an empty file
@@ -217,5 +285,65 @@ pub(super) fn unavailable(path: &Path, error: rusqlite::Error) -> StoreError {
 pub(super) fn create_for_test(connection: &Connection) {
     for migration in MIGRATIONS {
         connection.execute_batch(migration).unwrap();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use chrono::{SubsecRound, Utc};
+    use rusqlite::Connection;
+
+    use super::{APPLICATION_ID, MIGRATIONS, SCHEMA_VERSION};
+    use crate::Store;
+    use crate::service::{CatalogueKind, Put, PutMode};
+    use crate::sqlite::{SqliteOptions, SqliteStore};
+
+    /// A store file of schema 1 (before the served webservice's tables), with one document
+    /// in it, opens as the current schema with the document kept.
+    #[tokio::test]
+    async fn a_store_of_schema_1_is_upgraded_in_place() {
+        let directory = tempfile::tempdir().unwrap();
+        let path = directory.path().join("old.db");
+        {
+            let connection = Connection::open(&path).unwrap();
+            connection.execute_batch(MIGRATIONS[0]).unwrap();
+            connection.pragma_update(None, "user_version", 1).unwrap();
+            connection
+                .pragma_update(None, "application_id", APPLICATION_ID)
+                .unwrap();
+            connection
+                .execute(
+                    "INSERT INTO documents (id, source, key, content_hash, received_at, raw,
+                        context, reply_status, reply_content_type, reply_body)
+                     VALUES ('doc-1', 'web', 'order-1', 'h', 0, x'7b7d', '{}', 202,
+                        'application/json', x'7b7d')",
+                    [],
+                )
+                .unwrap();
+        }
+        let store = SqliteStore::open(&path, SqliteOptions::default()).unwrap();
+        let trace = store.trace("order-1").await.unwrap();
+        assert_eq!(trace.documents.len(), 1, "the old document is kept");
+        let at = Utc::now().trunc_subsecs(3);
+        let put = store
+            .service_put_product(
+                "erp",
+                CatalogueKind::Product,
+                "A-1",
+                b"{}".to_vec(),
+                PutMode::Add,
+                at,
+            )
+            .await
+            .unwrap();
+        assert!(matches!(put, Put::Done { .. }));
+        store.close().await.unwrap();
+        let connection = Connection::open(&path).unwrap();
+        let version: i64 = connection
+            .pragma_query_value(None, "user_version", |row| row.get(0))
+            .unwrap();
+        assert_eq!(version, SCHEMA_VERSION);
     }
 }

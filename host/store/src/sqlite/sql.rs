@@ -188,7 +188,7 @@ mod tests {
     fn every_lookup_finds_its_rows_through_an_index() {
         let connection = Connection::open_in_memory().unwrap();
         super::super::schema::create_for_test(&connection);
-        for statement in LOOKUPS {
+        for statement in LOOKUPS.iter().chain(super::super::service::LOOKUPS) {
             let mut explain = connection
                 .prepare(&format!("EXPLAIN QUERY PLAN {statement}"))
                 .unwrap();

@@ -1,0 +1,195 @@
+//! The served e-connecteur webservice at the issue's scale: a SQLite store holding 100,000
+//! products and 100,000 orders (a tenth of them still waiting, in five states), and the
+//! two calls an ERP makes most: `products_list` pages of 500 at random offsets, and
+//! `orders_list` with a filter of two states. Each call goes the whole way the service
+//! takes it — the form decoded by the adapter, the key checked, the store read, the answer
+//! written — and its latency is recorded; p50, p99 and the maximum are printed against the
+//! bar (p99 ≤ 50 ms).
+//!
+//! `cargo bench -p tradewire-runtime --bench econnecteur_service`. `TRADEWIRE_BENCH_CALLS`
+//! (default 500) sets the calls measured per resource.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use chrono::Utc;
+use futures::future::join_all;
+use rand::Rng as _;
+use serde_json::json;
+use tradewire_plugins::Registry;
+use tradewire_runtime::BuildContext;
+use tradewire_runtime::services::econnecteur::{EconnecteurService, EconnecteurServiceConfig};
+use tradewire_store::Store;
+use tradewire_store::service::{CatalogueKind, NewServiceOrder, PutMode};
+use tradewire_store::sqlite::{SqliteOptions, SqliteStore};
+
+const PRODUCTS: usize = 100_000;
+const ORDERS: usize = 100_000;
+const PAGE: usize = 500;
+const KEY: &str = "bench-key";
+const BAR_P99: Duration = Duration::from_millis(50);
+
+/// Calls in flight while filling the store: the writer commits them together.
+const FILL_CONCURRENCY: usize = 2_000;
+
+fn calls() -> usize {
+    std::env::var("TRADEWIRE_BENCH_CALLS")
+        .ok()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(500)
+}
+
+fn main() {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime.block_on(bench());
+}
+
+async fn bench() {
+    let directory = tempfile::tempdir().unwrap();
+    let store =
+        SqliteStore::open(directory.path().join("store.db"), SqliteOptions::default()).unwrap();
+    let registry = Registry::with_builtins();
+    let config: EconnecteurServiceConfig =
+        serde_json::from_value(json!({"address": "127.0.0.1:0", "key": KEY})).unwrap();
+    let service = config
+        .build(
+            "erp",
+            &BuildContext {
+                registry: &registry,
+                base_dir: Path::new("."),
+            },
+        )
+        .unwrap();
+
+    let started = Instant::now();
+    fill(&store).await;
+    println!(
+        "filled: {PRODUCTS} products, {ORDERS} orders ({} waiting) in {:.1} s",
+        ORDERS / 10,
+        started.elapsed().as_secs_f64()
+    );
+
+    let n = calls();
+    let mut products = Vec::with_capacity(n);
+    for _ in 0..n {
+        let offset = rand::rng().random_range(0..PRODUCTS);
+        let limit = format!("{offset},{PAGE}");
+        let (took, answer) = timed(&service, &store, "products_list", &[("limit", &limit)]).await;
+        assert!(answer.contains("<products_list>"), "{answer}");
+        products.push(took);
+    }
+    report("products_list, pages of 500", &mut products);
+
+    let mut orders = Vec::with_capacity(n);
+    let mut listed = 0;
+    for _ in 0..n {
+        let (took, answer) = timed(&service, &store, "orders_list", &[("filter", "2,3")]).await;
+        listed = answer.matches("<order>").count();
+        orders.push(took);
+    }
+    println!("orders_list answers {listed} orders");
+    report("orders_list, filter = 2,3", &mut orders);
+}
+
+/// 100,000 products; 100,000 orders in states 1 to 5, nine in ten then marked exported.
+async fn fill(store: &SqliteStore) {
+    let at = Utc::now();
+    for chunk in (0..PRODUCTS).collect::<Vec<_>>().chunks(FILL_CONCURRENCY) {
+        join_all(chunk.iter().map(|n| {
+            let sku = format!("SKU-{n:06}");
+            let document = format!(
+                r#"{{"contract":"product/v1","sku":"{sku}","text":{{"name":"Product {n}"}}}}"#
+            )
+            .into_bytes();
+            async move {
+                store
+                    .service_put_product(
+                        "erp",
+                        CatalogueKind::Product,
+                        &sku,
+                        document,
+                        PutMode::Add,
+                        at,
+                    )
+                    .await
+                    .unwrap()
+            }
+        }))
+        .await;
+    }
+    let order = std::fs::read(
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../../tests/conformance/econnecteur/samples/order.xml"),
+    )
+    .unwrap();
+    let instance = Registry::with_builtins()
+        .instantiate("econnecteur", &json!({}))
+        .unwrap();
+    let canonical = instance.decode("order", &order).unwrap().bytes;
+    for chunk in (0..ORDERS).collect::<Vec<_>>().chunks(FILL_CONCURRENCY) {
+        let ids = join_all(chunk.iter().map(|n| {
+            let order = NewServiceOrder {
+                document: format!("doc-{n}"),
+                state: (n % 5 + 1).to_string(),
+                order: canonical.clone(),
+                received_at: at,
+            };
+            async move { (*n, store.service_add_order("erp", order).await.unwrap()) }
+        }))
+        .await;
+        join_all(
+            ids.into_iter()
+                .filter(|(n, _)| n % 10 != 0)
+                .map(|(_, id)| async move {
+                    store
+                        .service_mark_exported("erp", id, None, at)
+                        .await
+                        .unwrap()
+                }),
+        )
+        .await;
+    }
+}
+
+async fn timed(
+    service: &EconnecteurService,
+    store: &SqliteStore,
+    resource: &str,
+    variables: &[(&str, &str)],
+) -> (Duration, String) {
+    let mut body = format!("key={KEY}&resource={resource}");
+    for (name, value) in variables {
+        body.push_str(&format!("&{name}={}", value.replace(',', "%2C")));
+    }
+    let started = Instant::now();
+    let answered = service
+        .call(
+            store,
+            body.into_bytes(),
+            Some("application/x-www-form-urlencoded".to_owned()),
+        )
+        .await;
+    let took = started.elapsed();
+    assert_eq!(answered.reply.status, 200);
+    (took, String::from_utf8(answered.reply.body).unwrap())
+}
+
+fn report(what: &str, latencies: &mut [Duration]) {
+    latencies.sort();
+    let at = |q: f64| latencies[((latencies.len() as f64 * q) as usize).min(latencies.len() - 1)];
+    let p99 = at(0.99);
+    println!(
+        "{what}: {} calls, p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms — bar p99 ≤ {} ms: {}",
+        latencies.len(),
+        at(0.50).as_secs_f64() * 1e3,
+        p99.as_secs_f64() * 1e3,
+        latencies[latencies.len() - 1].as_secs_f64() * 1e3,
+        BAR_P99.as_millis(),
+        if p99 <= BAR_P99 { "met" } else { "MISSED" }
+    );
+}
