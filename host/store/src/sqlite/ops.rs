@@ -451,7 +451,7 @@ fn delete_dead_letter(connection: &Connection, id: DeadLetterId) -> rusqlite::Re
     Ok(deleted > 0)
 }
 
-fn millis(at: Timestamp) -> i64 {
+pub(super) fn millis(at: Timestamp) -> i64 {
     at.timestamp_millis()
 }
 
@@ -460,7 +460,7 @@ fn ceil_millis(duration: Duration) -> i64 {
     i64::try_from(duration.as_micros().div_ceil(1000)).unwrap_or(i64::MAX)
 }
 
-fn timestamp(row: &Row<'_>, index: usize) -> rusqlite::Result<Timestamp> {
+pub(super) fn timestamp(row: &Row<'_>, index: usize) -> rusqlite::Result<Timestamp> {
     let millis: i64 = row.get(index)?;
     DateTime::from_timestamp_millis(millis).ok_or_else(|| {
         unreadable(
@@ -478,7 +478,7 @@ fn optional_timestamp(row: &Row<'_>, index: usize) -> rusqlite::Result<Option<Ti
     }
 }
 
-fn json(row: &Row<'_>, index: usize) -> rusqlite::Result<serde_json::Value> {
+pub(super) fn json(row: &Row<'_>, index: usize) -> rusqlite::Result<serde_json::Value> {
     let text: String = row.get(index)?;
     serde_json::from_str(&text).map_err(|error| unreadable(index, Type::Text, error.to_string()))
 }

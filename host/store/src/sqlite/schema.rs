@@ -12,7 +12,7 @@ const APPLICATION_ID: i32 = 0x5457_5354;
 
 /// One entry per schema version, applied in order: version `n` is `MIGRATIONS[..n]`. An
 /// entry is never edited once released; a change is a new entry.
-const MIGRATIONS: &[&str] = &[V1];
+const MIGRATIONS: &[&str] = &[V1, V2_PUNCHOUT_SESSIONS];
 
 /// The schema version this build writes, kept in `PRAGMA user_version`.
 pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
@@ -98,6 +98,34 @@ CREATE TABLE dead_letters (
 ) STRICT;
 -- trace: refused inputs by key.
 CREATE INDEX dead_letters_refused_by_key ON dead_letters (key) WHERE kind = 'refused';
+";
+
+/// Punchout sessions (the `oci_gateway` service). The token is kept as its digest only.
+/// `cart_document` has no foreign key: documents are pruned on their own schedule, and a
+/// session still says it returned its cart.
+const V2_PUNCHOUT_SESSIONS: &str = "
+CREATE TABLE punchout_sessions (
+    id TEXT PRIMARY KEY NOT NULL,
+    token_hash TEXT NOT NULL UNIQUE,
+    service TEXT NOT NULL,
+    account TEXT NOT NULL,
+    created_at INTEGER NOT NULL,
+    expires_at INTEGER NOT NULL,
+    fields TEXT NOT NULL,
+    cart_document TEXT,
+    cart_returned_at INTEGER,
+    page_status INTEGER,
+    page_content_type TEXT,
+    page_body BLOB,
+    CHECK ((cart_document IS NULL) = (cart_returned_at IS NULL)
+        AND (cart_document IS NULL) = (page_status IS NULL)
+        AND (cart_document IS NULL) = (page_content_type IS NULL)
+        AND (cart_document IS NULL) = (page_body IS NULL))
+) STRICT;
+-- sessions list, newest first.
+CREATE INDEX punchout_sessions_by_created_at ON punchout_sessions (created_at);
+-- prune by expiry.
+CREATE INDEX punchout_sessions_by_expires_at ON punchout_sessions (expires_at);
 ";
 
 /// Checks that the file at `path` is a Tradewire store this build can use (or an empty file
@@ -218,4 +246,18 @@ pub(super) fn create_for_test(connection: &Connection) {
     for migration in MIGRATIONS {
         connection.execute_batch(migration).unwrap();
     }
+}
+
+/// A store file of schema `version` (older than this build's), for the tests that migrate.
+#[cfg(test)]
+pub(super) fn create_version_for_test(connection: &Connection, version: usize) {
+    for migration in &MIGRATIONS[..version] {
+        connection.execute_batch(migration).unwrap();
+    }
+    connection
+        .pragma_update(None, "user_version", version as i64)
+        .unwrap();
+    connection
+        .pragma_update(None, "application_id", APPLICATION_ID)
+        .unwrap();
 }
