@@ -14,6 +14,7 @@ pub mod health;
 pub mod ingest;
 pub mod run;
 pub mod schema;
+pub mod services;
 pub mod sinks;
 pub mod sources;
 pub mod transforms;
