@@ -56,6 +56,8 @@ struct Gateway {
     dir: tempfile::TempDir,
     /// The pipeline file's name in `dir`.
     pipeline: String,
+    /// The variables it was started with, for the commands beside it.
+    env: Vec<(&'static str, String)>,
     runtime: Runtime,
     listen: SocketAddr,
     ois: Receiver,
@@ -69,7 +71,7 @@ impl Gateway {
         Self::start("oci-gateway.toml", &text, &[])
     }
 
-    fn start(name: &str, text: &str, extra_env: &[(&str, String)]) -> Self {
+    fn start(name: &str, text: &str, extra_env: &[(&'static str, String)]) -> Self {
         let dir = tempfile::tempdir().expect("temp dir");
         std::fs::write(dir.path().join(name), text).expect("write the pipeline");
         let ois = Receiver::start(|_, _| (200, Duration::ZERO));
@@ -86,6 +88,7 @@ impl Gateway {
         Self {
             dir,
             pipeline: name.to_owned(),
+            env,
             runtime,
             listen,
             ois,
@@ -130,7 +133,7 @@ impl Gateway {
     fn tradewire(&self, args: &[&str]) -> (bool, String, String) {
         let mut args = args.to_vec();
         args.extend(["--config", self.pipeline.as_str()]);
-        let (status, stdout, stderr) = tradewire(self.dir.path(), &args, &[]);
+        let (status, stdout, stderr) = tradewire(self.dir.path(), &args, &self.env);
         (status.success(), stdout, stderr)
     }
 
@@ -424,6 +427,16 @@ fn the_gateway_example_runs_end_to_end() {
         gateway
             .metrics()
             .contains("tradewire_punchout_orders_total")
+    );
+
+    // SIGTERM: the service stops with the sources, and the process exits 0.
+    let mut gateway = gateway;
+    let (status, _) = gateway.runtime.terminate(Duration::from_secs(10));
+    assert_eq!(
+        status.map(|s| s.success()),
+        Some(true),
+        "{}",
+        gateway.runtime.log()
     );
 }
 
@@ -729,6 +742,25 @@ fn cxml_orders_with_a_wrong_secret_or_sender_are_refused_as_cxml() {
         text(&broken)
     );
     assert!(gateway.ois.requests().is_empty());
+
+    // Each refusal is kept, under the service's output; the sender sends again, so a
+    // replay says so rather than pretend.
+    let (ok, letters, _) = gateway.tradewire(&["--format", "json", "dlq", "list"]);
+    assert!(ok);
+    let letters: Value = serde_json::from_str(&letters).unwrap();
+    let letters = letters.as_array().unwrap();
+    assert_eq!(letters.len(), 3, "{letters:?}");
+    assert!(
+        letters.iter().all(|l| l["component"] == "punchout.orders"),
+        "{letters:?}"
+    );
+    let first = letters[0]["id"].to_string();
+    let (ok, _, stderr) = gateway.tradewire(&["dlq", "replay", &first]);
+    assert!(!ok);
+    assert!(
+        stderr.contains("refused by service output `punchout.orders`"),
+        "{stderr}"
+    );
 }
 
 #[test]

@@ -540,6 +540,12 @@ pub enum ReplayError {
         id: DeadLetterId,
         source_name: String,
     },
+    /// Services answer their senders at once: a refused request is sent again by its
+    /// sender, not replayed.
+    #[error(
+        "dead letter {id} was refused by service output `{output}` and answered to its sender, who sends it again; drop it once that is done"
+    )]
+    FromService { id: DeadLetterId, output: String },
 }
 
 impl Ingest {
@@ -558,7 +564,17 @@ impl Ingest {
         }
         let source_name = letter.summary.component.clone();
         let Some(built) = self.pipeline.sources.iter().find(|s| s.name == source_name) else {
-            return Err(ReplayError::UnknownSource { id, source_name });
+            let from_service = source_name.split_once('.').is_some_and(|(service, _)| {
+                self.pipeline.services.iter().any(|s| s.name == service)
+            });
+            return Err(if from_service {
+                ReplayError::FromService {
+                    id,
+                    output: source_name,
+                }
+            } else {
+                ReplayError::UnknownSource { id, source_name }
+            });
         };
         let context = letter
             .context
