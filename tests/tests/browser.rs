@@ -201,8 +201,8 @@ async fn browser(driver: &Chromedriver, profile: &Path, scripts: bool) -> Client
     }
     let mut capabilities = serde_json::Map::new();
     capabilities.insert("goog:chromeOptions".into(), options);
-    ClientBuilder::rustls()
-        .expect("TLS for the WebDriver client")
+    // chromedriver is on loopback: plain HTTP, and no TLS provider to choose.
+    ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
         .capabilities(capabilities)
         .connect(&driver.url)
         .await
