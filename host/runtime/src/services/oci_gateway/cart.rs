@@ -59,34 +59,46 @@ fn refused_page(diagnostics: &Diagnostics) -> Response {
 }
 
 /// The session's token and the cart's bytes: from a form a browser posted (`session`,
-/// `cart`), else the body is the cart and the token is in the query (`?session=`).
+/// `cart`, in UTF-8), else the body is the cart and the token is in the query
+/// (`?session=`).
 fn token_and_cart(
     uri: &Uri,
     headers: &HeaderMap,
     body: Vec<u8>,
 ) -> Result<(String, Vec<u8>), String> {
-    let utf8 = tradewire_sdk::form::charset("UTF-8");
-    let field = |bytes: &[u8], name: &str| -> Option<String> {
-        let form = tradewire_sdk::form::decode_form(bytes, utf8?).ok()?;
-        form.iter()
-            .find(|(n, _)| *n == name)
-            .map(|(_, v)| v.to_owned())
+    let utf8 = tradewire_sdk::form::charset("UTF-8").ok_or("UTF-8 is unknown")?;
+    let fields = |bytes: &[u8], what: &str| -> Result<Vec<(String, String)>, String> {
+        tradewire_sdk::form::decode_form(bytes, utf8)
+            .map(|form| {
+                form.iter()
+                    .map(|(name, value)| (name.to_owned(), value.to_owned()))
+                    .collect()
+            })
+            .map_err(|d| format!("{what} is not a UTF-8 form (write `accept-charset=\"UTF-8\"` on the shop's form): {d}"))
     };
-    let from_query = field(uri.query().unwrap_or_default().as_bytes(), SESSION_FIELD);
+    let field = |fields: &[(String, String)], name: &str| {
+        fields
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.clone())
+    };
+    let query = fields(uri.query().unwrap_or_default().as_bytes(), "the query")?;
+    let from_query = field(&query, SESSION_FIELD);
     let is_form = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
+        .and_then(|t| t.split(';').next())
         .is_some_and(|t| {
-            t.split(';').next().is_some_and(|t| {
-                t.trim()
-                    .eq_ignore_ascii_case("application/x-www-form-urlencoded")
-            })
+            t.trim()
+                .eq_ignore_ascii_case("application/x-www-form-urlencoded")
         });
     if is_form {
-        let token = field(&body, SESSION_FIELD).or(from_query);
-        let cart = field(&body, CART_FIELD)
+        let form = fields(&body, "the body")?;
+        let cart = field(&form, CART_FIELD)
             .ok_or_else(|| format!("the form has no `{CART_FIELD}` field"))?;
-        let token = token.ok_or_else(|| format!("the form has no `{SESSION_FIELD}` field"))?;
+        let token = field(&form, SESSION_FIELD)
+            .or(from_query)
+            .ok_or_else(|| format!("the form has no `{SESSION_FIELD}` field"))?;
         Ok((token, cart.into_bytes()))
     } else {
         let token = from_query
@@ -276,5 +288,58 @@ pub(super) async fn return_cart(
                 &["The cart could not be taken now. Try again in a moment.".to_owned()],
             )
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn form_headers() -> HeaderMap {
+        let mut headers = HeaderMap::new();
+        headers.insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/x-www-form-urlencoded; charset=UTF-8"),
+        );
+        headers
+    }
+
+    #[test]
+    fn a_browsers_form_carries_the_session_and_the_cart() {
+        let uri: Uri = "/cart".parse().unwrap_or_default();
+        let body = b"session=abc&cart=%7B%22x%22%3A%22Gr%C3%B6%C3%9Fe%22%7D".to_vec();
+        assert_eq!(
+            token_and_cart(&uri, &form_headers(), body),
+            Ok(("abc".to_owned(), r#"{"x":"Größe"}"#.as_bytes().to_vec()))
+        );
+    }
+
+    #[test]
+    fn a_servers_body_is_the_cart_and_the_query_names_the_session() {
+        let uri: Uri = "/cart?session=abc".parse().unwrap_or_default();
+        let body = br#"{"contract":"order/v1"}"#.to_vec();
+        assert_eq!(
+            token_and_cart(&uri, &HeaderMap::new(), body.clone()),
+            Ok(("abc".to_owned(), body))
+        );
+        let uri: Uri = "/cart".parse().unwrap_or_default();
+        let missing = token_and_cart(&uri, &HeaderMap::new(), Vec::new());
+        assert!(missing.is_err_and(|why| why.contains("?session=TOKEN")));
+    }
+
+    #[test]
+    fn a_form_in_another_charset_is_named_as_such() {
+        let uri: Uri = "/cart".parse().unwrap_or_default();
+        // `ö` as ISO-8859-1 sends it.
+        let body = b"session=abc&cart=Gr%F6%DFe".to_vec();
+        let refused = token_and_cart(&uri, &form_headers(), body);
+        assert!(
+            refused
+                .as_ref()
+                .is_err_and(|why| why.contains("accept-charset")),
+            "{refused:?}"
+        );
+        let no_cart = token_and_cart(&uri, &form_headers(), b"session=abc".to_vec());
+        assert!(no_cart.is_err_and(|why| why.contains("no `cart` field")));
     }
 }

@@ -693,7 +693,7 @@ pub(crate) struct Running {
     pub gateway: Arc<OciGateway>,
     pub runtime: ServiceRuntime,
     pub carts: Arc<Origin>,
-    /// Orders whose account is not known yet (refused before an account's decode).
+    /// Orders refused before an account's decode: kept, and answered as cXML.
     pub orders: Arc<Origin>,
     /// Per account (by index), its orders' origin, decoding with its shared secret.
     pub account_orders: Vec<Option<Arc<Origin>>>,
@@ -703,11 +703,7 @@ impl Service for OciGateway {
     fn router(self: Arc<Self>, runtime: ServiceRuntime) -> axum::Router {
         let running = Arc::new(Running {
             carts: runtime.origin("carts", None, None),
-            orders: runtime.origin(
-                "orders",
-                Some(self.order_probe.clone()),
-                Some(self.order_reply.clone()),
-            ),
+            orders: runtime.origin("orders", None, Some(self.order_reply.clone())),
             account_orders: self
                 .accounts
                 .iter()
