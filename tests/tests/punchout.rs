@@ -270,6 +270,30 @@ fn validate_names_a_misspelt_service_key_with_its_line_and_column() {
 }
 
 #[test]
+fn validate_refuses_a_service_on_an_address_in_use() {
+    let dir = tempfile::tempdir().unwrap();
+    let text = std::fs::read_to_string(repo("examples/pipelines/oci-gateway.toml"))
+        .unwrap()
+        .replace(
+            "address = \"${TRADEWIRE_LISTEN:-127.0.0.1:8090}\"",
+            "address = \"127.0.0.1:8686\"",
+        );
+    std::fs::write(dir.path().join("p.toml"), &text).unwrap();
+    let env = [
+        ("BUYER01_PASSWORD_HASH", hash_password(PASSWORD)),
+        ("BUYER01_SECRET", SECRET.to_owned()),
+        ("OIS_URL", "http://127.0.0.1:9/".to_owned()),
+    ];
+    let (status, _, stderr) = tradewire(dir.path(), &["validate", "p.toml"], &env);
+    assert_eq!(status.code(), Some(2), "{stderr}");
+    assert!(
+        // The address came from a variable's default: diagnostics show the variable.
+        stderr.contains("error[config.address_in_use] `api.address`: ${TRADEWIRE_API} is also `services.punchout.address`"),
+        "{stderr}"
+    );
+}
+
+#[test]
 fn graph_shows_the_service_and_its_outputs() {
     let dir = tempfile::tempdir().unwrap();
     std::fs::copy(

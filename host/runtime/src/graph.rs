@@ -179,6 +179,7 @@ impl Pipeline {
                 Err(errors) => diagnostics.extend(file.build_errors(&at, errors)),
             }
         }
+        diagnostics.extend(shared_addresses(&config));
         let mut services = Vec::new();
         for c in config.services.iter().filter(|c| !broken.contains(&c.name)) {
             match c.config.build(&c.name, cx) {
@@ -558,6 +559,47 @@ fn build_source(
     } else {
         Err(errors)
     }
+}
+
+/// A service or the API on an address another listener uses: one of them could not start.
+/// (`http` sources share an address: each takes its own path.)
+fn shared_addresses(config: &PipelineConfig) -> Vec<ConfigDiagnostic> {
+    let mut listeners: Vec<(std::net::SocketAddr, Vec<String>, bool)> = Vec::new();
+    for c in &config.sources {
+        if let SourceConfig::Http(http) = &c.config {
+            let key = ["sources", &c.name, "address"].map(str::to_owned).to_vec();
+            listeners.push((http.address, key, true));
+        }
+    }
+    for c in &config.services {
+        let key = ["services", &c.name, "address"].map(str::to_owned).to_vec();
+        listeners.push((c.config.address(), key, false));
+    }
+    if let Some(api) = &config.api {
+        listeners.push((
+            api.address,
+            vec!["api".to_owned(), "address".to_owned()],
+            false,
+        ));
+    }
+    let mut diagnostics = Vec::new();
+    for (i, (address, key, shares)) in listeners.iter().enumerate() {
+        let earlier = listeners[..i]
+            .iter()
+            .find(|(other, _, other_shares)| other == address && !(*shares && *other_shares));
+        if let Some((_, other, _)) = earlier {
+            diagnostics.push(config.file.diagnostic_at_key(
+                Severity::Error,
+                key,
+                "config.address_in_use",
+                &format!(
+                    "{address} is also `{}`: a service and the API each listen on an address of their own",
+                    other.join(".")
+                ),
+            ));
+        }
+    }
+    diagnostics
 }
 
 /// Why `reference` names nothing a component can take.
