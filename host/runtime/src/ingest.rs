@@ -100,6 +100,15 @@ impl Wakers {
     }
 }
 
+/// An [`Input`] whose bytes and context are shared with the code that may refuse it.
+struct Received {
+    raw: Arc<Vec<u8>>,
+    decoded: Option<Vec<u8>>,
+    context: Arc<CallContext>,
+    key: Option<String>,
+    fallback_key: Option<String>,
+}
+
 /// The documents an input became, one per sink, ready to commit.
 struct Prepared {
     key: Option<String>,
@@ -160,7 +169,6 @@ impl Ingest {
         input: Input,
         answer: Option<Reply>,
     ) -> Result<Incoming, Refused> {
-        let received_at = Utc::now();
         let Input {
             raw,
             decoded,
@@ -168,7 +176,32 @@ impl Ingest {
             key,
             fallback_key,
         } = input;
-        let (raw, context) = (Arc::new(raw), Arc::new(context));
+        let received = Received {
+            raw: Arc::new(raw),
+            decoded,
+            context: Arc::new(context),
+            key,
+            fallback_key,
+        };
+        self.prepare(origin, received, answer).await
+    }
+
+    /// [`Self::incoming`] of an input whose bytes and context the caller keeps too (to
+    /// refuse it with), shared rather than copied.
+    async fn prepare(
+        &self,
+        origin: &Arc<Origin>,
+        received: Received,
+        answer: Option<Reply>,
+    ) -> Result<Incoming, Refused> {
+        let received_at = Utc::now();
+        let Received {
+            raw,
+            decoded,
+            context,
+            key,
+            fallback_key,
+        } = received;
         let prepared = {
             let (raw, context, pipeline, origin) = (
                 raw.clone(),
@@ -257,12 +290,21 @@ impl Ingest {
 
     /// Decodes, transforms and commits one input from `origin`.
     pub async fn take_from(&self, origin: &Arc<Origin>, input: Input) -> Outcome {
-        let (raw, context, key) = (input.raw.clone(), input.context.clone(), input.key.clone());
-        let incoming = match self.incoming(origin, input, None).await {
-            Ok(incoming) => incoming,
-            Err(refused) => return self.refuse(origin, &raw, &context, key, refused).await,
+        let (raw, context) = (Arc::new(input.raw), Arc::new(input.context));
+        let received = Received {
+            raw: raw.clone(),
+            decoded: input.decoded,
+            context: context.clone(),
+            key: input.key.clone(),
+            fallback_key: input.fallback_key,
         };
-        self.commit(origin, &context, incoming).await
+        match self.prepare(origin, received, None).await {
+            Ok(incoming) => self.commit(origin, &context, incoming).await,
+            Err(refused) => {
+                self.refuse(origin, &raw, &context, input.key, refused)
+                    .await
+            }
+        }
     }
 
     /// Commits what [`Self::incoming`] made, and wakes the sinks it reaches.
