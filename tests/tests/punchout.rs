@@ -198,6 +198,16 @@ fn order_request(secret: &str) -> Vec<u8> {
         .into_bytes()
 }
 
+/// Whether the gateway's store files (the example's `oci-gateway.db`) hold `bytes`.
+fn store_holds(gateway: &Gateway, bytes: &[u8]) -> bool {
+    ["oci-gateway.db", "oci-gateway.db-wal"].iter().any(|file| {
+        std::fs::read(gateway.dir.path().join(file))
+            .unwrap_or_default()
+            .windows(bytes.len())
+            .any(|w| w == bytes)
+    })
+}
+
 fn wait_until<T>(what: &str, mut ready: impl FnMut() -> Option<T>) -> T {
     let deadline = std::time::Instant::now() + Duration::from_secs(30);
     loop {
@@ -418,16 +428,8 @@ fn the_gateway_example_runs_end_to_end() {
         assert!(!out.contains(PASSWORD) && !out.contains(&token), "{out}");
     }
     // Nor does the store file hold the token or the password.
-    let store = std::fs::read(gateway.dir.path().join("oci-gateway.db")).unwrap_or_default();
-    let wal = std::fs::read(gateway.dir.path().join("oci-gateway.db-wal")).unwrap_or_default();
-    for bytes in [&store, &wal] {
-        assert!(!bytes.windows(token.len()).any(|w| w == token.as_bytes()));
-        assert!(
-            !bytes
-                .windows(PASSWORD.len())
-                .any(|w| w == PASSWORD.as_bytes())
-        );
-    }
+    assert!(!store_holds(&gateway, token.as_bytes()));
+    assert!(!store_holds(&gateway, PASSWORD.as_bytes()));
 
     // The approved order: cXML in, committed, a cXML Response 200 out; OIS JSON to the ERP.
     let first = gateway.post("/cxml/order", "text/xml", &order_request(SECRET));
@@ -452,6 +454,18 @@ fn the_gateway_example_runs_end_to_end() {
             .metrics()
             .contains("tradewire_punchout_orders_total")
     );
+
+    // The order was kept without its shared secret.
+    let (ok, trace, _) = gateway.tradewire(&["trace", "1625586002.193314.7293@dev"]);
+    assert!(ok);
+    assert!(trace.contains("punchout.orders"), "{trace}");
+    let (_, trace, _) =
+        gateway.tradewire(&["--format", "json", "trace", "1625586002.193314.7293@dev"]);
+    assert!(
+        trace.contains("<SharedSecret>***</SharedSecret>"),
+        "{trace}"
+    );
+    assert!(!store_holds(&gateway, SECRET.as_bytes()));
 
     // SIGTERM: the service stops with the sources, and the process exits 0.
     let mut gateway = gateway;
@@ -778,6 +792,11 @@ fn cxml_orders_with_a_wrong_secret_or_sender_are_refused_as_cxml() {
         letters.iter().all(|l| l["component"] == "punchout.orders"),
         "{letters:?}"
     );
+    assert!(
+        !store_holds(&gateway, b"roadrunner"),
+        "a wrong secret is not kept either"
+    );
+    assert!(!store_holds(&gateway, SECRET.as_bytes()));
     let first = letters[0]["id"].to_string();
     let (ok, _, stderr) = gateway.tradewire(&["dlq", "replay", &first]);
     assert!(!ok);

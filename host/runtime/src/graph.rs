@@ -174,6 +174,7 @@ impl Pipeline {
                         output: OutputRef::new(&c.name, None),
                         decode,
                         reply,
+                        blank_secrets: None,
                     }),
                 }),
                 Err(errors) => diagnostics.extend(file.build_errors(&at, errors)),

@@ -28,6 +28,22 @@ pub struct Origin {
     pub decode: Option<BoundAdapter>,
     /// The adapter that encodes an `acknowledgement` as the answer; without one, JSON.
     pub reply: Option<BoundAdapter>,
+    /// Blanks the secrets its input carries (a cXML `SharedSecret`) in what the store
+    /// keeps of it: secrets never reach the store.
+    pub blank_secrets: Option<BlankSecrets>,
+}
+
+/// An input's bytes with the secrets they carry blanked.
+pub type BlankSecrets = fn(&[u8]) -> Vec<u8>;
+
+impl Origin {
+    /// What the store keeps of `raw`.
+    fn kept<'a>(&self, raw: &'a [u8]) -> std::borrow::Cow<'a, [u8]> {
+        match self.blank_secrets {
+            Some(blank) => std::borrow::Cow::Owned(blank(raw)),
+            None => std::borrow::Cow::Borrowed(raw),
+        }
+    }
 }
 
 /// One input as a source received it.
@@ -229,6 +245,7 @@ impl Ingest {
             }
         };
         let key = key.or(prepared.key).or(fallback_key);
+        let kept = origin.kept(&raw);
         let id = uuid::Uuid::now_v7().to_string();
         let sinks: Vec<&str> = prepared
             .deliveries
@@ -263,9 +280,9 @@ impl Ingest {
             id: id.clone(),
             source: origin.name.clone(),
             key,
-            content_hash: content_hash(&raw),
+            content_hash: content_hash(&kept),
             received_at,
-            raw: raw.to_vec(),
+            raw: kept.into_owned(),
             context: context_json(&context),
             reply,
             deliveries: prepared
@@ -391,7 +408,7 @@ impl Ingest {
             source: source.name.clone(),
             key,
             received_at: Utc::now(),
-            raw: raw.to_vec(),
+            raw: source.kept(raw).into_owned(),
             context: context_json(context),
             diagnostics: diagnostics_json,
         };

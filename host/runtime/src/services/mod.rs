@@ -18,7 +18,7 @@ use tradewire_store::Store;
 
 use crate::adapter::BoundAdapter;
 use crate::graph::OutputRef;
-use crate::ingest::{Ingest, Origin};
+use crate::ingest::{BlankSecrets, Ingest, Origin};
 use crate::{BuildContext, ConfigError};
 
 #[derive(Debug, Clone, Deserialize, JsonSchema)]
@@ -102,18 +102,21 @@ impl fmt::Debug for ServiceRuntime {
 
 impl ServiceRuntime {
     /// Where documents emitted on `output` come in: kept as `<service>.<output>`, routed
-    /// from that output, read by `decode` (canonical JSON without), answered by `reply`.
+    /// from that output, read by `decode` (canonical JSON without), answered by `reply`,
+    /// kept with the secrets `blank_secrets` finds blanked.
     pub fn origin(
         &self,
         output: &str,
         decode: Option<BoundAdapter>,
         reply: Option<BoundAdapter>,
+        blank_secrets: Option<BlankSecrets>,
     ) -> Arc<Origin> {
         Arc::new(Origin {
             name: format!("{}.{output}", self.name),
             output: OutputRef::new(&self.name, Some(output)),
             decode,
             reply,
+            blank_secrets,
         })
     }
 

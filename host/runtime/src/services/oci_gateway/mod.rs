@@ -702,8 +702,13 @@ pub(crate) struct Running {
 impl Service for OciGateway {
     fn router(self: Arc<Self>, runtime: ServiceRuntime) -> axum::Router {
         let running = Arc::new(Running {
-            carts: runtime.origin("carts", None, None),
-            orders: runtime.origin("orders", None, Some(self.order_reply.clone())),
+            carts: runtime.origin("carts", None, None, None),
+            orders: runtime.origin(
+                "orders",
+                None,
+                Some(self.order_reply.clone()),
+                Some(orders::blank_shared_secrets),
+            ),
             account_orders: self
                 .accounts
                 .iter()
@@ -713,6 +718,7 @@ impl Service for OciGateway {
                             "orders",
                             Some(decode.clone()),
                             Some(self.order_reply.clone()),
+                            Some(orders::blank_shared_secrets),
                         )
                     })
                 })
