@@ -410,6 +410,13 @@ fn the_gateway_example_runs_end_to_end() {
     let archived: Value = serde_json::from_slice(&std::fs::read(file).unwrap()).unwrap();
     assert_eq!(archived["lines"][0]["description"], "Größe XL");
 
+    // `/health` lists the service.
+    let health = http_get(gateway.runtime.api, "/health").expect("healthy");
+    assert!(
+        health.contains("\"punchout\"") && health.contains("service"),
+        "{health}"
+    );
+
     // Support staff see the session without a secret.
     let (ok, listed, _) = gateway.tradewire(&["sessions", "list"]);
     assert!(ok);
@@ -424,6 +431,9 @@ fn the_gateway_example_runs_end_to_end() {
         "{shown}"
     );
     assert!(shown.contains("charset: ISO-8859-1"), "{shown}");
+    let (ok, _, stderr) = gateway.tradewire(&["sessions", "show", "no-such-session"]);
+    assert!(!ok);
+    assert!(stderr.contains("no session no-such-session"), "{stderr}");
     for out in [&listed, &shown] {
         assert!(!out.contains(PASSWORD) && !out.contains(&token), "{out}");
     }
@@ -828,4 +838,41 @@ fn the_pipeline_schema_describes_services() {
             "{expected} missing from the schema"
         );
     }
+}
+
+/// A shop whose carts are e-connecteur orders hands them back as they are.
+#[test]
+fn a_cart_in_an_adapters_format_is_read_by_cart_decode() {
+    let text_of_pipeline = std::fs::read_to_string(repo("examples/pipelines/oci-gateway.toml"))
+        .unwrap()
+        .replace(
+            "session_ttl_secs = 14400",
+            "session_ttl_secs = 14400\ncart_decode = { adapter = \"econnecteur\", message = \"order\", config = { shipping_includes_tax = false } }\noci = { default_unit = \"PCE\" }",
+        );
+    let gateway = Gateway::start("p.toml", &text_of_pipeline, &[]);
+    let token = gateway.open_session();
+    let order = std::fs::read(repo(
+        "adapters/econnecteur/fixtures/order/vendor-sdk-order-net-shipping.xml",
+    ))
+    .unwrap();
+    let page = gateway.post(&format!("/cart?session={token}"), "text/xml", &order);
+    assert_eq!(page.status, 200, "{}", text(&page));
+    let html = String::from_utf8_lossy(&page.body).into_owned();
+    assert!(
+        html.contains(r#"name="NEW_ITEM-DESCRIPTION[1]" value="FILTRE CHARBON ACTIF KUBOTA""#),
+        "{html}"
+    );
+
+    // What is not an order of that format is refused with its diagnostics, and kept.
+    let other = gateway.open_session();
+    let refused = gateway.post(
+        &format!("/cart?session={other}"),
+        "application/json",
+        accented_cart().to_string().as_bytes(),
+    );
+    assert_eq!(refused.status, 422, "{}", text(&refused));
+    assert!(text(&refused).contains("Cart refused"));
+    let (ok, letters, _) = gateway.tradewire(&["--format", "json", "dlq", "list"]);
+    assert!(ok);
+    assert!(letters.contains("punchout.carts"), "{letters}");
 }
