@@ -389,9 +389,10 @@ impl Pipeline {
         })
     }
 
-    /// Runs `document`, taken by a source or emitted on a service's output, through the transforms: the documents each sink
-    /// is to receive (a sink reached twice with the same document receives it once). Refused
-    /// when a transform refuses, or when the document reaches no sink.
+    /// Runs `document`, taken by a source or emitted on a service's output (`from`), through
+    /// the transforms: the documents each sink is to receive (a sink reached twice with the
+    /// same document receives it once). Refused when a transform refuses, or when the
+    /// document reaches no sink.
     pub fn route(
         &self,
         from: &OutputRef,
@@ -565,6 +566,7 @@ fn build_source(
 /// A service or the API on an address another listener uses: one of them could not start.
 /// (`http` sources share an address: each takes its own path.)
 fn shared_addresses(config: &PipelineConfig) -> Vec<ConfigDiagnostic> {
+    // (address, key, whether it shares its address with other `http` sources)
     let mut listeners: Vec<(std::net::SocketAddr, Vec<String>, bool)> = Vec::new();
     for c in &config.sources {
         if let SourceConfig::Http(http) = &c.config {

@@ -156,12 +156,8 @@ pub(super) async fn login(
 
     // An unknown user costs the same argon2 work as a known one: how long a refusal takes
     // does not tell which usernames exist.
-    let account = gateway
-        .accounts
-        .iter()
-        .position(|a| a.username == session.username);
+    let account = gateway.account(&session.username);
     let checked_hash = account
-        .and_then(|i| gateway.accounts.get(i))
         .or(gateway.accounts.first())
         .map(|a| a.password_hash.clone())
         .unwrap_or_default();
@@ -170,10 +166,7 @@ pub(super) async fn login(
         tokio::task::spawn_blocking(move || password_matches(&checked_hash, password.expose()))
             .await
             .unwrap_or(false);
-    let Some(account) = account
-        .filter(|_| matches)
-        .and_then(|i| gateway.accounts.get(i))
-    else {
+    let Some(account) = account.filter(|_| matches) else {
         gateway.throttle.failed(&keys, Instant::now());
         refused(&running, "credentials");
         return page(
