@@ -876,3 +876,16 @@ fn a_cart_in_an_adapters_format_is_read_by_cart_decode() {
     assert!(ok);
     assert!(letters.contains("punchout.carts"), "{letters}");
 }
+
+#[test]
+fn hash_password_refuses_an_empty_password() {
+    let out = Command::new(runtime::tradewire_bin())
+        .arg("hash-password")
+        .stdin(Stdio::null())
+        .output()
+        .expect("tradewire hash-password runs");
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("write the password on stdin"));
+    // Two hashes of one password differ (a salt each) and both verify: see the login tests.
+    assert_ne!(hash_password(PASSWORD), hash_password(PASSWORD));
+}
