@@ -166,16 +166,18 @@ impl Chromedriver {
             .spawn()
             .expect("chromedriver runs (Debian package chromium-driver; .ci/run installs it)");
         let address = SocketAddr::from(([127, 0, 0, 1], port));
+        // Made before waiting, so that a failure to start still stops it.
+        let driver = Self {
+            child,
+            url: format!("http://{address}"),
+        };
         let deadline = Instant::now() + Duration::from_secs(30);
         // Ready once it listens: the WebDriver client's first call waits for it to answer.
         while std::net::TcpStream::connect(address).is_err() {
             assert!(Instant::now() < deadline, "chromedriver did not start");
             std::thread::sleep(Duration::from_millis(50));
         }
-        Self {
-            child,
-            url: format!("http://{address}"),
-        }
+        driver
     }
 }
 
@@ -307,6 +309,88 @@ fn hash_password(password: &str) -> String {
         .to_owned()
 }
 
+/// Where the test's servers are.
+struct Urls {
+    web: SocketAddr,
+    gateway: SocketAddr,
+    hook_url: String,
+}
+
+/// The three round trips: scripts on by both seed URL styles, then scripts off.
+async fn round_trips(
+    scripted: Client,
+    scriptless: Client,
+    urls: Urls,
+    seen: Arc<Mutex<Seen>>,
+    artefact: PathBuf,
+) {
+    let Urls {
+        web,
+        gateway,
+        hook_url,
+    } = urls;
+    // 1. The `/login` style, posted by the procurement system's page, in UTF-8.
+    let srm = format!(
+        "http://{web}/srm/login?action={}&username=buyer01&password={}&hook_url={}&http_content_charset=UTF-8",
+        encode(&format!("http://{gateway}/login")),
+        encode(PASSWORD),
+        encode(&hook_url),
+    );
+    scripted.goto(&srm).await.unwrap();
+    scripted
+        .find(Locator::Id("open-catalog"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    let button = scripted.wait().for_element(Locator::Id("return")).await;
+    button.unwrap().click().await.unwrap();
+    check_received(&hook_request(&seen, 1).await, &hook_url, "UTF-8");
+    scripted
+        .wait()
+        .for_element(Locator::Id("received"))
+        .await
+        .unwrap();
+
+    // 2. shoxl's `/ocihome?username=…&password=…&hook_url=…` by GET; the account's
+    // charset, ISO-8859-1.
+    let ocihome = format!(
+        "http://{gateway}/ocihome?username=buyer01&password={}&hook_url={}",
+        encode(PASSWORD),
+        encode(&hook_url),
+    );
+    scripted.goto(&ocihome).await.unwrap();
+    let button = scripted.wait().for_element(Locator::Id("return")).await;
+    button.unwrap().click().await.unwrap();
+    check_received(&hook_request(&seen, 2).await, &hook_url, "ISO-8859-1");
+
+    // 3. Scripts off: the page's form stays, with its button; its screenshot is kept.
+    scriptless
+        .goto(&format!("{ocihome}&http_content_charset=ISO-8859-1"))
+        .await
+        .unwrap();
+    let button = scriptless.wait().for_element(Locator::Id("return")).await;
+    button.unwrap().click().await.unwrap();
+    let form = scriptless
+        .wait()
+        .for_element(Locator::Id("oci-cart"))
+        .await
+        .unwrap();
+    let png = form.screenshot().await.unwrap();
+    assert!(png.starts_with(b"\x89PNG"), "a PNG screenshot");
+    std::fs::create_dir_all(artefact.parent().unwrap()).unwrap();
+    std::fs::write(&artefact, &png).unwrap();
+    println!("screenshot of the no-script form: {}", artefact.display());
+    form.find(Locator::Css("button"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    check_received(&hook_request(&seen, 3).await, &hook_url, "ISO-8859-1");
+}
+
 #[test]
 fn a_cart_goes_back_through_a_real_browser_in_utf8_and_iso_8859_1() {
     let tokio = tokio::runtime::Runtime::new().unwrap();
@@ -350,46 +434,27 @@ fn a_cart_goes_back_through_a_real_browser_in_utf8_and_iso_8859_1() {
     let hook_url = format!("http://{web}/hook?sap-client=100");
     let artefact = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("punchout-no-script-form.png");
 
+    // The browsers are closed whatever the steps do: a Chromium left open outlives the test.
     tokio.block_on(async {
-        // 1. The `/login` style, posted by the procurement system's page, in UTF-8.
-        let client = browser(&driver, &dir.path().join("profile-1"), true).await;
-        let srm = format!(
-            "http://{web}/srm/login?action={}&username=buyer01&password={}&hook_url={}&http_content_charset=UTF-8",
-            encode(&format!("http://{gateway}/login")),
-            encode(PASSWORD),
-            encode(&hook_url),
-        );
-        client.goto(&srm).await.unwrap();
-        client.find(Locator::Id("open-catalog")).await.unwrap().click().await.unwrap();
-        client.wait().for_element(Locator::Id("return")).await.unwrap().click().await.unwrap();
-        check_received(&hook_request(&seen, 1).await, &hook_url, "UTF-8");
-        client.wait().for_element(Locator::Id("received")).await.unwrap();
-
-        // 2. shoxl's `/ocihome?username=…&password=…&hook_url=…` by GET; the account's
-        // charset, ISO-8859-1.
-        let ocihome = format!(
-            "http://{gateway}/ocihome?username=buyer01&password={}&hook_url={}",
-            encode(PASSWORD),
-            encode(&hook_url),
-        );
-        client.goto(&ocihome).await.unwrap();
-        client.wait().for_element(Locator::Id("return")).await.unwrap().click().await.unwrap();
-        check_received(&hook_request(&seen, 2).await, &hook_url, "ISO-8859-1");
-        client.close().await.unwrap();
-
-        // 3. Scripts off: the page's form stays, with its button; its screenshot is kept.
-        let client = browser(&driver, &dir.path().join("profile-2"), false).await;
-        client.goto(&format!("{ocihome}&http_content_charset=ISO-8859-1")).await.unwrap();
-        client.wait().for_element(Locator::Id("return")).await.unwrap().click().await.unwrap();
-        let form = client.wait().for_element(Locator::Id("oci-cart")).await.unwrap();
-        let png = form.screenshot().await.unwrap();
-        assert!(png.starts_with(b"\x89PNG"), "a PNG screenshot");
-        std::fs::create_dir_all(artefact.parent().unwrap()).unwrap();
-        std::fs::write(&artefact, &png).unwrap();
-        println!("screenshot of the no-script form: {}", artefact.display());
-        form.find(Locator::Css("button")).await.unwrap().click().await.unwrap();
-        check_received(&hook_request(&seen, 3).await, &hook_url, "ISO-8859-1");
-        client.close().await.unwrap();
+        let scripted = browser(&driver, &dir.path().join("profile-1"), true).await;
+        let scriptless = browser(&driver, &dir.path().join("profile-2"), false).await;
+        let steps = tokio::spawn(round_trips(
+            scripted.clone(),
+            scriptless.clone(),
+            Urls {
+                web,
+                gateway,
+                hook_url: hook_url.clone(),
+            },
+            seen.clone(),
+            artefact.clone(),
+        ));
+        let outcome = steps.await;
+        let _ = scripted.close().await;
+        let _ = scriptless.close().await;
+        if let Err(failed) = outcome {
+            std::panic::resume_unwind(failed.into_panic());
+        }
     });
     assert_eq!(seen.lock().unwrap().hooks.len(), 3);
 }
