@@ -15,7 +15,7 @@ use tradewire_sdk::check::{
 };
 use tradewire_sdk::core::{
     Attachment, Classification, Currency, Decimal, DocumentRef, LineKind, Manufacturer, Order,
-    OrderKind, OrderLine, Price, pointer_token,
+    OrderKind, OrderLine, Price, PunchoutSession, pointer_token,
 };
 use tradewire_sdk::{Diagnostic, Diagnostics};
 
@@ -86,6 +86,28 @@ pub fn encode_cart(
         writer.line(order, line, &numbered);
     }
     pairs
+}
+
+/// `order` as the punchout `session` returns it: the session's hook URL, return target,
+/// charset and SAP fields over the order's own.
+pub fn for_session(order: &Order, session: &PunchoutSession) -> Order {
+    let mut order = order.clone();
+    let extensions = &mut order.extensions;
+    extensions.insert(EXT_HOOK_URL.to_owned(), session.hook_url.clone());
+    let values = [
+        (EXT_RETURNTARGET.to_owned(), &session.return_target),
+        (EXT_CHARSET.to_owned(), &session.charset),
+        (format!("{EXT_FORM_PREFIX}~OkCode"), &session.ok_code),
+        (format!("{EXT_FORM_PREFIX}~TARGET"), &session.target),
+        (format!("{EXT_FORM_PREFIX}~CALLER"), &session.caller),
+    ];
+    for (key, value) in values {
+        match value {
+            Some(value) => extensions.insert(key, value.clone()),
+            None => extensions.remove(&key),
+        };
+    }
+    order
 }
 
 /// Config `form_fields`, then the order's `oci.form.<name>` extensions over them.

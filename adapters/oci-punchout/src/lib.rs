@@ -33,8 +33,8 @@ pub use config::{
 pub use cxml::{CXML_VERSION, ext as cxml_ext};
 
 use tradewire_sdk::{
-    Adapter, AdapterInfo, Diagnostic, Diagnostics, Document, DocumentKind, MessageSpec, Outcome,
-    form,
+    Adapter, AdapterInfo, CallContext, Diagnostic, Diagnostics, Document, DocumentKind,
+    MessageSpec, Outcome, form,
 };
 
 use crate::config::Settings;
@@ -170,6 +170,24 @@ impl Adapter for OciPunchout {
             )
             .into()),
             (other, _) => Err(unknown_message(other)),
+        }
+    }
+
+    /// A cart of a punchout session goes where the session says, with what it says: its
+    /// hook URL, return target, charset and SAP fields (`~OkCode`, `~TARGET`, `~CALLER`)
+    /// replace the order's own, so that a cart cannot send itself anywhere else.
+    fn encode_in_context(
+        &self,
+        message: &str,
+        document: &Document,
+        context: &CallContext,
+    ) -> Outcome<Vec<u8>> {
+        match (message, document, &context.punchout_session) {
+            (message::CART | message::CART_PAGE, Document::Order(order), Some(session)) => {
+                let order = cart::for_session(order, session);
+                self.encode(message, &Document::Order(order))
+            }
+            _ => self.encode(message, document),
         }
     }
 }

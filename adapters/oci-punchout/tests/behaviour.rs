@@ -4,8 +4,8 @@
 
 use proptest::prelude::*;
 use tradewire_oci_punchout::{Config, CxmlConfig, OciPunchout};
-use tradewire_sdk::core::{Decimal, LineKind, Order, Secret};
-use tradewire_sdk::{Adapter, Diagnostics, Document};
+use tradewire_sdk::core::{Decimal, LineKind, Order, PunchoutSession, Secret};
+use tradewire_sdk::{Adapter, CallContext, Diagnostics, Document};
 
 fn adapter() -> OciPunchout {
     OciPunchout::new(Config::default()).unwrap()
@@ -204,6 +204,58 @@ fn a_cart_page_without_a_valid_hook_url_is_refused() {
     })
     .unwrap_err();
     assert_eq!(configured.as_slice()[0].path, "/config/hook_url");
+}
+
+/// In a punchout session's context, the cart goes where the session says, whatever the
+/// order carries, with the session's charset and SAP fields.
+#[test]
+fn a_cart_page_in_a_sessions_context_follows_the_session() {
+    let mut order = decode_order("cart", &fixture("cart/discountoffice.txt"));
+    order.extensions.insert(
+        "oci.hook_url".into(),
+        "https://attacker.example/steal".into(),
+    );
+    order
+        .extensions
+        .insert("oci.form.~OkCode".into(), "FROM-THE-ORDER".into());
+    let context = CallContext {
+        punchout_session: Some(PunchoutSession {
+            username: "buyer01".into(),
+            hook_url: "https://srm.example/hook?sap-client=100".into(),
+            return_target: Some("_parent".into()),
+            charset: Some("ISO-8859-1".into()),
+            ok_code: Some("ADDI".into()),
+            caller: Some("CTLG".into()),
+            ..PunchoutSession::default()
+        }),
+        ..CallContext::default()
+    };
+    let page = adapter()
+        .encode_in_context("cart-page", &Document::Order(order.clone()), &context)
+        .unwrap_or_else(|d| panic!("{d}"))
+        .value;
+    let (text, _, _) = encoding_rs::WINDOWS_1252.decode(&page);
+    assert!(
+        text.contains(r#"action="https://srm.example/hook""#),
+        "{text}"
+    );
+    assert!(text.contains(r#"target="_parent""#), "{text}");
+    assert!(text.contains(r#"accept-charset="ISO-8859-1""#), "{text}");
+    assert!(text.contains(r#"name="sap-client" value="100""#), "{text}");
+    assert!(text.contains(r#"name="~OkCode" value="ADDI""#), "{text}");
+    assert!(text.contains(r#"name="~CALLER" value="CTLG""#), "{text}");
+    assert!(!text.contains("attacker"), "{text}");
+    assert!(!text.contains("FROM-THE-ORDER"), "{text}");
+    // Without a session, the order's own values are used, as before.
+    let plain = adapter()
+        .encode_in_context(
+            "cart-page",
+            &Document::Order(order),
+            &CallContext::default(),
+        )
+        .unwrap_or_else(|d| panic!("{d}"))
+        .value;
+    assert!(String::from_utf8_lossy(&plain).contains("attacker.example"));
 }
 
 #[test]

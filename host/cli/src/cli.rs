@@ -93,6 +93,23 @@ enum Command {
         #[arg(long, value_name = "FILE", default_value = "tradewire.toml")]
         config: PathBuf,
     },
+    /// Punchout sessions the `oci_gateway` services opened, for support staff (no token,
+    /// no password).
+    Sessions {
+        /// The pipeline file, which names the store.
+        #[arg(
+            long,
+            value_name = "FILE",
+            default_value = "tradewire.toml",
+            global = true
+        )]
+        config: PathBuf,
+        #[command(subcommand)]
+        command: pipeline::SessionsCommand,
+    },
+    /// Hash a password read from stdin (one line) for an `oci_gateway` account's
+    /// `password_hash`.
+    HashPassword,
     /// Protocol bytes (FILE or stdin) → canonical JSON on stdout, `contract` first.
     Decode {
         adapter: String,
@@ -250,6 +267,10 @@ fn run(cli: &Cli) -> Result<(), Failure> {
         Command::Trace { id_or_key, config } => {
             return pipeline::trace(config, id_or_key, cli.format);
         }
+        Command::Sessions { config, command } => {
+            return pipeline::sessions(config, command, cli.format);
+        }
+        Command::HashPassword => return hash_password(),
         _ => {}
     }
     let registry = load_registry(cli);
@@ -308,8 +329,29 @@ fn run(cli: &Cli) -> Result<(), Failure> {
         | Command::Run { .. }
         | Command::BenchCeiling { .. }
         | Command::Dlq { .. }
-        | Command::Trace { .. } => Ok(()),
+        | Command::Trace { .. }
+        | Command::Sessions { .. }
+        | Command::HashPassword => Ok(()),
     }
+}
+
+/// `tradewire hash-password`: the first line of stdin, without its line break, hashed.
+fn hash_password() -> Result<(), Failure> {
+    let mut line = String::new();
+    std::io::stdin()
+        .read_line(&mut line)
+        .map_err(|e| Failure::usage("input.unreadable", format!("cannot read stdin: {e}")))?;
+    let password = line.strip_suffix('\n').unwrap_or(&line);
+    let password = password.strip_suffix('\r').unwrap_or(password);
+    if password.is_empty() {
+        return Err(Failure::usage(
+            "input.empty",
+            "write the password on stdin: `tradewire hash-password < file` or type it and press Enter",
+        ));
+    }
+    let hash = tradewire_runtime::services::oci_gateway::hash_password(password)
+        .map_err(|e| Failure::usage("hash.failed", e))?;
+    write_stdout(format!("{hash}\n").as_bytes())
 }
 
 fn serve_library(path: &Path) -> Result<(), Failure> {

@@ -8,7 +8,10 @@ use tradewire_runtime::LoadOptions;
 use tradewire_runtime::config::{ConfigReport, PipelineConfig, Severity};
 use tradewire_runtime::ingest::{Ingest, Replayed, Wakers};
 use tradewire_store::sqlite::{Access, SqliteOptions, SqliteStore};
-use tradewire_store::{DeadLetter, DeadLetterId, DeadLetterKind, DeliveryTrace, Store, StoreError};
+use tradewire_store::{
+    DeadLetter, DeadLetterId, DeadLetterKind, DeliveryTrace, PunchoutSessionRecord, SessionLookup,
+    Store, StoreError,
+};
 
 use crate::cli::{Failure, Format, write_stdout};
 
@@ -34,9 +37,10 @@ pub fn validate(file: &Path, options: &LoadOptions, format: Format) -> Result<()
             .filter(|d| d.severity == Severity::Warning)
             .count();
         let summary = format!(
-            "{}: valid (sources: {}, transforms: {}, sinks: {}, warnings: {warnings})\n",
+            "{}: valid (sources: {}, services: {}, transforms: {}, sinks: {}, warnings: {warnings})\n",
             file.display(),
             pipeline.sources.len(),
+            pipeline.services.len(),
             pipeline.config.transforms.len(),
             pipeline.sinks.len(),
         );
@@ -493,4 +497,119 @@ pub fn trace(config: &Path, id_or_key: &str, format: Format) -> Result<(), Failu
         out.push_str(&show_dead_letter(l));
     }
     write_stdout(out.as_bytes())
+}
+
+#[derive(Debug, clap::Subcommand)]
+pub enum SessionsCommand {
+    /// The newest sessions: id, service, account, opened, expires, state, hook URL.
+    List {
+        /// At most this many.
+        #[arg(long, default_value_t = 100)]
+        limit: usize,
+    },
+    /// One session whole: what the login said (no password), and its cart.
+    Show { id: String },
+}
+
+/// `open`, `returned` (a cart went back) or `expired`.
+fn session_state(
+    session: &PunchoutSessionRecord,
+    now: chrono::DateTime<chrono::Utc>,
+) -> &'static str {
+    if session.cart.is_some() {
+        "returned"
+    } else if session.expires_at <= now {
+        "expired"
+    } else {
+        "open"
+    }
+}
+
+fn session_json(
+    session: &PunchoutSessionRecord,
+    now: chrono::DateTime<chrono::Utc>,
+) -> serde_json::Value {
+    let mut value = json!(session);
+    if let Some(map) = value.as_object_mut() {
+        map.insert("state".into(), json!(session_state(session, now)));
+    }
+    value
+}
+
+pub fn sessions(config: &Path, command: &SessionsCommand, format: Format) -> Result<(), Failure> {
+    let (store, _) = open_shared_store(config)?;
+    let now = chrono::Utc::now();
+    let time =
+        |t: &chrono::DateTime<chrono::Utc>| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+    match command {
+        SessionsCommand::List { limit } => {
+            let sessions =
+                block_on(async { store.punchout_sessions(*limit).await.map_err(store_failure) })?;
+            if format == Format::Json {
+                let all: Vec<_> = sessions.iter().map(|s| session_json(s, now)).collect();
+                return write_stdout(format!("{}\n", json!(all)).as_bytes());
+            }
+            let mut out = String::from("ID\tSERVICE\tACCOUNT\tOPENED\tEXPIRES\tSTATE\tHOOK URL\n");
+            for s in &sessions {
+                let hook_url = s
+                    .fields
+                    .get("hook_url")
+                    .and_then(|v| v.as_str())
+                    .unwrap_or("-");
+                out.push_str(&format!(
+                    "{}\t{}\t{}\t{}\t{}\t{}\t{}\n",
+                    s.id,
+                    s.service,
+                    s.account,
+                    time(&s.created_at),
+                    time(&s.expires_at),
+                    session_state(s, now),
+                    tradewire_core::redact_userinfo(hook_url),
+                ));
+            }
+            write_stdout(out.as_bytes())
+        }
+        SessionsCommand::Show { id } => {
+            let session = block_on(async {
+                store
+                    .punchout_session(SessionLookup::Id(id.clone()))
+                    .await
+                    .map_err(store_failure)
+            })?
+            .ok_or_else(|| Failure::usage("sessions.unknown", format!("no session {id}")))?;
+            if format == Format::Json {
+                return write_stdout(format!("{}\n", session_json(&session, now)).as_bytes());
+            }
+            let mut out = format!(
+                "session {}\n  service: {}\n  account: {}\n  opened: {}\n  expires: {}\n  state: {}\n",
+                session.id,
+                session.service,
+                session.account,
+                time(&session.created_at),
+                time(&session.expires_at),
+                session_state(&session, now),
+            );
+            if let Some(fields) = session.fields.as_object() {
+                for (name, value) in fields {
+                    let shown = match (name.as_str(), value.as_str()) {
+                        ("hook_url", Some(url)) => {
+                            tradewire_core::redact_userinfo(url).into_owned()
+                        }
+                        (_, Some(text)) => text.to_owned(),
+                        _ => value.to_string(),
+                    };
+                    out.push_str(&format!("  {name}: {shown}\n"));
+                }
+            }
+            if let Some(cart) = &session.cart {
+                out.push_str(&format!(
+                    "  cart: document {} returned {} (`tradewire trace {}`)\n",
+                    cart.document,
+                    time(&cart.returned_at),
+                    cart.document
+                ));
+            }
+            write_stdout(out.as_bytes())
+        }
+    }
 }

@@ -13,6 +13,8 @@ use tradewire_sdk::Direction;
 use crate::adapter::BoundAdapter;
 use crate::config::{ConfigDiagnostic, ConfigReport, PipelineConfig, Severity};
 use crate::econnecteur_client::ShopClient;
+use crate::ingest::Origin;
+use crate::services::{Service, ServiceConfig};
 use crate::sinks::{Sink, SinkConfig};
 use crate::sources::SourceConfig;
 use crate::transforms::{Routed, Transform};
@@ -26,6 +28,14 @@ pub struct OutputRef {
 }
 
 impl OutputRef {
+    /// A component's documents, or one of its named outputs.
+    pub fn new(component: &str, output: Option<&str>) -> Self {
+        Self {
+            component: component.to_owned(),
+            output: output.map(str::to_owned),
+        }
+    }
+
     fn parse(text: &str) -> Self {
         match text.split_once('.') {
             Some((component, output)) => Self {
@@ -49,16 +59,22 @@ impl std::fmt::Display for OutputRef {
     }
 }
 
-/// A source built: its config and its adapters bound.
+/// A source built: its config, and where its inputs come in with their adapters bound.
 #[derive(Debug)]
 pub struct BuiltSource {
     pub name: String,
     pub config: SourceConfig,
-    pub decode: Option<BoundAdapter>,
-    /// The adapter that encodes an `acknowledgement` as the answer (http sources).
-    pub reply: Option<BoundAdapter>,
+    pub origin: Arc<Origin>,
     /// The webservice a polling source calls (`econnecteur_poll`).
     pub shop: Option<Arc<ShopClient>>,
+}
+
+/// A service built, ready to serve.
+#[derive(Debug)]
+pub struct BuiltService {
+    pub name: String,
+    pub config: ServiceConfig,
+    pub service: Arc<dyn Service>,
 }
 
 #[derive(Debug)]
@@ -80,6 +96,7 @@ enum Consumer {
 pub struct Pipeline {
     pub config: PipelineConfig,
     pub sources: Vec<BuiltSource>,
+    pub services: Vec<BuiltService>,
     pub sinks: Vec<BuiltSink>,
     transforms: HashMap<String, Arc<dyn Transform>>,
     consumers: HashMap<OutputRef, Vec<Consumer>>,
@@ -116,7 +133,13 @@ impl Pipeline {
                     .iter()
                     .map(|c| ("transforms", c.name.as_str())),
             )
-            .chain(config.sinks.iter().map(|c| ("sinks", c.name.as_str())));
+            .chain(config.sinks.iter().map(|c| ("sinks", c.name.as_str())))
+            .chain(
+                config
+                    .services
+                    .iter()
+                    .map(|c| ("services", c.name.as_str())),
+            );
         for (section, name) in named {
             if let Some(first) = kinds.insert(name, section) {
                 diagnostics.push(error_at(
@@ -126,11 +149,12 @@ impl Pipeline {
                 ));
             }
         }
-        if config.sources.is_empty() {
+        // A component that could not be read may be the source: not reported twice.
+        if config.sources.is_empty() && config.services.is_empty() && broken.is_empty() {
             diagnostics.push(error_at(
                 &["sources"],
                 "config.no_sources",
-                "a pipeline needs at least one source".into(),
+                "a pipeline needs at least one source or service".into(),
             ));
         }
         if config.sinks.is_empty() {
@@ -148,11 +172,30 @@ impl Pipeline {
                 Ok((decode, reply, shop)) => sources.push(BuiltSource {
                     name: c.name.clone(),
                     config: c.config.clone(),
-                    decode,
-                    reply,
+                    origin: Arc::new(Origin {
+                        name: c.name.clone(),
+                        output: OutputRef::new(&c.name, None),
+                        decode,
+                        reply,
+                        blank_secrets: None,
+                    }),
                     shop,
                 }),
                 Err(errors) => diagnostics.extend(file.build_errors(&at, errors)),
+            }
+        }
+        diagnostics.extend(shared_addresses(&config));
+        let mut services = Vec::new();
+        for c in config.services.iter().filter(|c| !broken.contains(&c.name)) {
+            match c.config.build(&c.name, cx) {
+                Ok(service) => services.push(BuiltService {
+                    name: c.name.clone(),
+                    config: c.config.clone(),
+                    service,
+                }),
+                Err(errors) => {
+                    diagnostics.extend(file.build_errors(&["services", &c.name], errors))
+                }
             }
         }
         let mut transforms: HashMap<String, Arc<dyn Transform>> = HashMap::new();
@@ -189,6 +232,13 @@ impl Pipeline {
             .iter()
             .map(|c| c.name.as_str())
             .filter(|n| !transforms.contains_key(*n))
+            .chain(
+                config
+                    .services
+                    .iter()
+                    .map(|c| c.name.as_str())
+                    .filter(|n| !services.iter().any(|s| s.name == *n)),
+            )
             .chain(broken.iter().map(String::as_str))
             .collect();
         let mut outputs: BTreeMap<OutputRef, bool> = BTreeMap::new();
@@ -200,6 +250,11 @@ impl Pipeline {
                 },
                 false,
             );
+        }
+        for s in &services {
+            for output in s.config.outputs() {
+                outputs.insert(OutputRef::new(&s.name, Some(output)), false);
+            }
         }
         for (name, t) in &transforms {
             for output in t.outputs() {
@@ -296,9 +351,13 @@ impl Pipeline {
         for (reference, used) in &outputs {
             *fed.entry(reference.component.as_str()).or_default() |= *used;
             if !used && reference.output.is_some() {
+                let section = kinds
+                    .get(reference.component.as_str())
+                    .copied()
+                    .unwrap_or("transforms");
                 warnings.push(file.diagnostic_at_key(
                     Severity::Warning,
-                    &["transforms".to_owned(), reference.component.clone()],
+                    &[section.to_owned(), reference.component.clone()],
                     "config.unused_output",
                     &format!("nothing takes `{reference}`: documents sent there reach no sink and are refused"),
                 ));
@@ -325,6 +384,7 @@ impl Pipeline {
         Ok(Self {
             config,
             sources,
+            services,
             sinks,
             transforms,
             consumers,
@@ -333,22 +393,17 @@ impl Pipeline {
         })
     }
 
-    /// Runs `document`, taken by `source`, through the transforms: the documents each sink
-    /// is to receive (a sink reached twice with the same document receives it once). Refused
-    /// when a transform refuses, or when the document reaches no sink.
+    /// Runs `document`, taken by a source or emitted on a service's output (`from`), through
+    /// the transforms: the documents each sink is to receive (a sink reached twice with the
+    /// same document receives it once). Refused when a transform refuses, or when the
+    /// document reaches no sink.
     pub fn route(
         &self,
-        source: &str,
+        from: &OutputRef,
         document: Value,
     ) -> Result<Vec<(String, Value)>, Diagnostics> {
         let mut delivered: Vec<(String, Value)> = Vec::new();
-        let mut pending = vec![(
-            OutputRef {
-                component: source.to_owned(),
-                output: None,
-            },
-            document,
-        )];
+        let mut pending = vec![(from.clone(), document)];
         let mut steps = 0;
         while let Some((from, document)) = pending.pop() {
             let Some(consumers) = self.consumers.get(&from) else {
@@ -419,6 +474,14 @@ impl Pipeline {
                 &s.name,
                 "invhouse",
                 format!("{}\\n({})", s.name, source_kind(&s.config)),
+            );
+        }
+        for s in &self.config.services {
+            node(
+                &mut dot,
+                &s.name,
+                "component",
+                format!("{}\\n({})", s.name, s.config.kind()),
             );
         }
         for t in &self.config.transforms {
@@ -521,6 +584,48 @@ fn build_source(
     } else {
         Err(errors)
     }
+}
+
+/// A service or the API on an address another listener uses: one of them could not start.
+/// (`http` sources share an address: each takes its own path.)
+fn shared_addresses(config: &PipelineConfig) -> Vec<ConfigDiagnostic> {
+    // (address, key, whether it shares its address with other `http` sources)
+    let mut listeners: Vec<(std::net::SocketAddr, Vec<String>, bool)> = Vec::new();
+    for c in &config.sources {
+        if let SourceConfig::Http(http) = &c.config {
+            let key = ["sources", &c.name, "address"].map(str::to_owned).to_vec();
+            listeners.push((http.address, key, true));
+        }
+    }
+    for c in &config.services {
+        let key = ["services", &c.name, "address"].map(str::to_owned).to_vec();
+        listeners.push((c.config.address(), key, false));
+    }
+    if let Some(api) = &config.api {
+        listeners.push((
+            api.address,
+            vec!["api".to_owned(), "address".to_owned()],
+            false,
+        ));
+    }
+    let mut diagnostics = Vec::new();
+    for (i, (address, key, shares)) in listeners.iter().enumerate() {
+        let earlier = listeners[..i]
+            .iter()
+            .find(|(other, _, other_shares)| other == address && !(*shares && *other_shares));
+        if let Some((_, other, _)) = earlier {
+            diagnostics.push(config.file.diagnostic_at_key(
+                Severity::Error,
+                key,
+                "config.address_in_use",
+                &format!(
+                    "{address} is also `{}`: a service and the API each listen on an address of their own",
+                    other.join(".")
+                ),
+            ));
+        }
+    }
+    diagnostics
 }
 
 /// Why `reference` names nothing a component can take.

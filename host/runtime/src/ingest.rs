@@ -13,12 +13,46 @@ use tradewire_core::{AckStatus, Acknowledgement, Diagnostic, Diagnostics, Docume
 use tradewire_sdk::{CallContext, CallError};
 use tradewire_store::{Acceptance, DeadLetterId, Incoming, NewDelivery, Refusal, Reply, Store};
 
-use crate::graph::{BuiltSource, Pipeline};
+use crate::adapter::BoundAdapter;
+use crate::graph::{OutputRef, Pipeline};
+
+/// Where inputs come in: a source, or one of a service's named outputs.
+#[derive(Debug, Clone)]
+pub struct Origin {
+    /// What documents and dead letters are kept under, and the metrics' component: a
+    /// source's name (`carts`), a service's output (`punchout.orders`).
+    pub name: String,
+    /// Where its documents are routed from.
+    pub output: OutputRef,
+    /// The adapter that reads its input; without one, input is canonical JSON.
+    pub decode: Option<BoundAdapter>,
+    /// The adapter that encodes an `acknowledgement` as the answer; without one, JSON.
+    pub reply: Option<BoundAdapter>,
+    /// Blanks the secrets its input carries (a cXML `SharedSecret`) in what the store
+    /// keeps of it: secrets never reach the store.
+    pub blank_secrets: Option<BlankSecrets>,
+}
+
+/// An input's bytes with the secrets they carry blanked.
+pub type BlankSecrets = fn(&[u8]) -> Vec<u8>;
+
+impl Origin {
+    /// What the store keeps of `raw`.
+    fn kept<'a>(&self, raw: &'a [u8]) -> std::borrow::Cow<'a, [u8]> {
+        match self.blank_secrets {
+            Some(blank) => std::borrow::Cow::Owned(blank(raw)),
+            None => std::borrow::Cow::Borrowed(raw),
+        }
+    }
+}
 
 /// One input as a source received it.
 #[derive(Debug, Clone)]
 pub struct Input {
     pub raw: Vec<u8>,
+    /// The canonical document a service already read from `raw` (to answer with what it
+    /// says): not decoded again.
+    pub decoded: Option<Vec<u8>>,
     pub context: CallContext,
     /// The transport's idempotency key (an `Idempotency-Key` header), if it gave one.
     pub key: Option<String>,
@@ -82,6 +116,15 @@ impl Wakers {
     }
 }
 
+/// An [`Input`] whose bytes and context are shared with the code that may refuse it.
+struct Received {
+    raw: Arc<Vec<u8>>,
+    decoded: Option<Vec<u8>>,
+    context: Arc<CallContext>,
+    key: Option<String>,
+    fallback_key: Option<String>,
+}
+
 /// The documents an input became, one per sink, ready to commit.
 struct Prepared {
     key: Option<String>,
@@ -91,9 +134,28 @@ struct Prepared {
 
 /// Why an input was refused: its diagnostics, and whether an adapter failed (rather than
 /// the input being wrong).
-struct Refused {
-    diagnostics: Diagnostics,
-    adapter_failed: bool,
+#[derive(Debug)]
+pub struct Refused {
+    pub diagnostics: Diagnostics,
+    pub adapter_failed: bool,
+}
+
+impl Refused {
+    /// The HTTP status it is answered with: 500 when an adapter failed, 401 when the
+    /// sender's credentials were refused, else 422.
+    pub fn status(&self) -> u16 {
+        if self.adapter_failed {
+            500
+        } else if self
+            .diagnostics
+            .iter()
+            .any(|d| d.code.ends_with("authentication_failed"))
+        {
+            401
+        } else {
+            422
+        }
+    }
 }
 
 impl From<Diagnostics> for Refused {
@@ -115,22 +177,60 @@ pub struct Ingest {
 
 impl Ingest {
     /// Decodes and transforms an input into what the store commits, with the answer it
-    /// gets once committed; or why it is refused. Counts it as received.
-    async fn incoming(
+    /// gets once committed (`answer`, else an acknowledgement); or why it is refused.
+    /// Counts it as received.
+    pub async fn incoming(
         &self,
-        built: &BuiltSource,
-        source: usize,
-        raw: Arc<Vec<u8>>,
-        context: Arc<CallContext>,
-        key: Option<String>,
-        fallback_key: Option<String>,
+        origin: &Arc<Origin>,
+        input: Input,
+        answer: Option<Reply>,
+    ) -> Result<Incoming, Refused> {
+        let Input {
+            raw,
+            decoded,
+            context,
+            key,
+            fallback_key,
+        } = input;
+        let received = Received {
+            raw: Arc::new(raw),
+            decoded,
+            context: Arc::new(context),
+            key,
+            fallback_key,
+        };
+        self.prepare(origin, received, answer).await
+    }
+
+    /// [`Self::incoming`] of an input whose bytes and context the caller keeps too (to
+    /// refuse it with), shared rather than copied.
+    async fn prepare(
+        &self,
+        origin: &Arc<Origin>,
+        received: Received,
+        answer: Option<Reply>,
     ) -> Result<Incoming, Refused> {
         let received_at = Utc::now();
+        let Received {
+            raw,
+            decoded,
+            context,
+            key,
+            fallback_key,
+        } = received;
         let prepared = {
-            let (raw, context, pipeline) = (raw.clone(), context.clone(), self.pipeline.clone());
-            tokio::task::spawn_blocking(move || prepare(&pipeline, source, &raw, &context)).await
+            let (raw, context, pipeline, origin) = (
+                raw.clone(),
+                context.clone(),
+                self.pipeline.clone(),
+                origin.clone(),
+            );
+            tokio::task::spawn_blocking(move || {
+                prepare(&pipeline, &origin, &raw, decoded.as_deref(), &context)
+            })
+            .await
         };
-        metrics::counter!("tradewire_documents_received_total", "component" => built.name.clone())
+        metrics::counter!("tradewire_documents_received_total", "component" => origin.name.clone())
             .increment(1);
         let prepared = match prepared {
             Ok(prepared) => prepared?,
@@ -145,13 +245,16 @@ impl Ingest {
             }
         };
         let key = key.or(prepared.key).or(fallback_key);
+        let kept = origin.kept(&raw);
         let id = uuid::Uuid::now_v7().to_string();
         let sinks: Vec<&str> = prepared
             .deliveries
             .iter()
             .map(|(s, _)| s.as_str())
             .collect();
-        let reply = {
+        let reply = if let Some(answer) = answer {
+            answer
+        } else {
             let ack = Acknowledgement {
                 status: if prepared.warnings.is_empty() {
                     AckStatus::Accepted
@@ -171,15 +274,15 @@ impl Ingest {
                 "sinks": sinks,
                 "warnings": prepared.warnings,
             });
-            self.answer(built, &context, 202, body, ack).await
+            self.answer(origin, &context, 202, body, ack).await
         };
         Ok(Incoming {
             id: id.clone(),
-            source: built.name.clone(),
+            source: origin.name.clone(),
             key,
-            content_hash: content_hash(&raw),
+            content_hash: content_hash(&kept),
             received_at,
-            raw: raw.to_vec(),
+            raw: kept.into_owned(),
             context: context_json(&context),
             reply,
             deliveries: prepared
@@ -196,32 +299,44 @@ impl Ingest {
 
     /// Decodes, transforms and commits one input of source number `source`.
     pub async fn take(&self, source: usize, input: Input) -> Outcome {
-        let Some(built) = self.pipeline.sources.get(source) else {
-            return self.unavailable("no such source");
-        };
-        let name = built.name.clone();
+        match self.pipeline.sources.get(source) {
+            Some(built) => self.take_from(&built.origin, input).await,
+            None => self.unavailable("no such source"),
+        }
+    }
+
+    /// Decodes, transforms and commits one input from `origin`.
+    pub async fn take_from(&self, origin: &Arc<Origin>, input: Input) -> Outcome {
         let (raw, context) = (Arc::new(input.raw), Arc::new(input.context));
-        let incoming = match self
-            .incoming(
-                built,
-                source,
-                raw.clone(),
-                context.clone(),
-                input.key.clone(),
-                input.fallback_key,
-            )
-            .await
-        {
-            Ok(incoming) => incoming,
-            Err(refused) => return self.refuse(built, &raw, &context, input.key, refused).await,
+        let received = Received {
+            raw: raw.clone(),
+            decoded: input.decoded,
+            context: context.clone(),
+            key: input.key.clone(),
+            fallback_key: input.fallback_key,
         };
+        match self.prepare(origin, received, None).await {
+            Ok(incoming) => self.commit(origin, &context, incoming).await,
+            Err(refused) => {
+                self.refuse(origin, &raw, &context, input.key, refused)
+                    .await
+            }
+        }
+    }
+
+    /// Commits what [`Self::incoming`] made, and wakes the sinks it reaches.
+    pub async fn commit(
+        &self,
+        origin: &Origin,
+        context: &CallContext,
+        incoming: Incoming,
+    ) -> Outcome {
+        let name = origin.name.clone();
         let (id, reply) = (incoming.id.clone(), incoming.reply.clone());
         let sinks: Vec<String> = incoming.deliveries.iter().map(|d| d.sink.clone()).collect();
         match self.store.accept(incoming).await {
             Ok(Acceptance::Accepted) => {
-                for sink in &sinks {
-                    self.wakers.wake(sink);
-                }
+                self.wake(&sinks);
                 Outcome::Accepted { id, reply }
             }
             Ok(Acceptance::Duplicate { id, reply }) => Outcome::Duplicate { id, reply },
@@ -237,7 +352,7 @@ impl Ingest {
                 )
                 .into();
                 let reply = self
-                    .refusal_reply(built, &context, 409, &diagnostics, None)
+                    .refusal_reply(origin, context, 409, &diagnostics, None)
                     .await;
                 Outcome::Conflict { reply }
             }
@@ -245,6 +360,13 @@ impl Ingest {
                 tracing::error!(source = %name, error = %e, "could not commit a document");
                 self.unavailable(&e.to_string())
             }
+        }
+    }
+
+    /// Wakes the workers of `sinks`: deliveries for them were committed.
+    pub fn wake(&self, sinks: &[String]) {
+        for sink in sinks {
+            self.wakers.wake(sink);
         }
     }
 
@@ -258,20 +380,22 @@ impl Ingest {
             "source.too_large",
             why,
         )));
-        self.refuse(built, &[], &CallContext::default(), None, refused)
+        self.refuse(&built.origin, &[], &CallContext::default(), None, refused)
             .await
     }
 
-    fn unavailable(&self, why: &str) -> Outcome {
+    /// Answered when the store cannot commit: nothing was acknowledged.
+    pub fn unavailable(&self, why: &str) -> Outcome {
         let body = json!({"status": "unavailable", "message": format!("not accepted, retry later: {why}")});
         Outcome::Unavailable {
             reply: json_reply(503, &body),
         }
     }
 
-    async fn refuse(
+    /// Keeps a refused input as a dead letter and answers with why.
+    pub async fn refuse(
         &self,
-        source: &BuiltSource,
+        source: &Origin,
         raw: &[u8],
         context: &CallContext,
         key: Option<String>,
@@ -284,7 +408,7 @@ impl Ingest {
             source: source.name.clone(),
             key,
             received_at: Utc::now(),
-            raw: raw.to_vec(),
+            raw: source.kept(raw).into_owned(),
             context: context_json(context),
             diagnostics: diagnostics_json,
         };
@@ -295,7 +419,7 @@ impl Ingest {
                 return self.unavailable(&e.to_string());
             }
         };
-        let status = if refused.adapter_failed { 500 } else { 422 };
+        let status = refused.status();
         let reply = self
             .refusal_reply(source, context, status, &refused.diagnostics, dead_letter)
             .await;
@@ -304,7 +428,7 @@ impl Ingest {
 
     async fn refusal_reply(
         &self,
-        source: &BuiltSource,
+        source: &Origin,
         context: &CallContext,
         status: u16,
         diagnostics: &Diagnostics,
@@ -334,7 +458,7 @@ impl Ingest {
     /// The answer: `ack` encoded by the source's reply adapter when it has one, else `body`.
     async fn answer(
         &self,
-        source: &BuiltSource,
+        source: &Origin,
         context: &CallContext,
         status: u16,
         body: Value,
@@ -391,23 +515,20 @@ pub fn content_hash(raw: &[u8]) -> String {
 /// Decode, route, and check every document a sink is to receive — on the blocking pool.
 fn prepare(
     pipeline: &Pipeline,
-    source: usize,
+    origin: &Origin,
     raw: &[u8],
+    decoded: Option<&[u8]>,
     context: &CallContext,
 ) -> Result<Prepared, Refused> {
-    let Some(built) = pipeline.sources.get(source) else {
-        return Err(
-            Diagnostics::from(Diagnostic::error("", "source.unknown", "no such source")).into(),
-        );
-    };
     let mut warnings = Diagnostics::new();
-    let decoded;
-    let json: &[u8] = match &built.decode {
-        Some(adapter) => match adapter.decode(raw, context) {
+    let decoded_now;
+    let json: &[u8] = match (decoded, &origin.decode) {
+        (Some(decoded), _) => decoded,
+        (None, Some(adapter)) => match adapter.decode(raw, context) {
             Ok(reply) => {
                 warnings.extend(reply.warnings);
-                decoded = reply.bytes;
-                &decoded
+                decoded_now = reply.bytes;
+                &decoded_now
             }
             Err(CallError::Rejected(d)) => return Err(d.into()),
             Err(e) => {
@@ -417,15 +538,15 @@ fn prepare(
                 });
             }
         },
-        None => raw,
+        (None, None) => raw,
     };
     // Canonical input is checked as a document before anything else sees it.
     let document = Document::from_json(json, None)?;
     let value: Value = serde_json::to_value(&document).map_err(|e| {
         Diagnostics::from(Diagnostic::error("", "document.not_json", e.to_string()))
     })?;
-    let key = built.decode.as_ref().and_then(|a| a.key_of(&value));
-    let routed = pipeline.route(&built.name, value)?;
+    let key = origin.decode.as_ref().and_then(|a| a.key_of(&value));
+    let routed = pipeline.route(&origin.output, value)?;
     let mut deliveries = Vec::with_capacity(routed.len());
     for (sink, value) in routed {
         let bytes = serde_json::to_vec(&value).unwrap_or_default();
@@ -478,6 +599,12 @@ pub enum ReplayError {
         id: DeadLetterId,
         source_name: String,
     },
+    /// Services answer their senders at once: a refused request is sent again by its
+    /// sender, not replayed.
+    #[error(
+        "dead letter {id} was refused by service output `{output}` and answered to its sender, who sends it again; drop it once that is done"
+    )]
+    FromService { id: DeadLetterId, output: String },
 }
 
 impl Ingest {
@@ -491,46 +618,43 @@ impl Ingest {
             .ok_or(ReplayError::NoSuchDeadLetter(id))?;
         if letter.summary.kind == tradewire_store::DeadLetterKind::Undeliverable {
             self.store.requeue(id).await?;
-            self.wakers.wake(&letter.summary.component);
+            self.wake(std::slice::from_ref(&letter.summary.component));
             return Ok(Replayed::Requeued);
         }
         let source_name = letter.summary.component.clone();
-        let Some((source, built)) = self
-            .pipeline
-            .sources
-            .iter()
-            .enumerate()
-            .find(|(_, s)| s.name == source_name)
-        else {
-            return Err(ReplayError::UnknownSource { id, source_name });
+        let Some(built) = self.pipeline.sources.iter().find(|s| s.name == source_name) else {
+            let from_service = source_name.split_once('.').is_some_and(|(service, _)| {
+                self.pipeline.services.iter().any(|s| s.name == service)
+            });
+            return Err(if from_service {
+                ReplayError::FromService {
+                    id,
+                    output: source_name,
+                }
+            } else {
+                ReplayError::UnknownSource { id, source_name }
+            });
         };
-        let raw = Arc::new(letter.raw.unwrap_or_default());
         let context = letter
             .context
             .and_then(|c| serde_json::to_vec(&c).ok())
             .and_then(|c| CallContext::from_json(&c).ok())
             .unwrap_or_default();
-        let fallback_key = None;
-        match self
-            .incoming(
-                built,
-                source,
-                raw,
-                Arc::new(context),
-                letter.summary.key.clone(),
-                fallback_key,
-            )
-            .await
-        {
+        let input = Input {
+            raw: letter.raw.unwrap_or_default(),
+            decoded: None,
+            context,
+            key: letter.summary.key.clone(),
+            fallback_key: None,
+        };
+        match self.incoming(&built.origin, input, None).await {
             Ok(incoming) => {
                 let sinks: Vec<String> =
                     incoming.deliveries.iter().map(|d| d.sink.clone()).collect();
                 let new_id = incoming.id.clone();
                 Ok(match self.store.accept_replayed(id, incoming).await? {
                     Acceptance::Accepted => {
-                        for sink in &sinks {
-                            self.wakers.wake(sink);
-                        }
+                        self.wake(&sinks);
                         Replayed::Accepted { id: new_id }
                     }
                     Acceptance::Duplicate { id, .. } => Replayed::Duplicate { id },

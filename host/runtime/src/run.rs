@@ -17,6 +17,7 @@ use crate::delivery::SinkWorker;
 use crate::graph::Pipeline;
 use crate::health::Health;
 use crate::ingest::{Ingest, Wakers};
+use crate::services::ServiceRuntime;
 use crate::sources::SourceConfig;
 use crate::sources::econnecteur_poll::Poller;
 use crate::sources::file::FileWatcher;
@@ -121,6 +122,21 @@ pub async fn run(
         }
         listeners.push(listener);
     }
+    let mut services = Vec::new();
+    for service in &pipeline.services {
+        health.register(&service.name, "service");
+        let address = service.config.address();
+        let listener = tokio::net::TcpListener::bind(address)
+            .await
+            .map_err(|error| RunError::Bind {
+                address,
+                what: format!("service {}", service.name),
+                error,
+            })?;
+        tracing::info!(%address, service = %service.name, kind = service.config.kind(), "listening");
+        health.set_ok(&service.name);
+        services.push((listener, service));
+    }
     let api =
         match &pipeline.config.api {
             Some(api) => Some(tokio::net::TcpListener::bind(api.address).await.map_err(
@@ -172,6 +188,29 @@ pub async fn run(
     for poller in pollers {
         sources.spawn(poller.run(ingest.clone(), stopped.clone()));
     }
+    // Services stop with the sources: no new requests, those in flight answered.
+    for (listener, built) in services {
+        let mut stopped = stopped.clone();
+        let name = built.name.clone();
+        let router = built.service.clone().router(ServiceRuntime {
+            name: built.name.clone(),
+            ingest: ingest.clone(),
+        });
+        sources.spawn(async move {
+            let signal = async move {
+                let _ = stopped.wait_for(|s| *s).await;
+            };
+            let served = axum::serve(
+                listener,
+                router.into_make_service_with_connect_info::<SocketAddr>(),
+            )
+            .with_graceful_shutdown(signal)
+            .await;
+            if let Err(e) = served {
+                tracing::error!(service = %name, error = %e, "the service stopped");
+            }
+        });
+    }
     let mut background = JoinSet::new();
     if let Some(listener) = api {
         let router = crate::api::router(
@@ -216,6 +255,21 @@ pub async fn run(
                 }
                 tokio::time::sleep(Duration::from_millis(10)).await;
             }
+            // Punchout sessions are kept as long as documents past their expiry, for
+            // support staff (`tradewire sessions`).
+            loop {
+                match pruning_store
+                    .prune_punchout_sessions(before, PRUNE_CHUNK)
+                    .await
+                {
+                    Ok(n) if n < PRUNE_CHUNK as u64 => break,
+                    Ok(_) => tokio::time::sleep(Duration::from_millis(10)).await,
+                    Err(e) => {
+                        tracing::warn!(error = %e, "cannot prune punchout sessions");
+                        break;
+                    }
+                }
+            }
             if pruned > 0 {
                 tracing::info!(
                     documents = pruned,
@@ -230,6 +284,7 @@ pub async fn run(
     });
     tracing::info!(
         sources = pipeline.sources.len(),
+        services = pipeline.services.len(),
         transforms = pipeline.config.transforms.len(),
         sinks = pipeline.sinks.len(),
         "pipeline running"

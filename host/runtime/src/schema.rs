@@ -4,6 +4,7 @@
 use serde_json::{Value, json};
 
 use crate::config::{ApiConfig, PluginsConfig, RuntimeConfig, StoreConfig};
+use crate::services::ServiceConfig;
 use crate::sinks::SinkConfig;
 use crate::sources::SourceConfig;
 use crate::transforms::TransformConfig;
@@ -15,6 +16,7 @@ pub fn pipeline_schema() -> Value {
     let plugins = generator.subschema_for::<PluginsConfig>().to_value();
     let runtime = generator.subschema_for::<RuntimeConfig>().to_value();
     let sources = generator.subschema_for::<SourceConfig>().to_value();
+    let services = generator.subschema_for::<ServiceConfig>().to_value();
     let transforms = with_inputs(
         generator.subschema_for::<TransformConfig>().to_value(),
         &mut generator,
@@ -34,7 +36,7 @@ pub fn pipeline_schema() -> Value {
     json!({
         "$schema": "https://json-schema.org/draft/2020-12/schema",
         "title": "Tradewire pipeline",
-        "description": "A pipeline file for `tradewire run`: sources, transforms and sinks joined by `inputs`.",
+        "description": "A pipeline file for `tradewire run`: sources, transforms and sinks joined by `inputs`, and services that answer a protocol themselves and emit on named outputs.",
         "type": "object",
         "additionalProperties": false,
         "properties": {
@@ -45,6 +47,7 @@ pub fn pipeline_schema() -> Value {
             "sources": named(sources),
             "transforms": named(transforms),
             "sinks": named(sinks),
+            "services": named(services),
         },
         "$defs": definitions,
     })

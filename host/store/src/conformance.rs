@@ -30,8 +30,9 @@ use serde_json::json;
 use crate::service::CatalogueKind::{self, Product};
 use crate::service::{CatalogueEntry, Put, PutMode};
 use crate::{
-    Acceptance, Attempt, AttemptOutcome, Claimed, DeadLetterKind, DeliveryState, Incoming,
-    NewDelivery, Next, QueueStats, Refusal, Reply, Store, StoreError, Timestamp,
+    Acceptance, Attempt, AttemptOutcome, CartReturn, Claimed, DeadLetterKind, DeliveryState,
+    Incoming, NewDelivery, NewPunchoutSession, Next, QueueStats, Refusal, Reply, SessionLookup,
+    Store, StoreError, Timestamp,
 };
 
 /// Makes one `#[tokio::test]` per property of the suite, each on a store the factory made
@@ -78,6 +79,11 @@ macro_rules! store_conformance_tests {
             service_tracking_numbers_are_kept_once_each,
             service_customers_are_listed_by_date,
             service_price_rules_and_sales_documents_are_replaced_by_key,
+            // Punchout sessions.
+            punchout_sessions_are_found_by_id_or_token_hash,
+            a_punchout_session_returns_one_cart,
+            an_expired_or_unknown_punchout_session_returns_no_cart,
+            prune_punchout_sessions_deletes_only_the_expired,
         }
     };
     (@tests $factory:expr; $($property:ident),+ $(,)?) => {
@@ -1213,6 +1219,187 @@ pub async fn trace_finds_documents_and_refusals_by_id_or_key(store: &dyn Store) 
     );
     assert_nothing_of(store, "order-9").await?;
     Ok(())
+}
+
+// Punchout sessions (the `oci_gateway` service).
+
+pub async fn punchout_sessions_are_found_by_id_or_token_hash(store: &dyn Store) -> Outcome {
+    let t = start();
+    store
+        .open_punchout_session(session("s-1", "hash-1", t, t + TimeDelta::hours(4)))
+        .await?;
+    store
+        .open_punchout_session(session(
+            "s-2",
+            "hash-2",
+            t + TimeDelta::seconds(1),
+            t + TimeDelta::hours(4),
+        ))
+        .await?;
+    let by_id = store
+        .punchout_session(SessionLookup::Id("s-1".into()))
+        .await?
+        .expect("s-1 by id");
+    assert_eq!(by_id.account, "buyer01");
+    assert_eq!(by_id.created_at, t);
+    assert_eq!(by_id.expires_at, t + TimeDelta::hours(4));
+    assert_eq!(by_id.fields["hook_url"], "https://srm.example/hook");
+    assert_eq!(by_id.cart, None);
+    let by_hash = store
+        .punchout_session(SessionLookup::TokenHash("hash-1".into()))
+        .await?;
+    assert_eq!(by_hash.as_ref(), Some(&by_id));
+    // A token digest is no id, and an id no token digest.
+    assert_eq!(
+        store
+            .punchout_session(SessionLookup::Id("hash-1".into()))
+            .await?,
+        None
+    );
+    assert_eq!(
+        store
+            .punchout_session(SessionLookup::TokenHash("s-1".into()))
+            .await?,
+        None
+    );
+    let listed: Vec<String> = store
+        .punchout_sessions(10)
+        .await?
+        .into_iter()
+        .map(|s| s.id)
+        .collect();
+    assert_eq!(listed, ["s-2", "s-1"], "the newest first");
+    assert_eq!(store.punchout_sessions(1).await?.len(), 1);
+    Ok(())
+}
+
+pub async fn a_punchout_session_returns_one_cart(store: &dyn Store) -> Outcome {
+    let t = start();
+    store
+        .open_punchout_session(session("s-1", "hash-1", t, t + TimeDelta::hours(4)))
+        .await?;
+    let mut first = document(
+        "cart-1",
+        "punchout.carts",
+        Some("s-1"),
+        "cart one",
+        t,
+        &["a"],
+    );
+    first.reply = page("first page");
+    assert_eq!(
+        store.return_punchout_cart("hash-1", first, t).await?,
+        CartReturn::Returned(Acceptance::Accepted)
+    );
+    let mut second = document("cart-2", "punchout.carts", None, "cart two", t, &["a"]);
+    second.reply = page("second page");
+    assert_eq!(
+        store.return_punchout_cart("hash-1", second, t).await?,
+        CartReturn::AlreadyReturned {
+            document: "cart-1".into(),
+            page: page("first page"),
+        }
+    );
+    assert_eq!(ids(&claim_n::<1>(store, "a", t).await?).len(), 1);
+    assert_nothing_of(store, "cart-2").await?;
+    let returned = store
+        .punchout_session(SessionLookup::Id("s-1".into()))
+        .await?
+        .and_then(|s| s.cart)
+        .expect("the session holds its cart");
+    assert_eq!(returned.document, "cart-1");
+    assert_eq!(returned.page, page("first page"));
+    Ok(())
+}
+
+pub async fn an_expired_or_unknown_punchout_session_returns_no_cart(store: &dyn Store) -> Outcome {
+    let t = start();
+    store
+        .open_punchout_session(session("s-1", "hash-1", t, t + TimeDelta::hours(1)))
+        .await?;
+    let cart = document("cart-1", "punchout.carts", Some("s-1"), "cart", t, &["a"]);
+    assert_eq!(
+        store
+            .return_punchout_cart("hash-1", cart.clone(), t + TimeDelta::hours(1))
+            .await?,
+        CartReturn::Expired
+    );
+    assert_eq!(
+        store
+            .return_punchout_cart("hash-9", cart.clone(), t)
+            .await?,
+        CartReturn::Unknown
+    );
+    assert_nothing_of(store, "cart-1").await?;
+    // Still open before it expires.
+    assert_eq!(
+        store
+            .return_punchout_cart("hash-1", cart, t + TimeDelta::minutes(59))
+            .await?,
+        CartReturn::Returned(Acceptance::Accepted)
+    );
+    Ok(())
+}
+
+pub async fn prune_punchout_sessions_deletes_only_the_expired(store: &dyn Store) -> Outcome {
+    let t = start();
+    store
+        .open_punchout_session(session("old", "hash-1", t, t + TimeDelta::hours(1)))
+        .await?;
+    store
+        .open_punchout_session(session("new", "hash-2", t, t + TimeDelta::hours(5)))
+        .await?;
+    let cart = document("cart-1", "punchout.carts", Some("old"), "cart", t, &["a"]);
+    store.return_punchout_cart("hash-1", cart, t).await?;
+    assert_eq!(
+        store
+            .prune_punchout_sessions(t + TimeDelta::hours(2), 10)
+            .await?,
+        1
+    );
+    assert_eq!(
+        store
+            .punchout_session(SessionLookup::Id("old".into()))
+            .await?,
+        None
+    );
+    assert!(
+        store
+            .punchout_session(SessionLookup::Id("new".into()))
+            .await?
+            .is_some()
+    );
+    assert_eq!(
+        store.trace("cart-1").await?.documents.len(),
+        1,
+        "the cart stays"
+    );
+    Ok(())
+}
+
+fn session(
+    id: &str,
+    token_hash: &str,
+    created_at: Timestamp,
+    expires_at: Timestamp,
+) -> NewPunchoutSession {
+    NewPunchoutSession {
+        id: id.to_owned(),
+        token_hash: token_hash.to_owned(),
+        service: "punchout".to_owned(),
+        account: "buyer01".to_owned(),
+        created_at,
+        expires_at,
+        fields: json!({"hook_url": "https://srm.example/hook", "charset": "ISO-8859-1"}),
+    }
+}
+
+fn page(text: &str) -> Reply {
+    Reply {
+        status: 200,
+        content_type: "text/html; charset=UTF-8".to_owned(),
+        body: text.as_bytes().to_vec(),
+    }
 }
 
 // ---- A served webservice's state ----

@@ -11,8 +11,13 @@
 //! committing concurrent documents together).
 
 pub mod conformance;
+pub mod punchout;
 pub mod service;
 pub mod sqlite;
+
+pub use punchout::{
+    CartReturn, NewPunchoutSession, PunchoutSessionRecord, ReturnedCart, SessionLookup,
+};
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -461,6 +466,42 @@ pub trait Store: Send + Sync + 'static {
         service: &str,
         reference: &str,
     ) -> Result<Option<SalesDocument>, StoreError>;
+    // Punchout sessions (the `oci_gateway` service).
+
+    /// Keeps a session a login opened. Its id and token digest are new (the caller draws
+    /// them at random).
+    async fn open_punchout_session(&self, session: NewPunchoutSession) -> Result<(), StoreError>;
+
+    /// The session with this id or token digest, expired or not.
+    async fn punchout_session(
+        &self,
+        lookup: SessionLookup,
+    ) -> Result<Option<PunchoutSessionRecord>, StoreError>;
+
+    /// Up to `limit` sessions, the newest first.
+    async fn punchout_sessions(
+        &self,
+        limit: usize,
+    ) -> Result<Vec<PunchoutSessionRecord>, StoreError>;
+
+    /// Returns a session's cart, once: in one transaction, unless the session with this
+    /// token digest is unknown, has expired at `now`, or returned a cart before, `cart` is
+    /// accepted as by [`Store::accept`] and, when accepted, recorded as the session's with
+    /// its reply (the page the browser is answered with, now and on any later return).
+    async fn return_punchout_cart(
+        &self,
+        token_hash: &str,
+        cart: Incoming,
+        now: Timestamp,
+    ) -> Result<CartReturn, StoreError>;
+
+    /// Deletes up to `limit` sessions that expired before `before`, oldest first; their
+    /// carts stay, as documents. Returns how many.
+    async fn prune_punchout_sessions(
+        &self,
+        before: Timestamp,
+        limit: usize,
+    ) -> Result<u64, StoreError>;
 }
 
 /// The one-line reason a refused dead letter is listed with: its first diagnostic (as

@@ -9,6 +9,7 @@
 //!   and clears every lease at open, since no claim outlives the process that made it.
 
 mod ops;
+mod punchout;
 mod readers;
 mod schema;
 mod service;
@@ -34,6 +35,7 @@ use crate::{
     Acceptance, Attempt, Claimed, DeadLetter, DeadLetterId, DeadLetterSummary, DeliveryId,
     Incoming, Next, QueueStats, Refusal, Store, StoreError, Timestamp, Trace,
 };
+use crate::{CartReturn, NewPunchoutSession, PunchoutSessionRecord, SessionLookup};
 
 pub use self::schema::SCHEMA_VERSION;
 
@@ -525,6 +527,54 @@ impl Store for SqliteStore {
         let (service, reference) = (service.to_owned(), reference.to_owned());
         self.readers
             .run(move |connection| service::sales_document(connection, &service, &reference))
+            .await
+    }
+
+    // Punchout sessions (the `oci_gateway` service).
+
+    async fn open_punchout_session(&self, session: NewPunchoutSession) -> Result<(), StoreError> {
+        self.writer
+            .run(move |connection| punchout::open_session(connection, &session))
+            .await
+    }
+
+    async fn punchout_session(
+        &self,
+        lookup: SessionLookup,
+    ) -> Result<Option<PunchoutSessionRecord>, StoreError> {
+        self.readers
+            .run(move |connection| punchout::session(connection, &lookup))
+            .await
+    }
+
+    async fn punchout_sessions(
+        &self,
+        limit: usize,
+    ) -> Result<Vec<PunchoutSessionRecord>, StoreError> {
+        self.readers
+            .run(move |connection| punchout::sessions(connection, limit))
+            .await
+    }
+
+    async fn return_punchout_cart(
+        &self,
+        token_hash: &str,
+        cart: Incoming,
+        now: Timestamp,
+    ) -> Result<CartReturn, StoreError> {
+        let token_hash = token_hash.to_owned();
+        self.writer
+            .run(move |connection| punchout::return_cart(connection, &token_hash, &cart, now))
+            .await
+    }
+
+    async fn prune_punchout_sessions(
+        &self,
+        before: Timestamp,
+        limit: usize,
+    ) -> Result<u64, StoreError> {
+        self.writer
+            .run(move |connection| punchout::prune_sessions(connection, before, limit))
             .await
     }
 }

@@ -242,6 +242,29 @@ pub fn http_request(
     headers: &[(&str, &str)],
     body: &[u8],
 ) -> Option<(u16, String)> {
+    let response = http_exchange(address, method, path, headers, body)?;
+    Some((
+        response.status,
+        String::from_utf8_lossy(&response.body).into_owned(),
+    ))
+}
+
+/// An HTTP response whole: its headers by lower-case name, its body's bytes.
+#[derive(Debug, Clone)]
+pub struct HttpResponse {
+    pub status: u16,
+    pub headers: HashMap<String, String>,
+    pub body: Vec<u8>,
+}
+
+/// One HTTP/1.1 request on a fresh connection, and its response (a body of known length).
+pub fn http_exchange(
+    address: SocketAddr,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &[u8],
+) -> Option<HttpResponse> {
     use std::io::Write as _;
     let mut stream = std::net::TcpStream::connect_timeout(&address, Duration::from_secs(2)).ok()?;
     stream
@@ -249,7 +272,6 @@ pub fn http_request(
         .ok()?;
     let mut request =
         format!("{method} {path} HTTP/1.1\r\nHost: {address}\r\nConnection: close\r\n");
-    // A test may declare a length of its own (a body announced and never sent).
     if !headers
         .iter()
         .any(|(name, _)| name.eq_ignore_ascii_case("content-length"))
@@ -264,13 +286,19 @@ pub fn http_request(
     stream.write_all(body).ok()?;
     let mut response = Vec::new();
     stream.read_to_end(&mut response).ok()?;
-    let text = String::from_utf8_lossy(&response).into_owned();
-    let status = text.split(' ').nth(1)?.parse().ok()?;
-    let body = text
-        .split_once("\r\n\r\n")
-        .map(|(_, b)| b.to_owned())
-        .unwrap_or_default();
-    Some((status, body))
+    let split = response.windows(4).position(|w| w == b"\r\n\r\n")?;
+    let head = String::from_utf8_lossy(&response[..split]).into_owned();
+    let mut lines = head.split("\r\n");
+    let status = lines.next()?.split(' ').nth(1)?.parse().ok()?;
+    let headers = lines
+        .filter_map(|line| line.split_once(':'))
+        .map(|(name, value)| (name.trim().to_ascii_lowercase(), value.trim().to_owned()))
+        .collect();
+    Some(HttpResponse {
+        status,
+        headers,
+        body: response[split + 4..].to_vec(),
+    })
 }
 
 /// One request a [`Receiver`] took.

@@ -20,6 +20,7 @@ use toml::Spanned;
 use toml::de::{DeTable, DeValue, ValueDeserializer};
 
 use crate::ConfigError;
+use crate::services::ServiceConfig;
 use crate::sinks::SinkConfig;
 use crate::sources::SourceConfig;
 use crate::transforms::TransformConfig;
@@ -135,6 +136,8 @@ pub struct PipelineConfig {
     pub sources: Vec<Component<SourceConfig>>,
     pub transforms: Vec<Component<TransformConfig>>,
     pub sinks: Vec<Component<SinkConfig>>,
+    /// Components that answer a protocol themselves and emit on named outputs.
+    pub services: Vec<Component<ServiceConfig>>,
     /// Problems found while reading: the pipeline cannot run, but building what could be
     /// read finds the rest.
     pub problems: Vec<ConfigDiagnostic>,
@@ -381,6 +384,7 @@ impl PipelineConfig {
             sources: Vec::new(),
             transforms: Vec::new(),
             sinks: Vec::new(),
+            services: Vec::new(),
             problems: Vec::new(),
             broken: Default::default(),
         };
@@ -414,12 +418,10 @@ impl PipelineConfig {
                     config.sinks =
                         components(&file, name, value, true, &mut diagnostics, &mut broken)
                 }
-                "services" => diagnostics.push(file.diagnostic_at_key(
-                    Severity::Error,
-                    &section,
-                    "config.unknown_type",
-                    "no service types are available in this release",
-                )),
+                "services" => {
+                    config.services =
+                        components(&file, name, value, false, &mut diagnostics, &mut broken)
+                }
                 other => diagnostics.push(file.diagnostic_at(
                     Severity::Error,
                     key.span(),
@@ -435,7 +437,8 @@ impl PipelineConfig {
         // A component with a variable that could not be expanded is not built either.
         for d in &diagnostics {
             let mut key = d.key.split('.');
-            if let (Some("sources" | "transforms" | "sinks"), Some(name)) = (key.next(), key.next())
+            if let (Some("sources" | "transforms" | "sinks" | "services"), Some(name)) =
+                (key.next(), key.next())
             {
                 broken.insert(name.to_owned());
             }
@@ -596,7 +599,7 @@ macro_rules! component_config {
     )*};
 }
 
-component_config!(SourceConfig, TransformConfig, SinkConfig);
+component_config!(SourceConfig, TransformConfig, SinkConfig, ServiceConfig);
 
 /// Reads `[section.NAME]` tables: each one's `type`, its `inputs` when `with_inputs`, and
 /// the rest as the config of that type.
@@ -684,7 +687,10 @@ fn components<T: ComponentConfig>(
                     Severity::Error,
                     &key,
                     "config.unknown_key",
-                    "a source has no `inputs`: it takes documents from outside",
+                    &format!(
+                        "a {} has no `inputs`: it takes documents from outside",
+                        section.trim_end_matches('s')
+                    ),
                 ));
                 Vec::new()
             }

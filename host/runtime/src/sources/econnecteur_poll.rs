@@ -262,6 +262,7 @@ impl Poller {
         }
         let input = Input {
             raw,
+            decoded: None,
             context: CallContext {
                 content_type: Some("application/xml".to_owned()),
                 ..CallContext::default()

@@ -169,6 +169,7 @@ impl FileWatcher {
                     self.source,
                     Input {
                         raw,
+                        decoded: None,
                         context,
                         key: None,
                         fallback_key,

@@ -99,7 +99,7 @@ impl HttpListener {
                 .pipeline
                 .sources
                 .get(source)
-                .and_then(|s| s.decode.as_ref())
+                .and_then(|s| s.origin.decode.as_ref())
                 .map(|d| d.wanted_headers())
                 .unwrap_or_default();
             passed.extend(config.headers.iter().map(|h| h.to_ascii_lowercase()));
@@ -137,17 +137,6 @@ const MAX_KEY_LEN: usize = 256;
 
 async fn take(route: Arc<Route>, headers: HeaderMap, body: Body) -> Response {
     let config = &route.config;
-    let declared = headers
-        .get(header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<u64>().ok());
-    if declared.is_some_and(|n| n > config.max_body_bytes as u64) {
-        return refusal(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            "source.too_large",
-            &format!("the body is over {} bytes", config.max_body_bytes),
-        );
-    }
     let key = match headers.get(config.key_header.as_str()) {
         None => None,
         Some(value) => match value.to_str().map(str::trim) {
@@ -165,36 +154,9 @@ async fn take(route: Arc<Route>, headers: HeaderMap, body: Body) -> Response {
         },
     };
     let timeout = Duration::from_secs(config.request_timeout_secs);
-    let raw = match tokio::time::timeout(timeout, axum::body::to_bytes(body, config.max_body_bytes))
-        .await
-    {
-        Err(_) => {
-            return refusal(
-                StatusCode::REQUEST_TIMEOUT,
-                "source.timeout",
-                "the body did not arrive in time",
-            );
-        }
-        Ok(Err(e)) => {
-            // `to_bytes` fails on a body over the limit (one sent without a length) or a
-            // connection that broke.
-            let too_large = std::error::Error::source(&e)
-                .is_some_and(|s| s.is::<http_body_util::LengthLimitError>());
-            return if too_large {
-                refusal(
-                    StatusCode::PAYLOAD_TOO_LARGE,
-                    "source.too_large",
-                    &format!("the body is over {} bytes", config.max_body_bytes),
-                )
-            } else {
-                refusal(
-                    StatusCode::BAD_REQUEST,
-                    "source.unreadable",
-                    &format!("the body could not be read: {e}"),
-                )
-            };
-        }
-        Ok(Ok(raw)) => raw.to_vec(),
+    let raw = match read_body(&headers, body, config.max_body_bytes, timeout).await {
+        Ok(raw) => raw,
+        Err(refused) => return refusal(refused.status, refused.code, &refused.message),
     };
     let mut context = CallContext {
         content_type: headers
@@ -221,6 +183,7 @@ async fn take(route: Arc<Route>, headers: HeaderMap, body: Body) -> Response {
             route.source,
             Input {
                 raw,
+                decoded: None,
                 context,
                 key,
                 fallback_key: None,
@@ -234,6 +197,60 @@ async fn take(route: Arc<Route>, headers: HeaderMap, body: Body) -> Response {
         response.headers_mut().insert(header::CONTENT_TYPE, value);
     }
     response
+}
+
+/// Why a request's body was not read.
+#[derive(Debug)]
+pub(crate) struct BodyRefused {
+    pub status: StatusCode,
+    pub code: &'static str,
+    pub message: String,
+}
+
+/// Reads a request's body whole: refused with 413 when it is, or says it is, over `limit`
+/// bytes (before it is read whole), 408 when it has not arrived within `timeout`, 400 when
+/// the connection broke.
+pub(crate) async fn read_body(
+    headers: &HeaderMap,
+    body: Body,
+    limit: usize,
+    timeout: Duration,
+) -> Result<Vec<u8>, BodyRefused> {
+    let too_large = || BodyRefused {
+        status: StatusCode::PAYLOAD_TOO_LARGE,
+        code: "source.too_large",
+        message: format!("the body is over {limit} bytes"),
+    };
+    let declared = headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|n| n > limit as u64) {
+        return Err(too_large());
+    }
+    match tokio::time::timeout(timeout, axum::body::to_bytes(body, limit)).await {
+        Err(_) => Err(BodyRefused {
+            status: StatusCode::REQUEST_TIMEOUT,
+            code: "source.timeout",
+            message: "the body did not arrive in time".to_owned(),
+        }),
+        Ok(Err(e)) => {
+            // `to_bytes` fails on a body over the limit (one sent without a length) or a
+            // connection that broke.
+            if std::error::Error::source(&e)
+                .is_some_and(|s| s.is::<http_body_util::LengthLimitError>())
+            {
+                Err(too_large())
+            } else {
+                Err(BodyRefused {
+                    status: StatusCode::BAD_REQUEST,
+                    code: "source.unreadable",
+                    message: format!("the body could not be read: {e}"),
+                })
+            }
+        }
+        Ok(Ok(raw)) => Ok(raw.to_vec()),
+    }
 }
 
 /// A refusal before the input was read whole: nothing to keep.

@@ -489,7 +489,7 @@ fn optional_timestamp(row: &Row<'_>, index: usize) -> rusqlite::Result<Option<Ti
     }
 }
 
-fn json(row: &Row<'_>, index: usize) -> rusqlite::Result<serde_json::Value> {
+pub(super) fn json(row: &Row<'_>, index: usize) -> rusqlite::Result<serde_json::Value> {
     let text: String = row.get(index)?;
     serde_json::from_str(&text).map_err(|error| unreadable(index, Type::Text, error.to_string()))
 }

@@ -12,7 +12,7 @@ const APPLICATION_ID: i32 = 0x5457_5354;
 
 /// One entry per schema version, applied in order: version `n` is `MIGRATIONS[..n]`. An
 /// entry is never edited once released; a change is a new entry.
-const MIGRATIONS: &[&str] = &[V1, V2];
+const MIGRATIONS: &[&str] = &[V1, V2_SERVICE_STATE, V3_PUNCHOUT_SESSIONS];
 
 /// The schema version this build writes, kept in `PRAGMA user_version`.
 pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
@@ -101,7 +101,7 @@ CREATE INDEX dead_letters_refused_by_key ON dead_letters (key) WHERE kind = 'ref
 ";
 
 /// A served webservice's state (the `econnecteur` service). Documents are canonical JSON.
-const V2: &str = "
+const V2_SERVICE_STATE: &str = "
 -- The catalogue. `id` is the service's id for an entry and the order of lists: a new
 -- entry comes after every other, so it never shifts a page already read.
 CREATE TABLE service_products (
@@ -166,6 +166,34 @@ CREATE TABLE service_sales_documents (
     received_at INTEGER NOT NULL,
     PRIMARY KEY (service, reference)
 ) STRICT;
+";
+
+/// Punchout sessions (the `oci_gateway` service). The token is kept as its digest only.
+/// `cart_document` has no foreign key: documents are pruned on their own schedule, and a
+/// session still says it returned its cart.
+const V3_PUNCHOUT_SESSIONS: &str = "
+CREATE TABLE punchout_sessions (
+    id TEXT PRIMARY KEY NOT NULL,
+    token_hash TEXT NOT NULL UNIQUE,
+    service TEXT NOT NULL,
+    account TEXT NOT NULL,
+    created_at INTEGER NOT NULL,
+    expires_at INTEGER NOT NULL,
+    fields TEXT NOT NULL,
+    cart_document TEXT,
+    cart_returned_at INTEGER,
+    page_status INTEGER,
+    page_content_type TEXT,
+    page_body BLOB,
+    CHECK ((cart_document IS NULL) = (cart_returned_at IS NULL)
+        AND (cart_document IS NULL) = (page_status IS NULL)
+        AND (cart_document IS NULL) = (page_content_type IS NULL)
+        AND (cart_document IS NULL) = (page_body IS NULL))
+) STRICT;
+-- sessions list, newest first.
+CREATE INDEX punchout_sessions_by_created_at ON punchout_sessions (created_at);
+-- prune by expiry.
+CREATE INDEX punchout_sessions_by_expires_at ON punchout_sessions (expires_at);
 ";
 
 /// Checks that the file at `path` is a Tradewire store this build can use (or an empty file
@@ -286,6 +314,20 @@ pub(super) fn create_for_test(connection: &Connection) {
     for migration in MIGRATIONS {
         connection.execute_batch(migration).unwrap();
     }
+}
+
+/// A store file of schema `version` (older than this build's), for the tests that migrate.
+#[cfg(test)]
+pub(super) fn create_version_for_test(connection: &Connection, version: usize) {
+    for migration in &MIGRATIONS[..version] {
+        connection.execute_batch(migration).unwrap();
+    }
+    connection
+        .pragma_update(None, "user_version", version as i64)
+        .unwrap();
+    connection
+        .pragma_update(None, "application_id", APPLICATION_ID)
+        .unwrap();
 }
 
 #[cfg(test)]
