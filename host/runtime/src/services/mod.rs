@@ -34,7 +34,7 @@ use crate::{BuildContext, ConfigError};
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum ServiceConfig {
     /// The shop's side of an OCI punchout: logins, returned carts, cXML orders.
-    OciGateway(oci_gateway::OciGatewayConfig),
+    OciGateway(Box<oci_gateway::OciGatewayConfig>),
     /// The shop's e-connecteur universal webservice, served from the store, for an ERP.
     Econnecteur(econnecteur::EconnecteurServiceConfig),
 }
@@ -50,7 +50,9 @@ impl ServiceConfig {
         table: D,
     ) -> Result<Option<Self>, D::Error> {
         Ok(Some(match kind {
-            "oci_gateway" => Self::OciGateway(oci_gateway::OciGatewayConfig::deserialize(table)?),
+            "oci_gateway" => {
+                Self::OciGateway(Box::new(oci_gateway::OciGatewayConfig::deserialize(table)?))
+            }
             "econnecteur" => {
                 Self::Econnecteur(econnecteur::EconnecteurServiceConfig::deserialize(table)?)
             }
