@@ -389,6 +389,33 @@ async fn round_trips(
         .await
         .unwrap();
     check_received(&hook_request(&seen, 3).await, &hook_url, "ISO-8859-1");
+
+    // 4. and 5. Each style in the other charset: `/ocihome` asking for UTF-8, the posted
+    // `/login` for ISO-8859-1.
+    scripted
+        .goto(&format!("{ocihome}&http_content_charset=UTF-8"))
+        .await
+        .unwrap();
+    let button = scripted.wait().for_element(Locator::Id("return")).await;
+    button.unwrap().click().await.unwrap();
+    check_received(&hook_request(&seen, 4).await, &hook_url, "UTF-8");
+    scripted
+        .goto(&srm.replace(
+            "http_content_charset=UTF-8",
+            "http_content_charset=ISO-8859-1",
+        ))
+        .await
+        .unwrap();
+    scripted
+        .find(Locator::Id("open-catalog"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    let button = scripted.wait().for_element(Locator::Id("return")).await;
+    button.unwrap().click().await.unwrap();
+    check_received(&hook_request(&seen, 5).await, &hook_url, "ISO-8859-1");
 }
 
 #[test]
@@ -456,5 +483,5 @@ fn a_cart_goes_back_through_a_real_browser_in_utf8_and_iso_8859_1() {
             std::panic::resume_unwind(failed.into_panic());
         }
     });
-    assert_eq!(seen.lock().unwrap().hooks.len(), 3);
+    assert_eq!(seen.lock().unwrap().hooks.len(), 5);
 }

@@ -199,6 +199,29 @@ fn a_cxml_order_request_is_answered_with_a_cxml_response_and_delivered_as_paylin
     let soap = String::from_utf8_lossy(&received[0].body).into_owned();
     assert!(soap.contains("<ref>DO1234</ref>"), "{soap}");
     assert!(soap.contains("<amount>8500</amount>"), "{soap}");
+
+    // The order's shared secret is blanked in what the store keeps of the request.
+    let stored: Vec<u8> = ["", "-wal"]
+        .iter()
+        .filter_map(|suffix| {
+            std::fs::read(dir.path().join(format!("cxml-order-to-payline.db{suffix}"))).ok()
+        })
+        .flatten()
+        .collect();
+    assert!(
+        contains(&stored, b"<SharedSecret>***</SharedSecret>"),
+        "the raw request is kept, its secret blanked"
+    );
+    assert!(
+        !contains(&stored, b"coyote"),
+        "the shared secret reached the store"
+    );
+}
+
+fn contains(haystack: &[u8], needle: &[u8]) -> bool {
+    haystack
+        .windows(needle.len())
+        .any(|window| window == needle)
 }
 
 #[test]

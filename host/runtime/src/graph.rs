@@ -14,6 +14,7 @@ use crate::adapter::BoundAdapter;
 use crate::config::{ConfigDiagnostic, ConfigReport, PipelineConfig, Severity};
 use crate::econnecteur_client::ShopClient;
 use crate::ingest::Origin;
+use crate::secrets;
 use crate::services::{Service, ServiceConfig};
 use crate::sinks::{Sink, SinkConfig};
 use crate::sources::SourceConfig;
@@ -181,9 +182,9 @@ impl Pipeline {
                     origin: Arc::new(Origin {
                         name: c.name.clone(),
                         output: OutputRef::new(&c.name, None),
+                        blank_secrets: secrets::blanking_for(decode.as_ref()),
                         decode,
                         reply,
-                        blank_secrets: None,
                     }),
                     shop,
                 }),

@@ -16,6 +16,7 @@ pub mod health;
 pub mod ingest;
 pub mod run;
 pub mod schema;
+pub mod secrets;
 pub mod services;
 pub mod sinks;
 pub mod sources;

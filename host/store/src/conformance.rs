@@ -72,6 +72,11 @@ macro_rules! store_conformance_tests {
             next_due_is_when_a_claim_would_next_return_something,
             prune_deletes_only_what_it_must,
             trace_finds_documents_and_refusals_by_id_or_key,
+            // Punchout sessions.
+            punchout_sessions_are_found_by_id_or_token_hash,
+            a_punchout_session_returns_one_cart,
+            an_expired_or_unknown_punchout_session_returns_no_cart,
+            prune_punchout_sessions_deletes_only_the_expired,
             // A served webservice's state.
             service_catalogue_adds_and_updates_as_asked,
             service_catalogue_pages_are_stable,
@@ -79,11 +84,6 @@ macro_rules! store_conformance_tests {
             service_tracking_numbers_are_kept_once_each,
             service_customers_are_listed_by_date,
             service_price_rules_and_sales_documents_are_replaced_by_key,
-            // Punchout sessions.
-            punchout_sessions_are_found_by_id_or_token_hash,
-            a_punchout_session_returns_one_cart,
-            an_expired_or_unknown_punchout_session_returns_no_cart,
-            prune_punchout_sessions_deletes_only_the_expired,
         }
     };
     (@tests $factory:expr; $($property:ident),+ $(,)?) => {

@@ -37,6 +37,7 @@ use tradewire_sdk::Direction;
 
 use crate::adapter::{AdapterRef, BoundAdapter};
 use crate::ingest::Origin;
+use crate::secrets::blank_shared_secrets;
 use crate::services::{Service, ServiceRuntime};
 use crate::{BuildContext, ConfigError};
 
@@ -707,7 +708,7 @@ impl Service for OciGateway {
                 "orders",
                 None,
                 Some(self.order_reply.clone()),
-                Some(orders::blank_shared_secrets),
+                Some(blank_shared_secrets),
             ),
             account_orders: self
                 .accounts
@@ -718,7 +719,7 @@ impl Service for OciGateway {
                             "orders",
                             Some(decode.clone()),
                             Some(self.order_reply.clone()),
-                            Some(orders::blank_shared_secrets),
+                            Some(blank_shared_secrets),
                         )
                     })
                 })
