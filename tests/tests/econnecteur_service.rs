@@ -700,3 +700,42 @@ fn what_is_not_an_order_is_dead_lettered_at_the_service() {
         "{trace}"
     );
 }
+
+/// e-connecteur hanging up mid-call (its timeout, a machine put to sleep) does not stop
+/// the call: what it kept is emitted all the same.
+#[test]
+fn a_call_whose_caller_hangs_up_still_emits_what_it_kept() {
+    use std::io::Write as _;
+    let (orders, listen, api) = (loopback(), loopback(), loopback());
+    let started = start(
+        &session_pipeline(orders, listen, api),
+        api,
+        &[("ECONNECTEUR_KEY", KEY.to_owned())],
+    );
+    // The real grid: 1,790 rules take the service a while to keep.
+    let body = form(&[
+        ("key", KEY),
+        ("resource", "add_grilles"),
+        ("data", &sample("grilles_2.xml")),
+    ]);
+    let mut stream = std::net::TcpStream::connect(listen).unwrap();
+    write!(
+        stream,
+        "POST /econnecteur HTTP/1.1\r\nHost: {listen}\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\n\r\n",
+        body.len()
+    )
+    .unwrap();
+    stream.write_all(&body).unwrap();
+    // Gone once the call is under way, before its answer.
+    std::thread::sleep(Duration::from_millis(30));
+    stream.shutdown(std::net::Shutdown::Both).unwrap();
+    drop(stream);
+
+    let grids = started.dir.path().join("out/price_rules");
+    wait_until(
+        "the grid at its sink",
+        || started.runtime.log(),
+        || written(&grids).len() == 1,
+    );
+    assert_eq!(written(&grids)[0]["rules"].as_array().unwrap().len(), 1790);
+}
