@@ -126,6 +126,11 @@ path = "out/{{{{id}}}}.json"
         listed = answer.matches("<order>").count();
         orders.push(took);
     }
+    assert_eq!(
+        listed,
+        ORDERS / 10 * 2 / 5,
+        "the waiting orders in states 2 and 3"
+    );
     println!("orders_list answers {listed} orders");
     report("orders_list, filter = 2,3", &mut orders);
     let _ = stop.send(());
@@ -171,7 +176,8 @@ async fn fill(store: &SqliteStore) {
         let ids = join_all(chunk.iter().map(|n| {
             let order = NewServiceOrder {
                 document: format!("doc-{n}"),
-                state: (n % 5 + 1).to_string(),
+                // Spread so that the waiting tenth (n % 10 == 0) is in every state too.
+                state: ((n / 10) % 5 + 1).to_string(),
                 order: canonical.clone(),
                 received_at: at,
             };
