@@ -469,6 +469,25 @@ fn validate_knows_the_service_its_inputs_and_its_keys() {
         assert!(stderr.contains(expected), "{what}: {stderr}");
     }
 
+    // Orders to the ERP and nothing back is a whole pipeline; a service fed nothing and
+    // feeding nothing is not.
+    let orders_only = "[sources.web_orders]\ntype = \"http\"\naddress = \"127.0.0.1:9\"\npath = \"/orders\"\n\n[services.erp]\ntype = \"econnecteur\"\naddress = \"127.0.0.1:10\"\nkey = \"k\"\n";
+    std::fs::write(
+        dir.path().join("p.toml"),
+        format!("{orders_only}inputs = [\"web_orders\"]\n"),
+    )
+    .unwrap();
+    let (status, _, stderr) = tradewire(dir.path(), &["validate", "p.toml"], &[]);
+    assert!(status.success(), "{stderr}");
+    std::fs::write(dir.path().join("p.toml"), orders_only).unwrap();
+    let (status, _, stderr) = tradewire(dir.path(), &["validate", "p.toml"], &[]);
+    assert_eq!(status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("error[config.no_sinks]"), "{stderr}");
+    assert!(
+        stderr.contains("error[config.unused_component] `sources.web_orders`"),
+        "{stderr}"
+    );
+
     // A service that takes no inputs is told so.
     let gateway = std::fs::read_to_string(repo("examples/pipelines/oci-gateway.toml"))
         .unwrap()

@@ -164,7 +164,12 @@ impl Pipeline {
                 .iter()
                 .any(|c| c.name == name && c.config.takes_inputs())
         };
-        if config.sinks.is_empty() && !config.services.iter().any(|c| c.config.takes_inputs()) {
+        // A service that takes inputs is where they go: it stands for a sink.
+        let delivered_to_a_service = config
+            .services
+            .iter()
+            .any(|c| c.config.takes_inputs() && !c.inputs.is_empty());
+        if config.sinks.is_empty() && !delivered_to_a_service {
             diagnostics.push(error_at(
                 &["sinks"],
                 "config.no_sinks",
