@@ -1,7 +1,7 @@
-//! Tradewire on both ends of the e-connecteur universal webservice: the real `tradewire
-//! run` polling (`econnecteur_poll`) a webservice answered by the `econnecteur` service's
-//! handler over a SQLite store, on loopback. Orders routed to the service are taken once
-//! each and marked exported there, even when the poller is killed mid-batch.
+//! Tradewire on both ends of the e-connecteur universal webservice: a `tradewire run`
+//! polling (`econnecteur_poll`) the webservice a second `tradewire run` serves (service
+//! `econnecteur`), two processes on loopback. The orders routed to the service are taken
+//! once each and marked exported there, even when the poller is killed mid-batch.
 
 // A test that cannot set itself up should fail loudly.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
@@ -12,130 +12,89 @@ mod runtime;
 use std::collections::BTreeSet;
 use std::net::SocketAddr;
 use std::path::Path;
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use runtime::{Runtime, loopback};
+use runtime::{Runtime, http_exchange, loopback};
 use serde_json::{Value, json};
 use tradewire_plugins::Registry;
-use tradewire_runtime::BuildContext;
-use tradewire_runtime::services::econnecteur::{EconnecteurService, EconnecteurServiceConfig};
 use tradewire_store::Store;
-use tradewire_store::sqlite::{SqliteOptions, SqliteStore};
+use tradewire_store::sqlite::{Access, SqliteOptions, SqliteStore};
 
 const KEY: &str = "served-key";
 
-/// The service's handler behind an HTTP server of the test's own (until `tradewire run`
-/// serves it): what it emitted is counted by output.
+/// The shop's side: `tradewire run` with its orders coming in at an `http` source, routed
+/// to the service `erp`, whose status changes are written as files.
 struct Served {
-    address: SocketAddr,
-    service: Arc<EconnecteurService>,
-    store: Arc<SqliteStore>,
-    emitted: Arc<Mutex<Vec<(String, Value)>>>,
-    runtime: Option<tokio::runtime::Runtime>,
-    _directory: tempfile::TempDir,
+    orders: SocketAddr,
+    service: SocketAddr,
+    dir: tempfile::TempDir,
+    runtime: Runtime,
 }
 
 impl Served {
-    fn start(call_delay: Duration) -> Self {
-        let runtime = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(2)
-            .enable_all()
-            .build()
-            .unwrap();
-        let directory = tempfile::tempdir().unwrap();
-        let store = Arc::new(
-            SqliteStore::open(directory.path().join("served.db"), SqliteOptions::default())
-                .unwrap(),
+    fn start() -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let (orders, service, api) = (loopback(), loopback(), loopback());
+        let pipeline = format!(
+            r#"
+[store]
+path = "served.db"
+
+[api]
+address = "{api}"
+
+[sources.web_orders]
+type = "http"
+address = "{orders}"
+path = "/orders"
+
+[services.erp]
+type = "econnecteur"
+address = "{service}"
+key = "{KEY}"
+inputs = ["web_orders"]
+
+[sinks.status]
+type = "file"
+inputs = ["erp.status_changes"]
+path = "status/{{{{id}}}}.json"
+"#
         );
-        let registry = Registry::with_builtins();
-        let config: EconnecteurServiceConfig =
-            serde_json::from_value(json!({"address": "127.0.0.1:0", "key": KEY})).unwrap();
-        let service = Arc::new(
-            config
-                .build(
-                    "erp",
-                    &BuildContext {
-                        registry: &registry,
-                        base_dir: Path::new("."),
-                    },
-                )
-                .unwrap(),
-        );
-        let emitted: Arc<Mutex<Vec<(String, Value)>>> = Arc::default();
-        let listener = runtime
-            .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
-            .unwrap();
-        let address = listener.local_addr().unwrap();
-        let (shared_service, shared_store, shared_emitted) =
-            (service.clone(), store.clone(), emitted.clone());
-        let app = axum::Router::new().route(
-            "/econnecteur",
-            axum::routing::post(
-                move |headers: axum::http::HeaderMap, body: axum::body::Bytes| {
-                    let (service, store, emitted) = (
-                        shared_service.clone(),
-                        shared_store.clone(),
-                        shared_emitted.clone(),
-                    );
-                    async move {
-                        tokio::time::sleep(call_delay).await;
-                        let content_type = headers
-                            .get("content-type")
-                            .and_then(|v| v.to_str().ok())
-                            .map(str::to_owned);
-                        // A call runs to its end even when the caller hangs up (a poller
-                        // killed): what it kept in the store is emitted all the same.
-                        let answered = tokio::spawn(async move {
-                            let answered = service.call(&*store, body.to_vec(), content_type).await;
-                            for e in &answered.emitted {
-                                let document =
-                                    serde_json::from_slice(&e.document.to_json()).unwrap();
-                                emitted
-                                    .lock()
-                                    .unwrap()
-                                    .push((e.output.to_owned(), document));
-                            }
-                            answered
-                        })
-                        .await
-                        .unwrap();
-                        let status =
-                            axum::http::StatusCode::from_u16(answered.reply.status).unwrap();
-                        (status, answered.reply.body)
-                    }
-                },
-            ),
-        );
-        runtime.spawn(async move {
-            let _ = axum::serve(listener, app).await;
-        });
+        std::fs::write(dir.path().join("served.toml"), pipeline).unwrap();
+        let runtime = Runtime::start(dir.path(), &dir.path().join("served.toml"), api, &[]);
         Self {
-            address,
+            orders,
             service,
-            store,
-            emitted,
-            runtime: Some(runtime),
-            _directory: directory,
+            dir,
+            runtime,
         }
     }
 
-    fn block_on<T>(&self, future: impl Future<Output = T>) -> T {
-        self.runtime.as_ref().unwrap().block_on(future)
-    }
-
+    /// The ids `orders_list` gives for the orders not yet exported.
     fn waiting(&self) -> usize {
-        self.block_on(self.store.service_list_orders("erp", &[]))
-            .unwrap()
-            .len()
+        let response = http_exchange(
+            self.service,
+            "POST",
+            "/econnecteur",
+            &[("Content-Type", "application/x-www-form-urlencoded")],
+            format!("key={KEY}&resource=orders_list&filter=created").as_bytes(),
+        )
+        .expect("the service answers");
+        let body = String::from_utf8_lossy(&response.body).into_owned();
+        assert_eq!(response.status, 200, "{body}");
+        body.matches("<id>").count()
     }
-}
 
-impl Drop for Served {
-    fn drop(&mut self) {
-        if let Some(runtime) = self.runtime.take() {
-            runtime.shutdown_background();
-        }
+    /// The orders whose change of status the service emitted, by reference.
+    fn status_changes(&self) -> Vec<String> {
+        let Ok(entries) = std::fs::read_dir(self.dir.path().join("status")) else {
+            return Vec::new();
+        };
+        entries
+            .filter_map(Result::ok)
+            .filter_map(|e| serde_json::from_slice::<Value>(&std::fs::read(e.path()).ok()?).ok())
+            .map(|c| c["order_id"].as_str().unwrap_or_default().to_owned())
+            .collect()
     }
 }
 
@@ -174,18 +133,27 @@ fn references_written(out: &Path) -> Vec<String> {
 
 #[test]
 fn the_poller_takes_the_served_orders_once_and_marks_them_even_when_killed() {
-    const ORDERS: usize = 150;
-    let served = Served::start(Duration::from_millis(5));
+    const ORDERS: usize = 300;
+    let served = Served::start();
     for n in 0..ORDERS {
-        served
-            .block_on(served.service.take_order(
-                &*served.store,
-                &format!("doc-{n}"),
-                &order(&format!("WEB-{n:03}")),
-            ))
-            .unwrap();
+        let response = http_exchange(
+            served.orders,
+            "POST",
+            "/orders",
+            &[
+                ("Content-Type", "application/json"),
+                ("Idempotency-Key", &format!("web-{n}")),
+            ],
+            &order(&format!("WEB-{n:03}")),
+        )
+        .unwrap();
+        assert_eq!(response.status, 202);
     }
-    assert_eq!(served.waiting(), ORDERS);
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while served.waiting() < ORDERS {
+        assert!(Instant::now() < deadline, "{}", served.runtime.log());
+        std::thread::sleep(Duration::from_millis(50));
+    }
 
     let dir = tempfile::tempdir().unwrap();
     let api = loopback();
@@ -211,13 +179,13 @@ type = "file"
 inputs = ["shop"]
 path = "out/{{{{id}}}}.json"
 "#,
-        address = served.address
+        address = served.service
     );
     std::fs::write(dir.path().join("p.toml"), pipeline).unwrap();
     let mut runtime = Runtime::start(dir.path(), &dir.path().join("p.toml"), api, &[]);
     let mut kills = 0;
     while kills < 8 && served.waiting() > 0 {
-        std::thread::sleep(Duration::from_millis(80 + 31 * kills));
+        std::thread::sleep(Duration::from_millis(60 + 23 * kills));
         runtime.restart();
         kills += 1;
     }
@@ -231,39 +199,47 @@ path = "out/{{{{id}}}}.json"
         std::thread::sleep(Duration::from_millis(50));
     }
     runtime.kill();
-    let status_changes = || {
-        served
-            .emitted
-            .lock()
-            .unwrap()
-            .iter()
-            .filter(|(output, _)| output == "status_changes")
-            .count()
-    };
-    let deadline = Instant::now() + Duration::from_secs(5);
-    while status_changes() < ORDERS && Instant::now() < deadline {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while served.status_changes().len() < ORDERS && Instant::now() < deadline {
         std::thread::sleep(Duration::from_millis(20));
     }
 
     let written = references_written(&dir.path().join("out"));
     let distinct: BTreeSet<&String> = written.iter().collect();
-    let changes = status_changes();
+    let changes = served.status_changes();
+    let changed: BTreeSet<&String> = changes.iter().collect();
     println!(
-        "kills: {kills}; orders: {ORDERS}; written: {}; distinct: {}; marked exported: {changes}",
+        "kills: {kills}; orders: {ORDERS}; written: {}; distinct: {}; marked exported: {} ({} orders)",
         written.len(),
-        distinct.len()
+        distinct.len(),
+        changes.len(),
+        changed.len()
     );
     assert!(kills >= 3, "the batch ended before the kills ({kills})");
     assert_eq!(distinct.len(), ORDERS, "no order lost");
     assert_eq!(written.len(), ORDERS, "no order taken twice");
-    assert!(changes >= ORDERS);
-    for n in [0, ORDERS / 2, ORDERS - 1] {
-        let stored = served
-            .block_on(
-                served
-                    .store
-                    .service_order("erp", i64::try_from(n).unwrap() + 1),
-            )
+    assert_eq!(
+        changed.len(),
+        ORDERS,
+        "every order marked exported, its change emitted"
+    );
+
+    // The served store, read beside its runtime: each order in its final state.
+    let store = SqliteStore::open(
+        served.dir.path().join("served.db"),
+        SqliteOptions {
+            access: Access::Shared,
+            ..SqliteOptions::default()
+        },
+    )
+    .unwrap();
+    let reader = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    for n in [1, ORDERS / 2, ORDERS] {
+        let stored = reader
+            .block_on(store.service_order("erp", i64::try_from(n).unwrap()))
             .unwrap()
             .unwrap();
         assert_eq!(stored.state, "5", "moved to the final status");

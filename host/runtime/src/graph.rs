@@ -158,7 +158,18 @@ impl Pipeline {
                 "a pipeline needs at least one source or service".into(),
             ));
         }
-        if config.sinks.is_empty() {
+        let service_takes = |name: &str| {
+            config
+                .services
+                .iter()
+                .any(|c| c.name == name && c.config.takes_inputs())
+        };
+        // A service that takes inputs is where they go: it stands for a sink.
+        let delivered_to_a_service = config
+            .services
+            .iter()
+            .any(|c| c.config.takes_inputs() && !c.inputs.is_empty());
+        if config.sinks.is_empty() && !delivered_to_a_service {
             diagnostics.push(error_at(
                 &["sinks"],
                 "config.no_sinks",
@@ -275,9 +286,24 @@ impl Pipeline {
             .transforms
             .iter()
             .map(|c| ("transforms", &c.name, &c.inputs))
-            .chain(config.sinks.iter().map(|c| ("sinks", &c.name, &c.inputs)));
+            .chain(config.sinks.iter().map(|c| ("sinks", &c.name, &c.inputs)))
+            .chain(
+                config
+                    .services
+                    .iter()
+                    .map(|c| ("services", &c.name, &c.inputs)),
+            );
         for (section, name, inputs) in inputs {
-            if inputs.is_empty() {
+            if section == "services" {
+                if !inputs.is_empty() && !service_takes(name) {
+                    diagnostics.push(error_at(
+                        &[section, name, "inputs"],
+                        "config.unknown_key",
+                        "this service takes no `inputs`: it takes documents from outside".into(),
+                    ));
+                    continue;
+                }
+            } else if inputs.is_empty() {
                 diagnostics.push(error_at(
                     &[section, name, "inputs"],
                     "config.no_inputs",
@@ -292,7 +318,11 @@ impl Pipeline {
                     "inputs".into(),
                     i.to_string(),
                 ];
-                let problem = if failed.contains(reference.component.as_str()) {
+                let problem = if section == "services" && reference.component == *name {
+                    Some(format!(
+                        "`{name}` cannot take its own outputs: what it emits would come back to it"
+                    ))
+                } else if failed.contains(reference.component.as_str()) {
                     None
                 } else if let Some(used) = outputs.get_mut(&reference) {
                     *used = true;
@@ -309,7 +339,8 @@ impl Pipeline {
                         &message,
                     )),
                     None => {
-                        let consumer = if section == "sinks" {
+                        // A service that takes inputs is delivered to as a sink is.
+                        let consumer = if section != "transforms" {
                             Consumer::Sink(name.clone())
                         } else {
                             Consumer::Transform(name.clone())
@@ -356,17 +387,31 @@ impl Pipeline {
                     .get(reference.component.as_str())
                     .copied()
                     .unwrap_or("transforms");
+                let message = if service_takes(&reference.component) {
+                    format!(
+                        "nothing takes `{reference}`: what would go there stays with the service"
+                    )
+                } else {
+                    format!(
+                        "nothing takes `{reference}`: documents sent there reach no sink and are refused"
+                    )
+                };
                 warnings.push(file.diagnostic_at_key(
                     Severity::Warning,
                     &[section.to_owned(), reference.component.clone()],
                     "config.unused_output",
-                    &format!("nothing takes `{reference}`: documents sent there reach no sink and are refused"),
+                    &message,
                 ));
             }
         }
         for (component, used) in fed {
             // With a component unread, its inputs are unknown: nothing can be called unused.
-            if !used && broken.is_empty() && !failed.contains(component) {
+            // A service that takes inputs keeps what it is sent: it needs no consumer.
+            if !used
+                && broken.is_empty()
+                && !failed.contains(component)
+                && !service_takes(component)
+            {
                 let section = kinds.get(component).copied().unwrap_or("transforms");
                 diagnostics.push(error_at(
                     &[section, component],
@@ -392,6 +437,11 @@ impl Pipeline {
             edges,
             warnings: ConfigReport(warnings),
         })
+    }
+
+    /// Whether some component takes `output` as input.
+    pub fn takes(&self, output: &OutputRef) -> bool {
+        self.consumers.get(output).is_some_and(|c| !c.is_empty())
     }
 
     /// Runs `document`, taken by a source or emitted on a service's output (`from`), through

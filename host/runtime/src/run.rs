@@ -17,7 +17,7 @@ use crate::delivery::SinkWorker;
 use crate::graph::Pipeline;
 use crate::health::Health;
 use crate::ingest::{Ingest, Wakers};
-use crate::services::ServiceRuntime;
+use crate::services::{Calls, ServiceRuntime};
 use crate::sources::SourceConfig;
 use crate::sources::econnecteur_poll::Poller;
 use crate::sources::file::FileWatcher;
@@ -54,7 +54,20 @@ pub async fn run(
 ) -> Result<(), RunError> {
     let pipeline = Arc::new(pipeline);
     let health = Health::default();
-    let wakers = Arc::new(Wakers::new(pipeline.sinks.iter().map(|s| s.name.as_str())));
+    // What deliveries are made to: the sinks, and the services that take inputs.
+    let delivered_to: Vec<String> = pipeline
+        .sinks
+        .iter()
+        .map(|s| s.name.clone())
+        .chain(
+            pipeline
+                .services
+                .iter()
+                .filter(|s| s.config.takes_inputs())
+                .map(|s| s.name.clone()),
+        )
+        .collect();
+    let wakers = Arc::new(Wakers::new(delivered_to.iter().map(String::as_str)));
     let ingest = Ingest {
         pipeline: pipeline.clone(),
         store: store.clone(),
@@ -168,6 +181,23 @@ pub async fn run(
         };
         sinks.spawn(worker.run(stopped.clone(), timeout));
     }
+    for built in &pipeline.services {
+        let Some(intake) = built.service.clone().intake(store.clone()) else {
+            continue;
+        };
+        // One at a time: orders wait for the ERP in the order they were committed.
+        let worker = SinkWorker {
+            name: built.name.clone(),
+            sink: intake,
+            retry: built.config.retry(),
+            concurrency: 1,
+            store: store.clone(),
+            wake: wakers.get(&built.name),
+            health: health.clone(),
+            breaker: Breaker::new(built.config.retry()),
+        };
+        sinks.spawn(worker.run(stopped.clone(), timeout));
+    }
     let mut sources = JoinSet::new();
     for listener in listeners {
         let mut stopped = stopped.clone();
@@ -192,9 +222,11 @@ pub async fn run(
     for (listener, built) in services {
         let mut stopped = stopped.clone();
         let name = built.name.clone();
+        let calls = Calls::default();
         let router = built.service.clone().router(ServiceRuntime {
             name: built.name.clone(),
             ingest: ingest.clone(),
+            calls: calls.clone(),
         });
         sources.spawn(async move {
             let signal = async move {
@@ -209,15 +241,13 @@ pub async fn run(
             if let Err(e) = served {
                 tracing::error!(service = %name, error = %e, "the service stopped");
             }
+            // Calls whose callers hung up run on: they finish before the service stops.
+            calls.finished().await;
         });
     }
     let mut background = JoinSet::new();
     if let Some(listener) = api {
-        let router = crate::api::router(
-            health.clone(),
-            store.clone(),
-            pipeline.sinks.iter().map(|s| s.name.clone()).collect(),
-        );
+        let router = crate::api::router(health.clone(), store.clone(), delivered_to.clone());
         let mut stopped = stopped.clone();
         background.spawn(async move {
             let signal = async move {

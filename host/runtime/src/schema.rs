@@ -16,14 +16,24 @@ pub fn pipeline_schema() -> Value {
     let plugins = generator.subschema_for::<PluginsConfig>().to_value();
     let runtime = generator.subschema_for::<RuntimeConfig>().to_value();
     let sources = generator.subschema_for::<SourceConfig>().to_value();
-    let services = generator.subschema_for::<ServiceConfig>().to_value();
+    let services = with_inputs(
+        generator.subschema_for::<ServiceConfig>().to_value(),
+        &mut generator,
+        |kind| {
+            ServiceConfig::TAKING_INPUTS
+                .contains(&kind)
+                .then_some(false)
+        },
+    );
     let transforms = with_inputs(
         generator.subschema_for::<TransformConfig>().to_value(),
         &mut generator,
+        |_| Some(true),
     );
     let sinks = with_inputs(
         generator.subschema_for::<SinkConfig>().to_value(),
         &mut generator,
+        |_| Some(true),
     );
     let definitions = generator.take_definitions(true);
     let named = |component: Value| {
@@ -53,8 +63,13 @@ pub fn pipeline_schema() -> Value {
     })
 }
 
-/// `schema` (a `$ref` to a tagged enum's definition) with `inputs` required in each variant.
-fn with_inputs(schema: Value, generator: &mut schemars::SchemaGenerator) -> Value {
+/// `schema` (a `$ref` to a tagged enum's definition) with `inputs` in the variants whose
+/// `type` `takes` says: `Some(true)` required, `Some(false)` optional, `None` not at all.
+fn with_inputs(
+    schema: Value,
+    generator: &mut schemars::SchemaGenerator,
+    takes: impl Fn(&str) -> Option<bool>,
+) -> Value {
     let inputs = json!({
         "description": "The components this one takes documents from: `name`, or `name.output` for a named output (`by_country.nl`).",
         "type": "array",
@@ -75,11 +90,18 @@ fn with_inputs(schema: Value, generator: &mut schemars::SchemaGenerator) -> Valu
         && let Some(Value::Array(variants)) = definition.get_mut("oneOf")
     {
         for variant in variants {
+            let kind = variant
+                .pointer("/properties/type/const")
+                .and_then(Value::as_str)
+                .unwrap_or_default();
+            let Some(required) = takes(kind) else {
+                continue;
+            };
             if let Some(Value::Object(properties)) = variant.get_mut("properties") {
                 properties.insert("inputs".into(), inputs.clone());
             }
-            if let Some(Value::Array(required)) = variant.get_mut("required") {
-                required.push("inputs".into());
+            if let (true, Some(Value::Array(listed))) = (required, variant.get_mut("required")) {
+                listed.push("inputs".into());
             }
         }
     }

@@ -63,7 +63,7 @@ impl Deref for Served {
 
 /// The service `erp` with `extra` merged into its table.
 fn served(extra: Value) -> Served {
-    let mut table = json!({"address": "127.0.0.1:0", "key": KEY, "inputs": ["web_orders"]});
+    let mut table = json!({"address": "127.0.0.1:0", "key": KEY});
     if let (Some(table), Some(extra)) = (table.as_object_mut(), extra.as_object()) {
         table.extend(extra.clone());
     }

@@ -407,20 +407,45 @@ impl PipelineConfig {
                         section_value(&file, &section, value, &mut diagnostics).unwrap_or_default()
                 }
                 "sources" => {
-                    config.sources =
-                        components(&file, name, value, false, &mut diagnostics, &mut broken)
+                    config.sources = components(
+                        &file,
+                        name,
+                        value,
+                        Inputs::Refused,
+                        &mut diagnostics,
+                        &mut broken,
+                    )
                 }
                 "transforms" => {
-                    config.transforms =
-                        components(&file, name, value, true, &mut diagnostics, &mut broken)
+                    config.transforms = components(
+                        &file,
+                        name,
+                        value,
+                        Inputs::Required,
+                        &mut diagnostics,
+                        &mut broken,
+                    )
                 }
                 "sinks" => {
-                    config.sinks =
-                        components(&file, name, value, true, &mut diagnostics, &mut broken)
+                    config.sinks = components(
+                        &file,
+                        name,
+                        value,
+                        Inputs::Required,
+                        &mut diagnostics,
+                        &mut broken,
+                    )
                 }
+                // Whether a service takes `inputs` depends on its type: the graph checks it.
                 "services" => {
-                    config.services =
-                        components(&file, name, value, false, &mut diagnostics, &mut broken)
+                    config.services = components(
+                        &file,
+                        name,
+                        value,
+                        Inputs::Optional,
+                        &mut diagnostics,
+                        &mut broken,
+                    )
                 }
                 other => diagnostics.push(file.diagnostic_at(
                     Severity::Error,
@@ -601,13 +626,21 @@ macro_rules! component_config {
 
 component_config!(SourceConfig, TransformConfig, SinkConfig, ServiceConfig);
 
-/// Reads `[section.NAME]` tables: each one's `type`, its `inputs` when `with_inputs`, and
-/// the rest as the config of that type.
+/// Whether a section's components name `inputs`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Inputs {
+    Required,
+    Optional,
+    Refused,
+}
+
+/// Reads `[section.NAME]` tables: each one's `type`, its `inputs` as `inputs` says, and the
+/// rest as the config of that type.
 fn components<T: ComponentConfig>(
     file: &PipelineFile,
     section: &str,
     value: Spanned<DeValue<'_>>,
-    with_inputs: bool,
+    inputs: Inputs,
     diagnostics: &mut Vec<ConfigDiagnostic>,
     broken: &mut std::collections::BTreeSet<String>,
 ) -> Vec<Component<T>> {
@@ -670,8 +703,8 @@ fn components<T: ComponentConfig>(
             }
         };
         let errors_before = diagnostics.len();
-        let inputs = match fields.remove("inputs") {
-            None if with_inputs => {
+        let named_inputs = match fields.remove("inputs") {
+            None if inputs == Inputs::Required => {
                 diagnostics.push(file.diagnostic_at_key(
                     Severity::Error,
                     &at,
@@ -681,7 +714,7 @@ fn components<T: ComponentConfig>(
                 Vec::new()
             }
             None => Vec::new(),
-            Some(_) if !with_inputs => {
+            Some(_) if inputs == Inputs::Refused => {
                 let key = [at.clone(), vec!["inputs".into()]].concat();
                 diagnostics.push(file.diagnostic_at_key(
                     Severity::Error,
@@ -709,7 +742,7 @@ fn components<T: ComponentConfig>(
                 }
                 out.push(Component {
                     name: name_text,
-                    inputs,
+                    inputs: named_inputs,
                     config,
                 });
             }

@@ -20,6 +20,7 @@
 //! the very push kept).
 
 mod handler;
+mod serve;
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
@@ -34,6 +35,7 @@ use tradewire_sdk::{CallContext, CallError, Direction};
 use tradewire_store::{Reply, Store, StoreError};
 
 use crate::adapter::{AdapterRef, BoundAdapter};
+use crate::sinks::RetryConfig;
 use crate::{BuildContext, ConfigError};
 
 pub use handler::{Emitted, Handled};
@@ -63,9 +65,6 @@ pub struct EconnecteurServiceConfig {
     /// The key e-connecteur sends with every call, compared in constant time; kept secret.
     #[schemars(with = "String")]
     pub key: Secret,
-    /// Components whose documents (orders) wait here for the ERP.
-    #[serde(default)]
-    pub inputs: Vec<String>,
     /// The state (the service's own code) an order waits in; `orders_list` lists it
     /// under this code, and under the name `created`.
     #[serde(default = "default_order_state")]
@@ -84,6 +83,23 @@ pub struct EconnecteurServiceConfig {
     #[serde(default = "empty_object")]
     #[schemars(with = "serde_json::Map<String, serde_json::Value>")]
     pub config: serde_json::Value,
+    /// Calls larger than this are refused with 413 (a sales document's PDF comes inside).
+    #[serde(default = "default_max_body_bytes")]
+    pub max_body_bytes: usize,
+    /// A call that has not arrived whole within this many seconds is answered 408.
+    #[serde(default = "default_request_timeout_secs")]
+    pub request_timeout_secs: u64,
+    /// How the runtime retries keeping an order routed here when the store fails.
+    #[serde(default)]
+    pub retry: RetryConfig,
+}
+
+fn default_max_body_bytes() -> usize {
+    64 << 20
+}
+
+fn default_request_timeout_secs() -> u64 {
+    120
 }
 
 fn default_path() -> String {
@@ -110,6 +126,9 @@ const CREATED: &str = "created";
 pub struct EconnecteurService {
     /// The service's name: its rows in the store are under it.
     pub name: String,
+    path: String,
+    max_body_bytes: usize,
+    request_timeout: std::time::Duration,
     key: Secret,
     order_state: String,
     state_names: BTreeMap<String, Vec<String>>,
@@ -133,11 +152,25 @@ impl EconnecteurServiceConfig {
         name: &str,
         cx: &BuildContext<'_>,
     ) -> Result<EconnecteurService, Vec<ConfigError>> {
-        let mut errors = Vec::new();
-        if !self.path.starts_with('/') {
+        let mut errors: Vec<ConfigError> = self
+            .retry
+            .check()
+            .into_iter()
+            .map(|e| e.under("retry"))
+            .collect();
+        if !self.path.starts_with('/') || self.path.contains(['?', '#', '{', '}', '*']) {
             errors.push(ConfigError::new(
                 &["path"],
-                "a request path starts with `/`",
+                format!(
+                    "`{}` is not a request path: it starts with `/` and has no `?`, `#`, `{{`, `}}` or `*`",
+                    self.path
+                ),
+            ));
+        }
+        if self.request_timeout_secs == 0 {
+            errors.push(ConfigError::new(
+                &["request_timeout_secs"],
+                "a call needs time to arrive: at least 1 second",
             ));
         }
         if self.key.expose().is_empty() {
@@ -171,6 +204,9 @@ impl EconnecteurServiceConfig {
         match (request, response) {
             (Some(request), Some(response)) if errors.is_empty() => Ok(EconnecteurService {
                 name: name.to_owned(),
+                path: self.path.clone(),
+                max_body_bytes: self.max_body_bytes,
+                request_timeout: std::time::Duration::from_secs(self.request_timeout_secs),
                 key: self.key.clone(),
                 order_state: self.order_state.clone(),
                 state_names: self.state_names.clone(),
