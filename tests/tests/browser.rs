@@ -82,7 +82,7 @@ struct Servers {
 }
 
 /// The shop's punchout start page: its "return to procurement system" button posts the
-/// session and the cart to the gateway, as `host/runtime/SERVICES.md` shows.
+/// session and the cart to the gateway, as `host/runtime/README.md` shows.
 async fn shop_start(
     State(servers): State<Servers>,
     Query(query): Query<std::collections::HashMap<String, String>>,
