@@ -14,7 +14,6 @@
 #[path = "support/runtime.rs"]
 mod runtime;
 
-use std::io::Write as _;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -290,25 +289,6 @@ fn check_received(received: &(String, Vec<u8>), hook_url: &str, charset: &str) {
     assert!(wire.contains(groesse), "{groesse} in {wire}");
 }
 
-fn hash_password(password: &str) -> String {
-    let mut child = Command::new(runtime::tradewire_bin())
-        .arg("hash-password")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .spawn()
-        .expect("tradewire hash-password");
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(format!("{password}\n").as_bytes())
-        .unwrap();
-    String::from_utf8(child.wait_with_output().unwrap().stdout)
-        .unwrap()
-        .trim()
-        .to_owned()
-}
-
 /// Where the test's servers are.
 struct Urls {
     web: SocketAddr,
@@ -451,7 +431,7 @@ fn a_cart_goes_back_through_a_real_browser_in_utf8_and_iso_8859_1() {
         ("TRADEWIRE_LISTEN", gateway.to_string()),
         ("TRADEWIRE_API", api.to_string()),
         ("SHOP_ORIGIN", format!("http://{web}")),
-        ("BUYER01_PASSWORD_HASH", hash_password(PASSWORD)),
+        ("BUYER01_PASSWORD_HASH", runtime::hash_password(PASSWORD)),
         ("BUYER01_HOOK_URLS", format!("http://{web}/hook*")),
         ("BUYER01_SECRET", "coyote".to_owned()),
         ("OIS_URL", format!("http://{}/v1/Orders", ois.address)),

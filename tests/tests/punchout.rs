@@ -8,7 +8,6 @@
 #[path = "support/runtime.rs"]
 mod runtime;
 
-use std::io::Write as _;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -24,31 +23,6 @@ const HOOK: &str = "https://srm.example.com/sap/bc/hook?sap-client=100";
 
 fn repo(path: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("..").join(path)
-}
-
-/// `password` hashed by `tradewire hash-password`, as a shop's admin makes one.
-fn hash_password(password: &str) -> String {
-    let mut child = Command::new(runtime::tradewire_bin())
-        .arg("hash-password")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .spawn()
-        .expect("tradewire hash-password starts");
-    child
-        .stdin
-        .take()
-        .expect("stdin")
-        .write_all(format!("{password}\n").as_bytes())
-        .expect("write the password");
-    let out = child.wait_with_output().expect("it ends");
-    assert!(out.status.success());
-    let hash = String::from_utf8(out.stdout)
-        .expect("UTF-8")
-        .trim()
-        .to_owned();
-    assert!(hash.starts_with("$argon2id$"), "{hash}");
-    assert!(!hash.contains(PASSWORD));
-    hash
 }
 
 /// A running gateway: the example pipeline, or one written for a test.
@@ -79,7 +53,7 @@ impl Gateway {
         let mut env = vec![
             ("TRADEWIRE_LISTEN", listen.to_string()),
             ("TRADEWIRE_API", api.to_string()),
-            ("BUYER01_PASSWORD_HASH", hash_password(PASSWORD)),
+            ("BUYER01_PASSWORD_HASH", runtime::hash_password(PASSWORD)),
             ("BUYER01_SECRET", SECRET.to_owned()),
             ("OIS_URL", format!("http://{}/v1/Orders", ois.address)),
         ];
@@ -235,7 +209,7 @@ fn validate_names_a_misspelt_service_key_with_its_line_and_column() {
         .unwrap()
         + 1;
     let env = [
-        ("BUYER01_PASSWORD_HASH", hash_password(PASSWORD)),
+        ("BUYER01_PASSWORD_HASH", runtime::hash_password(PASSWORD)),
         ("BUYER01_SECRET", SECRET.to_owned()),
         ("OIS_URL", "http://127.0.0.1:9/".to_owned()),
     ];
@@ -290,7 +264,7 @@ fn validate_refuses_a_service_on_an_address_in_use() {
         );
     std::fs::write(dir.path().join("p.toml"), &text).unwrap();
     let env = [
-        ("BUYER01_PASSWORD_HASH", hash_password(PASSWORD)),
+        ("BUYER01_PASSWORD_HASH", runtime::hash_password(PASSWORD)),
         ("BUYER01_SECRET", SECRET.to_owned()),
         ("OIS_URL", "http://127.0.0.1:9/".to_owned()),
     ];
@@ -312,7 +286,7 @@ fn graph_shows_the_service_and_its_outputs() {
     )
     .unwrap();
     let env = [
-        ("BUYER01_PASSWORD_HASH", hash_password(PASSWORD)),
+        ("BUYER01_PASSWORD_HASH", runtime::hash_password(PASSWORD)),
         ("BUYER01_SECRET", SECRET.to_owned()),
         ("OIS_URL", "http://127.0.0.1:9/".to_owned()),
     ];
@@ -887,5 +861,8 @@ fn hash_password_refuses_an_empty_password() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("write the password on stdin"));
     // Two hashes of one password differ (a salt each) and both verify: see the login tests.
-    assert_ne!(hash_password(PASSWORD), hash_password(PASSWORD));
+    assert_ne!(
+        runtime::hash_password(PASSWORD),
+        runtime::hash_password(PASSWORD)
+    );
 }

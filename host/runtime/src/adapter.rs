@@ -24,7 +24,8 @@ pub struct AdapterRef {
     pub config: serde_json::Value,
 }
 
-fn empty_object() -> serde_json::Value {
+/// An empty JSON object: an adapter config or a service's adapter settings left out.
+pub(crate) fn empty_object() -> serde_json::Value {
     serde_json::Value::Object(serde_json::Map::new())
 }
 

@@ -44,7 +44,7 @@ pub struct EconnecteurSinkConfig {
     #[serde(default)]
     pub tls: TlsConfig,
     /// The `econnecteur` adapter's config (`currency`, `time_zone`, `compression`, …).
-    #[serde(default = "empty_object")]
+    #[serde(default = "crate::adapter::empty_object")]
     #[schemars(with = "serde_json::Map<String, serde_json::Value>")]
     pub config: serde_json::Value,
     /// How temporary failures are retried.
@@ -65,10 +65,6 @@ fn default_refresh_secs() -> f64 {
 
 fn default_timeout_secs() -> f64 {
     30.0
-}
-
-fn empty_object() -> serde_json::Value {
-    serde_json::Value::Object(serde_json::Map::new())
 }
 
 impl EconnecteurSinkConfig {

@@ -57,7 +57,7 @@ pub struct EconnecteurPollConfig {
     pub tls: TlsConfig,
     /// The `econnecteur` adapter's config, for how the shop writes orders (`currency`,
     /// `time_zone`, `shipping_includes_tax`, …; `tradewire schema --adapter econnecteur`).
-    #[serde(default = "empty_object")]
+    #[serde(default = "crate::adapter::empty_object")]
     #[schemars(with = "serde_json::Map<String, serde_json::Value>")]
     pub config: serde_json::Value,
 }
@@ -93,10 +93,6 @@ fn default_interval_secs() -> f64 {
 
 fn default_timeout_secs() -> f64 {
     30.0
-}
-
-fn empty_object() -> serde_json::Value {
-    serde_json::Value::Object(serde_json::Map::new())
 }
 
 impl EconnecteurPollConfig {

@@ -80,7 +80,7 @@ pub struct EconnecteurServiceConfig {
     pub error_status: u16,
     /// The `econnecteur` adapter's config (`currency`, `time_zone`, `order_format`, …);
     /// `expected_key` is not needed: the service checks `key`.
-    #[serde(default = "empty_object")]
+    #[serde(default = "crate::adapter::empty_object")]
     #[schemars(with = "serde_json::Map<String, serde_json::Value>")]
     pub config: serde_json::Value,
     /// Calls larger than this are refused with 413 (a sales document's PDF comes inside).
@@ -112,10 +112,6 @@ fn default_order_state() -> String {
 
 fn default_error_status() -> u16 {
     200
-}
-
-fn empty_object() -> serde_json::Value {
-    serde_json::Value::Object(serde_json::Map::new())
 }
 
 /// The name `filter` gives the state new orders wait in (the vendor's newer test bench).

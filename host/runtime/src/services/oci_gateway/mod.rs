@@ -83,7 +83,7 @@ pub struct OciGatewayConfig {
     pub cart_decode: Option<AdapterRef>,
     /// The `oci-punchout` adapter's config for the round trip's messages (units, default
     /// unit, button label, cXML defaults; `tradewire schema --adapter oci-punchout`).
-    #[serde(default = "empty_object")]
+    #[serde(default = "crate::adapter::empty_object")]
     #[schemars(with = "serde_json::Map<String, Value>")]
     pub oci: Value,
     /// How repeated failed logins slow down.
@@ -195,10 +195,6 @@ fn default_max_body_bytes() -> usize {
 
 fn default_request_timeout_secs() -> u64 {
     30
-}
-
-fn empty_object() -> Value {
-    Value::Object(serde_json::Map::new())
 }
 
 /// An OCI function, as the templates and the login name it.
@@ -406,7 +402,7 @@ fn account_adapter_config(base: &Value, account: &AccountConfig, with_secret: bo
             let mut section = map
                 .remove("cxml")
                 .filter(Value::is_object)
-                .unwrap_or_else(empty_object);
+                .unwrap_or_else(crate::adapter::empty_object);
             if let Value::Object(section) = &mut section {
                 section.insert("shared_secret".into(), json!(cxml.shared_secret.expose()));
             }
