@@ -104,6 +104,16 @@ macro_rules! documents {
                 }
             }
 
+            /// [`Document::from_json`] of a document already held as a JSON value (what a
+            /// transform made): read from the tree rather than printed and parsed again.
+            pub fn from_value(value: &serde_json::Value, expected: Option<DocumentKind>) -> Result<Self, Diagnostics> {
+                let kind = value_contract(value)?;
+                kind.check_against(expected)?;
+                match kind {
+                    $( DocumentKind::$variant => from_value_with_paths(value).map(Self::$variant), )*
+                }
+            }
+
             /// Serialises as canonical JSON with the `contract` tag first.
             pub fn to_json(&self) -> Vec<u8> {
                 let mut out = Vec::with_capacity(JSON_CAPACITY);
@@ -228,6 +238,35 @@ fn read_contract(bytes: &[u8]) -> Result<DocumentKind, Diagnostics> {
     })
 }
 
+/// The contract a document held as a JSON value names.
+fn value_contract(value: &serde_json::Value) -> Result<DocumentKind, Diagnostics> {
+    let Some(object) = value.as_object() else {
+        return Err(Diagnostic::error(
+            "",
+            "json.invalid_value",
+            "a canonical document is a JSON object",
+        )
+        .into());
+    };
+    match object.get("contract") {
+        Some(serde_json::Value::String(id)) => DocumentKind::from_contract_id(id).map_err(|e| {
+            Diagnostic::error("/contract", "document.unknown_contract", e.to_string()).into()
+        }),
+        Some(_) => Err(Diagnostic::error(
+            "/contract",
+            "json.invalid_value",
+            "the contract id is a string such as \"order/v1\"",
+        )
+        .into()),
+        None => Err(Diagnostic::error(
+            "/contract",
+            "document.contract_missing",
+            "a canonical document needs a `contract` field such as \"order/v1\"",
+        )
+        .into()),
+    }
+}
+
 /// The contract id when it is the document's first member, as [`Document::to_json`]
 /// writes it: found without a pass over the whole document.
 fn leading_contract(bytes: &[u8]) -> Option<&str> {
@@ -263,6 +302,16 @@ pub fn from_json_with_paths<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, Diag
             Ok(_) => json_error("", &plain),
         }
     })
+}
+
+/// [`from_json_with_paths`] of a JSON value.
+fn from_value_with_paths<T: DeserializeOwned>(value: &serde_json::Value) -> Result<T, Diagnostics> {
+    T::deserialize(value).map_err(
+        |plain| match serde_path_to_error::deserialize::<_, T>(value) {
+            Err(e) => json_error(&json_pointer(e.path()), e.inner()),
+            Ok(_) => json_error("", &plain),
+        },
+    )
 }
 
 fn json_pointer(path: &serde_path_to_error::Path) -> String {
@@ -312,6 +361,43 @@ mod tests {
         let d = &err.as_slice()[0];
         assert_eq!(d.path, "/lines/1/quantity");
         assert_eq!(d.code, "json.invalid_value");
+    }
+
+    #[test]
+    fn a_value_reads_as_its_text_does() {
+        let text = br#"{"currency":"EUR","lines":[{"quantity":"2","unit_price":{"net":"9.95"}}],"contract":"order/v1"}"#;
+        let value: serde_json::Value = serde_json::from_slice(text).unwrap();
+        let from_value = Document::from_value(&value, None).expect("a valid order");
+        assert_eq!(from_value, Document::from_json(text, None).unwrap());
+        assert_eq!(from_value.kind(), DocumentKind::Order);
+
+        let bad = serde_json::json!({"contract": "order/v1", "currency": "EUR",
+            "lines": [{"quantity": "1"}, {"quantity": "x"}]});
+        let err = Document::from_value(&bad, None).expect_err("bad quantity");
+        let d = &err.as_slice()[0];
+        assert_eq!(
+            (d.path.as_str(), d.code.as_str()),
+            ("/lines/1/quantity", "json.invalid_value")
+        );
+
+        let wrong =
+            Document::from_value(&value, Some(DocumentKind::Product)).expect_err("an order");
+        assert_eq!(wrong.as_slice()[0].code, "document.wrong_contract");
+        for (value, code) in [
+            (
+                serde_json::json!({"currency": "EUR"}),
+                "document.contract_missing",
+            ),
+            (
+                serde_json::json!({"contract": "order/v9"}),
+                "document.unknown_contract",
+            ),
+            (serde_json::json!({"contract": 1}), "json.invalid_value"),
+            (serde_json::json!(["order/v1"]), "json.invalid_value"),
+        ] {
+            let err = Document::from_value(&value, None).expect_err("not a document");
+            assert_eq!(err.as_slice()[0].code, code, "{value}");
+        }
     }
 
     #[test]

@@ -549,10 +549,9 @@ fn prepare(
     let routed = pipeline.route(&origin.output, value)?;
     let mut deliveries = Vec::with_capacity(routed.len());
     for (sink, value) in routed {
-        let bytes = serde_json::to_vec(&value).unwrap_or_default();
         // What a transform made must still be a canonical document; written back with
         // `contract` first, as every document crosses the runtime.
-        let document = Document::from_json(&bytes, None).map_err(|d| {
+        let document = Document::from_value(&value, None).map_err(|d| {
             let mut all = Diagnostics::new();
             all.extend(d.into_iter().map(|mut d| {
                 d.message = format!(

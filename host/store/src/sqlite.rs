@@ -37,6 +37,11 @@ use crate::{
 };
 use crate::{CartReturn, NewPunchoutSession, PunchoutSessionRecord, SessionLookup};
 
+/// Prepared statements a connection keeps. The writer runs every statement of `sql.rs`,
+/// the served webservice's and the punchout sessions'; with rusqlite's default of 16 the
+/// least recent were parsed and planned again on each use.
+const STATEMENT_CACHE: usize = 128;
+
 pub use self::schema::SCHEMA_VERSION;
 
 /// How a process uses the file.
@@ -121,6 +126,7 @@ impl SqliteStore {
         let mut connection = Connection::open_with_flags(&*path, flags)
             .and_then(|connection| {
                 connection.busy_timeout(options.busy_timeout)?;
+                connection.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
                 Ok(connection)
             })
             .map_err(|error| schema::unavailable(&path, error))?;

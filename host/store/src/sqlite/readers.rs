@@ -67,6 +67,7 @@ impl Readers {
         )
         .and_then(|connection| {
             connection.busy_timeout(self.busy_timeout)?;
+            connection.set_prepared_statement_cache_capacity(super::STATEMENT_CACHE);
             connection.pragma_update(None, "query_only", true)?;
             Ok(connection)
         });

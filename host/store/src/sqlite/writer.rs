@@ -160,10 +160,11 @@ fn in_savepoint<T>(
     connection: &Connection,
     work: impl FnOnce(&Connection) -> Result<T, Failure>,
 ) -> Result<T, Failure> {
-    connection.execute_batch("SAVEPOINT call")?;
+    // Prepared once and kept: a writer runs two of these per call.
+    connection.prepare_cached("SAVEPOINT call")?.execute([])?;
     match work(connection) {
         Ok(value) => {
-            connection.execute_batch("RELEASE call")?;
+            connection.prepare_cached("RELEASE call")?.execute([])?;
             Ok(value)
         }
         Err(failure) => {
