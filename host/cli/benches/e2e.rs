@@ -22,6 +22,8 @@ use tradewire_load::host::{Host, free_address, metric};
 use tradewire_load::{Load, Outcome, Sink, drive, percentiles};
 
 const BAR_THROUGHPUT: f64 = 5_000.0;
+/// How far measure 1's whole run steps down from a rate that held for its probe only.
+const SUSTAINED_STEP_DOWN: f64 = 500.0;
 const BAR_CEILING_RATIO: f64 = 0.25;
 const BAR_ACK_P99_MS: f64 = 10.0;
 const BAR_GROWTH: f64 = 0.10;
@@ -291,16 +293,41 @@ async fn throughput(table: &mut Table) -> f64 {
         sustained = rate;
         rate += 1_000.0;
     }
-    let rig = Rig::start(1, None).await;
+    // A probe is short: at the edge, a rate can hold for it and not for the whole run.
+    // The whole run then steps down until one holds.
     let duration = Duration::from_secs_f64(seconds());
-    let run = run_at(&rig, sustained, duration, &body).await;
-    let (_, peak_kib) = rig.host.memory_kib();
-    drain(&rig, run.outcome.acknowledged, Duration::from_secs(30)).await;
+    let mut not_held = Vec::new();
+    let (run, peak_kib) = loop {
+        let rig = Rig::start(1, None).await;
+        let run = run_at(&rig, sustained, duration, &body).await;
+        let (_, peak_kib) = rig.host.memory_kib();
+        drain(&rig, run.outcome.acknowledged, Duration::from_secs(30)).await;
+        if run.sustained(sustained) || sustained <= SUSTAINED_STEP_DOWN {
+            break (run, peak_kib);
+        }
+        eprintln!(
+            "{sustained}/s held for the probe, not for {:.0} s (delivered {:.0}/s, queue {:.0} → {:.0})",
+            duration.as_secs_f64(),
+            run.delivered_per_second(0),
+            run.queue.0,
+            run.queue.1
+        );
+        not_held.push(format!("{sustained:.0}/s"));
+        sustained -= SUSTAINED_STEP_DOWN;
+    };
     let ok = run.sustained(sustained);
+    let stepped_down = if not_held.is_empty() {
+        String::new()
+    } else {
+        format!(
+            " ({} held for the probe, not for the whole run)",
+            not_held.join(", ")
+        )
+    };
     table.row(
         "1. sustained: acknowledged and delivered, queue flat",
         format!(
-            "{sustained:.0}/s for {:.0} s: acknowledged {:.0}/s, delivered {:.0}/s during the run, queue {:.0} → {:.0}",
+            "{sustained:.0}/s for {:.0} s: acknowledged {:.0}/s, delivered {:.0}/s during the run, queue {:.0} → {:.0}{stepped_down}",
             duration.as_secs_f64(),
             run.outcome.acknowledged_per_second(),
             run.delivered_per_second(0),
