@@ -4,9 +4,10 @@
 //! `tradewire-load` drives it open-loop and counts what the sink received.
 //!
 //! `cargo bench -p tradewire-cli --bench e2e` runs every measure (about 15 minutes);
-//! `-- throughput`, `ceiling`, `latency`, `growth`, `failing` or `footprint` runs one.
+//! `-- throughput`, `ceiling`, `latency`, `growth`, `failing` or `footprint` runs one;
+//! `-- cost` prints the CPU an order costs at a fixed rate, to compare builds by.
 //! `TRADEWIRE_BENCH_SECONDS` (default 60) sets the sustained run's length, and the others'
-//! in proportion. Driver, sinks and host share the machine's cores: the host is one
+//! in proportion; `TRADEWIRE_BENCH_COST_RATE` (default 7000) the rate of `cost`. Driver, sinks and host share the machine's cores: the host is one
 //! process, the driver and its sinks another, and neither is pinned.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
@@ -46,6 +47,18 @@ fn seconds() -> f64 {
         .ok()
         .and_then(|s| s.parse().ok())
         .unwrap_or(60.0)
+}
+
+fn cost_rate() -> f64 {
+    std::env::var("TRADEWIRE_BENCH_COST_RATE")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(7_000.0)
+}
+
+/// CPU this process (the driver and its sinks) has used so far.
+fn own_cpu_time() -> Duration {
+    tradewire_load::host::cpu_time(std::process::id()).unwrap_or_default()
 }
 
 /// An OCI cart form body of `lines` article lines, encoded by the adapter itself.
@@ -135,6 +148,16 @@ struct Rig {
 
 impl Rig {
     async fn start(sinks: usize, store: Option<&Path>) -> Self {
+        Self::start_with(sinks, false, store).await
+    }
+
+    /// A host with one sink more whose address nothing listens on: its deliveries fail, it
+    /// pauses, and what comes in for it stays pending.
+    async fn start_with_sink_down() -> Self {
+        Self::start_with(0, true, None).await
+    }
+
+    async fn start_with(sinks: usize, one_down: bool, store: Option<&Path>) -> Self {
         let dir = tempfile::tempdir().unwrap();
         if let Some(store) = store {
             let copy = dir.path().join("store.db");
@@ -148,7 +171,10 @@ impl Rig {
             started.push(Sink::start("127.0.0.1:0".parse().unwrap()).await.unwrap());
         }
         let (listen, api) = (free_address().unwrap(), free_address().unwrap());
-        let addresses: Vec<_> = started.iter().map(|s| s.address).collect();
+        let mut addresses: Vec<_> = started.iter().map(|s| s.address).collect();
+        if one_down {
+            addresses.push(free_address().unwrap());
+        }
         std::fs::write(dir.path().join("p.toml"), pipeline(listen, api, &addresses)).unwrap();
         let (path, p) = (dir.path().to_owned(), PathBuf::from("p.toml"));
         let host = tokio::task::spawn_blocking(move || Host::start(&binary(), &path, &p, api))
@@ -344,6 +370,79 @@ async fn throughput(table: &mut Table) -> f64 {
         Some(peak_kib as f64 / 1024.0 <= BAR_LOADED_RSS_MB),
     );
     sustained
+}
+
+/// CPU per order as the kernel counts it, at a fixed rate for ten seconds: the host's, for
+/// the measure-1 pipeline and for its ingest alone, and this process's (the driver and its
+/// sinks); then the bare server's per request. What builds are compared by: on a VM
+/// without hardware counters, `perf` puts kernel time where interrupts come back on.
+async fn cost(table: &mut Table) {
+    let rate = cost_rate();
+    let duration = Duration::from_secs(10);
+    let body = cart(3);
+    let per = |time: Duration, count: u64| time.as_secs_f64() * 1e6 / count.max(1) as f64;
+    for (what, rig) in [
+        ("the measure-1 pipeline", Rig::start(1, None).await),
+        (
+            "ingest alone (its sink down and paused, deliveries left pending)",
+            Rig::start_with_sink_down().await,
+        ),
+    ] {
+        let (host, own) = (rig.host.cpu_time(), own_cpu_time());
+        let run = run_at(&rig, rate, duration, &body).await;
+        let (host, own) = (
+            rig.host.cpu_time().saturating_sub(host),
+            own_cpu_time().saturating_sub(own),
+        );
+        let orders = run.outcome.acknowledged;
+        table.row(
+            &format!("cost: CPU per order at {rate:.0}/s, {what}"),
+            format!(
+                "host {:.0} µs; driver and sink {:.0} µs ({orders} acknowledged)",
+                per(host, orders),
+                per(own, orders)
+            ),
+            "-",
+            None,
+        );
+    }
+    let address = free_address().unwrap();
+    let mut child = Command::new(binary())
+        .args(["__bench-ceiling", &address.to_string()])
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while std::net::TcpStream::connect(address).is_err() && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    let load = Load {
+        url: format!("http://{address}/").parse().unwrap(),
+        rate,
+        duration,
+        body: body.into(),
+        content_type: "application/x-www-form-urlencoded".into(),
+        max_in_flight: 4096,
+        key_prefix: "cost".into(),
+    };
+    let (server, own) = (tradewire_load::host::cpu_time(child.id()), own_cpu_time());
+    let outcome = drive(&load, &[]).await;
+    let server = tradewire_load::host::cpu_time(child.id())
+        .zip(server)
+        .map(|(after, before)| after.saturating_sub(before))
+        .unwrap_or_default();
+    let own = own_cpu_time().saturating_sub(own);
+    let _ = child.kill();
+    let _ = child.wait();
+    table.row(
+        &format!("cost: CPU per request at {rate:.0}/s, the bare 202 server"),
+        format!(
+            "server {:.0} µs; driver {:.0} µs",
+            per(server, outcome.acknowledged),
+            per(own, outcome.acknowledged)
+        ),
+        "-",
+        None,
+    );
 }
 
 /// The bare server's capacity: as many requests as it answers with 256 in flight.
@@ -758,6 +857,9 @@ fn main() {
         }
         if run("footprint") {
             idle_footprint(&mut table).await;
+        }
+        if run("cost") {
+            cost(&mut table).await;
         }
         table.print("End to end (BENCHMARKS.md, part two)");
     });

@@ -71,6 +71,11 @@ impl Host {
         (field("VmRSS:"), field("VmHWM:"))
     }
 
+    /// CPU time the process has used so far, user and system, its threads' included.
+    pub fn cpu_time(&self) -> Duration {
+        cpu_time(self.child.id()).unwrap_or_default()
+    }
+
     /// SIGTERM, and the wait for the exit.
     pub fn stop(mut self) -> std::io::Result<std::process::ExitStatus> {
         let pid = libc::pid_t::try_from(self.child.id()).map_err(std::io::Error::other)?;
@@ -118,4 +123,21 @@ pub fn get(address: SocketAddr, path: &str) -> Option<String> {
 /// A loopback address whose port was free when asked.
 pub fn free_address() -> std::io::Result<SocketAddr> {
     std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()
+}
+
+/// CPU time process `pid` has used, user and system (`/proc/<pid>/stat`, fields 14 and 15),
+/// its threads' included, those that ended too. `None` when it cannot be read.
+pub fn cpu_time(pid: u32) -> Option<Duration> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // The command name (field 2) may hold spaces; the fields after it are numbers.
+    let after_name = &stat[stat.rfind(')')? + 1..];
+    let mut fields = after_name.split_whitespace().skip(11);
+    let user: u64 = fields.next()?.parse().ok()?;
+    let system: u64 = fields.next()?.parse().ok()?;
+    // SAFETY: sysconf only reads a system setting.
+    let ticks_per_second = unsafe { libc::sysconf(libc::_SC_CLK_TCK) };
+    let ticks_per_second = u64::try_from(ticks_per_second).ok().filter(|&t| t > 0)?;
+    Some(Duration::from_secs_f64(
+        (user + system) as f64 / ticks_per_second as f64,
+    ))
 }
