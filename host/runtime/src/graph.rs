@@ -460,11 +460,19 @@ impl Pipeline {
             let Some(consumers) = self.consumers.get(&from) else {
                 continue;
             };
-            for consumer in consumers {
+            let mut document = Some(document);
+            for (index, consumer) in consumers.iter().enumerate() {
+                // The last consumer takes the document; only those before it need a copy.
+                let document = if index + 1 == consumers.len() {
+                    document.take()
+                } else {
+                    document.clone()
+                };
+                let Some(document) = document else { continue };
                 match consumer {
                     Consumer::Sink(sink) => {
                         if !delivered.iter().any(|(s, d)| s == sink && d == &document) {
-                            delivered.push((sink.clone(), document.clone()));
+                            delivered.push((sink.clone(), document));
                         }
                     }
                     Consumer::Transform(name) => {
@@ -480,7 +488,7 @@ impl Pipeline {
                         let Some(transform) = self.transforms.get(name) else {
                             continue;
                         };
-                        let out = transform.apply(document.clone()).map_err(|d| {
+                        let out = transform.apply(document).map_err(|d| {
                             let mut all = Diagnostics::new();
                             all.extend(d.into_iter().map(|mut d| {
                                 d.message = format!("transform `{name}`: {}", d.message);
