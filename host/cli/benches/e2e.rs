@@ -406,15 +406,7 @@ async fn cost(table: &mut Table) {
             None,
         );
     }
-    let address = free_address().unwrap();
-    let mut child = Command::new(binary())
-        .args(["__bench-ceiling", &address.to_string()])
-        .spawn()
-        .unwrap();
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while std::net::TcpStream::connect(address).is_err() && Instant::now() < deadline {
-        std::thread::sleep(Duration::from_millis(5));
-    }
+    let (mut child, address) = start_bare_server();
     let load = Load {
         url: format!("http://{address}/").parse().unwrap(),
         rate,
@@ -445,10 +437,10 @@ async fn cost(table: &mut Table) {
     );
 }
 
-/// The bare server's capacity: as many requests as it answers with 256 in flight.
-async fn ceiling(table: &mut Table, sustained: f64) {
+/// `tradewire __bench-ceiling` on a free address, once it takes connections.
+fn start_bare_server() -> (std::process::Child, SocketAddr) {
     let address = free_address().unwrap();
-    let mut child = Command::new(binary())
+    let child = Command::new(binary())
         .args(["__bench-ceiling", &address.to_string()])
         .spawn()
         .unwrap();
@@ -456,6 +448,12 @@ async fn ceiling(table: &mut Table, sustained: f64) {
     while std::net::TcpStream::connect(address).is_err() && Instant::now() < deadline {
         std::thread::sleep(Duration::from_millis(5));
     }
+    (child, address)
+}
+
+/// The bare server's capacity: as many requests as it answers with 256 in flight.
+async fn ceiling(table: &mut Table, sustained: f64) {
+    let (mut child, address) = start_bare_server();
     let load = Load {
         url: format!("http://{address}/").parse().unwrap(),
         rate: 200_000.0,
