@@ -7,8 +7,9 @@
 //! `-- throughput`, `ceiling`, `latency`, `growth`, `failing` or `footprint` runs one;
 //! `-- cost` prints the CPU an order costs at a fixed rate, to compare builds by.
 //! `TRADEWIRE_BENCH_SECONDS` (default 60) sets the sustained run's length, and the others'
-//! in proportion; `TRADEWIRE_BENCH_COST_RATE` (default 7000) the rate of `cost`. Driver, sinks and host share the machine's cores: the host is one
-//! process, the driver and its sinks another, and neither is pinned.
+//! in proportion; `TRADEWIRE_BENCH_COST_RATE` (default 7000) the rate of `cost`. Driver,
+//! sinks and host share the machine's cores: the host is one process, the driver and its
+//! sinks another, and neither is pinned.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -43,17 +44,19 @@ fn repo(path: &str) -> PathBuf {
 }
 
 fn seconds() -> f64 {
-    std::env::var("TRADEWIRE_BENCH_SECONDS")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(60.0)
+    env_number("TRADEWIRE_BENCH_SECONDS", 60.0)
 }
 
 fn cost_rate() -> f64 {
-    std::env::var("TRADEWIRE_BENCH_COST_RATE")
+    env_number("TRADEWIRE_BENCH_COST_RATE", 7_000.0)
+}
+
+/// The number in environment variable `name`, else `default`.
+fn env_number(name: &str, default: f64) -> f64 {
+    std::env::var(name)
         .ok()
         .and_then(|s| s.parse().ok())
-        .unwrap_or(7_000.0)
+        .unwrap_or(default)
 }
 
 /// CPU this process (the driver and its sinks) has used so far.
@@ -381,13 +384,16 @@ async fn cost(table: &mut Table) {
     let duration = Duration::from_secs(10);
     let body = cart(3);
     let per = |time: Duration, count: u64| time.as_secs_f64() * 1e6 / count.max(1) as f64;
-    for (what, rig) in [
-        ("the measure-1 pipeline", Rig::start(1, None).await),
-        (
-            "ingest alone (its sink down and paused, deliveries left pending)",
-            Rig::start_with_sink_down().await,
-        ),
-    ] {
+    for sink_down in [false, true] {
+        // One host at a time: an idle one beside would count in the driver's machine.
+        let (what, rig) = if sink_down {
+            (
+                "ingest alone (its sink down and paused, deliveries left pending)",
+                Rig::start_with_sink_down().await,
+            )
+        } else {
+            ("the measure-1 pipeline", Rig::start(1, None).await)
+        };
         let (host, own) = (rig.host.cpu_time(), own_cpu_time());
         let run = run_at(&rig, rate, duration, &body).await;
         let (host, own) = (
